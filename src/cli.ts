@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+/**
+ * llmpool command line: serve, check-config, print-config, version.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { ConfigError, loadConfigFile } from "./config/load.js";
+import { loadEffectiveConfig } from "./config/source.js";
+import type { Overrides } from "./config/overrides.js";
+import { createLlmpoolServer } from "./server/server.js";
+import { createLogger } from "./util/logger.js";
+import { REDACTED } from "./util/redact.js";
+import { VERSION } from "./version.js";
+
+const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
+
+Usage:
+  llmpool serve [options]          serve (default command)
+  llmpool check-config FILE        validate FILE and print every problem with its path
+  llmpool print-config [options]   print the effective config (secrets redacted)
+  llmpool version                  print the version
+
+Options (flag > LLMPOOL_* environment > config file > default):
+  --config FILE                  config file (else ./llmpool.yaml, else $LLMPOOL_CONFIG,
+                                 else the embedded default built from the environment)
+  --port N                       listen port                      LLMPOOL_PORT
+  --host ADDR                    listen address                   LLMPOOL_HOST
+  --strategy NAME                balancing strategy               LLMPOOL_STRATEGY
+  --fallback POLICY              fallback policy                  LLMPOOL_FALLBACK
+  --max-retries N                retries after a failed attempt   LLMPOOL_MAX_RETRIES
+  --no-warmup                    skip connection warmup           LLMPOOL_WARMUP=false
+  --health-check-interval S      seconds between health checks    LLMPOOL_HEALTH_CHECK_INTERVAL
+  --log-level LEVEL              trace|debug|info|warn|error      LLMPOOL_LOG_LEVEL
+  -h, --help                     this text
+`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      port: { type: "string", short: "p" },
+      host: { type: "string" },
+      strategy: { type: "string" },
+      fallback: { type: "string" },
+      "max-retries": { type: "string" },
+      "no-warmup": { type: "boolean" },
+      "health-check-interval": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
+  return {
+    port: values.port,
+    host: values.host,
+    strategy: values.strategy,
+    fallback: values.fallback,
+    maxRetries: values["max-retries"],
+    warmup: values["no-warmup"] ? false : undefined,
+    healthCheckInterval: values["health-check-interval"],
+    logLevel: values["log-level"],
+  };
+}
+
+function redactedConfig(config: { providers: { api_key?: string }[]; server: { auth: { api_keys: string[] } } }) {
+  const copy = structuredClone(config);
+  for (const p of copy.providers) if (p.api_key) p.api_key = REDACTED;
+  copy.server.auth.api_keys = copy.server.auth.api_keys.map(() => REDACTED);
+  return copy;
+}
+
+async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> {
+  const loaded = await loadEffectiveConfig({ config: values.config, overrides: overridesFrom(values) });
+  const logger = createLogger(loaded.config.log.level);
+  const server = await createLlmpoolServer({ loaded, logger });
+  const addr = await server.listen();
+  logger.info(
+    {
+      address: `${addr.address}:${addr.port}`,
+      config: loaded.source,
+      config_version: loaded.version,
+      strategy: loaded.config.pool.strategy,
+      providers: loaded.config.providers.map((p) => `${p.name} (${p.type})`),
+    },
+    "llmpool serving gRPC, gRPC-Web and Connect",
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: draining calls in flight");
+    server.close().then(
+      () => {
+        logger.info("stopped");
+        logger.flush?.();
+        process.exit(0);
+      },
+      (err: Error) => {
+        logger.error({ err: err.message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? "serve";
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case "serve":
+        await serve(values);
+        return -1; // keep running
+      case "check-config": {
+        const file = positionals[1] ?? values.config;
+        if (!file) {
+          process.stderr.write("usage: llmpool check-config FILE\n");
+          return 2;
+        }
+        const loaded = loadConfigFile(file);
+        const c = loaded.config;
+        process.stdout.write(
+          `${file}: OK (version ${loaded.version}; ${c.providers.length} provider(s), strategy ${c.pool.strategy}, fallback ${c.pool.fallback})\n`,
+        );
+        return 0;
+      }
+      case "print-config": {
+        const loaded = await loadEffectiveConfig({ config: values.config, overrides: overridesFrom(values) });
+        process.stdout.write(`# source: ${loaded.source}, version ${loaded.version}\n`);
+        process.stdout.write(stringify(redactedConfig(loaded.config)));
+        return 0;
+      }
+      case "version":
+        process.stdout.write(`llmpool ${VERSION}\n`);
+        return 0;
+      default:
+        process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`llmpool: ${(err as Error).message ?? err}\n`);
+    return 1;
+  }
+}
+
+const isMain = (() => {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => {
+    if (code >= 0) process.exit(code);
+  });
+}

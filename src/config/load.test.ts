@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfigText, validateConfig } from "./load.js";
+import { applyOverrides } from "./overrides.js";
+
+const mock = (name: string, extra: Record<string, unknown> = {}) => ({ name, type: "mock", models: ["m"], ...extra });
+
+function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    validateConfig(raw, "t.yaml", env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe("config validation", () => {
+  it("fills every default", () => {
+    const { config, version } = validateConfig({ providers: [mock("a")] }, "t", {});
+    expect(config.server.port).toBe(50051);
+    expect(config.pool.max_retries).toBe(3);
+    expect(config.pool.retry_backoff_ms).toEqual({ initial: 100, max: 2000 });
+    expect(config.providers[0]!.weight).toBe(1);
+    expect(config.providers[0]!.circuit_breaker.failure_threshold).toBe(5);
+    expect(version).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("names the path of each problem", () => {
+    const got = problems({
+      server: { port: "x", colour: "blue" },
+      pool: { strategy: "fastest-ever", max_retries: -1 },
+      providers: [
+        mock("a"),
+        { name: "b", type: "openai", base_url: "not a url", api_key: "k" , models: ["x"] },
+        mock("a"),
+        { name: "c", type: "telepathy", models: ["x"] },
+      ],
+    });
+    expect(got).toEqual(
+      expect.arrayContaining([
+        "server.port: Invalid input: expected number, received string",
+        "server.colour: unknown key",
+        expect.stringMatching(/^pool\.strategy: unknown strategy "fastest-ever"; expected one of round_robin/),
+        "pool.max_retries: must be >= 0",
+        "providers[1].base_url: not a URL (expected http:// or https://)",
+        'providers[2].name: duplicate provider name "a" (also providers[0])',
+        expect.stringMatching(/^providers\[3\]\.type: unknown provider type "telepathy"/),
+      ]),
+    );
+  });
+
+  it("interpolates ${VAR} and ${VAR:-default}, and reports unset variables by path", () => {
+    const raw = {
+      providers: [{ name: "o", type: "openai", api_key: "${KEY}", base_url: "${BASE:-https://example.test/v1}", models: ["m"] }],
+    };
+    const { config } = validateConfig(raw, "t", { KEY: "sk-live-abcdefghijkl" });
+    expect(config.providers[0]!.api_key).toBe("sk-live-abcdefghijkl");
+    expect(config.providers[0]!.base_url).toBe("https://example.test/v1");
+    expect(problems(raw, {})).toContain("providers[0].api_key: environment variable KEY is not set");
+  });
+
+  it("requires members for composites and rejects cycles", () => {
+    const got = problems({
+      providers: [
+        mock("a"),
+        { name: "x", type: "fallback", members: ["y"], models: ["m"] },
+        { name: "y", type: "fallback", members: ["x", "nope"], models: ["m"] },
+        { name: "z", type: "racing", models: ["m"] },
+      ],
+    });
+    expect(got).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^providers\[\d\]\.members: cycle: (x -> y -> x|y -> x -> y)$/),
+        'providers[2].members[1]: no provider named "nope"',
+        "providers[3].members: required for type racing",
+      ]),
+    );
+  });
+
+  it("requires an API key for hosted OpenAI and models or discovery", () => {
+    expect(problems({ providers: [{ name: "o", type: "openai", models: ["m"] }] })).toContain(
+      "providers[0].api_key: required for type openai",
+    );
+    expect(problems({ providers: [{ name: "m", type: "mock" }] })).toContain(
+      "providers[0].models: list at least one model, or set discover_models: true",
+    );
+  });
+
+  it("rejects YAML syntax errors and duplicate keys with a position", () => {
+    expect(() => parseConfigText("pool:\n  strategy: a\n  strategy: b\n", "t")).toThrow(ConfigError);
+    expect(() => parseConfigText("pool: [\n", "t")).toThrow(/line/);
+  });
+
+  it("applies overrides: flag > environment > file", () => {
+    const raw = { pool: { strategy: "random" }, providers: [mock("a")] };
+    const env = { LLMPOOL_STRATEGY: "p2c", LLMPOOL_PORT: "6000", LLMPOOL_WARMUP: "false" };
+    const fromEnv = applyOverrides(raw, {}, env) as any;
+    expect(fromEnv.pool.strategy).toBe("p2c");
+    expect(fromEnv.server.port).toBe(6000);
+    expect(fromEnv.pool.warmup.enabled).toBe(false);
+    const fromFlag = applyOverrides(raw, { strategy: "round_robin", healthCheckInterval: "12" }, env) as any;
+    expect(fromFlag.pool.strategy).toBe("round_robin");
+    expect(fromFlag.pool.health_check_interval_s).toBe(12);
+    expect(raw.pool.strategy).toBe("random");
+    expect(problems(applyOverrides(raw, { port: "eighty" }, {}))).toContain(
+      "server.port: Invalid input: expected number, received string",
+    );
+  });
+});

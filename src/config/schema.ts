@@ -1,0 +1,244 @@
+/**
+ * The configuration schema (DESIGN.md §3): snake_case keys, every default in one place,
+ * unknown keys rejected. Types are derived from the schema, so the parser and the code that
+ * reads the config cannot drift apart.
+ */
+import { z } from "zod";
+
+/** Strategy names accepted in `pool.strategy` and `routing.strategy`. */
+export const STRATEGY_NAMES = [
+  "round_robin",
+  "weighted_round_robin",
+  "least_connections",
+  "random",
+  "p2c",
+  "adaptive",
+  "fastest",
+  "priority",
+  "cost",
+  "slo",
+  "racing",
+] as const;
+
+export const FALLBACK_POLICIES = ["none", "next_available", "retry_same", "best_alternative"] as const;
+
+/** Provider `type`s: wire protocols and OpenAI-compatible presets, then composites. */
+export const ADAPTER_TYPES = [
+  "openai",
+  "azure",
+  "anthropic",
+  "gemini",
+  "ollama",
+  "ollama-openai",
+  "cohere",
+  "groq",
+  "together",
+  "openrouter",
+  "lmstudio",
+  "vllm",
+  "bedrock",
+  "mock",
+] as const;
+export const COMPOSITE_TYPES = ["racing", "fallback", "loadbalance"] as const;
+export const PROVIDER_TYPES = [...ADAPTER_TYPES, ...COMPOSITE_TYPES] as const;
+
+const isUrl = (v: string) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+};
+
+const url = z.string().refine(isUrl, "not a URL (expected http:// or https://)");
+const nonNeg = z.number().min(0, "must be >= 0");
+const posInt = z.number().int("must be an integer").min(1, "must be >= 1");
+const nonNegInt = z.number().int("must be an integer").min(0, "must be >= 0");
+
+const pricingSchema = z.strictObject({
+  /** USD per million prompt tokens. */
+  input_per_1m: nonNeg.default(0),
+  /** USD per million completion tokens. */
+  output_per_1m: nonNeg.default(0),
+  /** USD per million prompt tokens served from the provider's cache (defaults to input). */
+  cached_input_per_1m: nonNeg.optional(),
+});
+
+const circuitBreakerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Failures (in the rolling window) that open the breaker. */
+  failure_threshold: posInt.default(5),
+  /** How long the breaker stays open before letting trial requests through. */
+  reset_timeout_ms: posInt.default(30_000),
+});
+
+const capabilitiesSchema = z.strictObject({
+  vision: z.boolean().optional(),
+  tools: z.boolean().optional(),
+  /** Context window in tokens (0 = unknown: any prompt is allowed). */
+  context_window: nonNegInt.optional(),
+});
+
+const mockSchema = z.strictObject({
+  /** Base latency of a reply (unary) or before the first chunk (stream). */
+  latency_ms: nonNeg.default(20),
+  /** Uniform extra latency in [0, jitter_ms). */
+  jitter_ms: nonNeg.default(0),
+  /** Share of calls that fail with a retryable 503-like error, in [0, 1]. */
+  failure_rate: z.number().min(0).max(1, "must be <= 1").default(0),
+  /** Reply text; "{prompt}" is replaced by the last user message, "{provider}" by the name. */
+  reply: z.string().default("This is {provider}, a mock provider. You said: {prompt}"),
+  /** Delay between stream chunks. */
+  chunk_delay_ms: nonNeg.default(5),
+  /** Words per stream chunk. */
+  words_per_chunk: posInt.default(2),
+  /** Seed for the failure/jitter random source (deterministic runs). */
+  seed: z.number().int().optional(),
+});
+
+/** `models:` is a list of names or a map of public name (or glob) -> upstream name. */
+const modelsSchema = z.union([
+  z.array(z.string().min(1, "model name must not be empty")),
+  z.record(z.string(), z.string().min(1, "upstream model name must not be empty")),
+]);
+
+export const providerSchema = z.strictObject({
+  /** Unique; shown in responses, stats and metrics. */
+  name: z
+    .string()
+    .min(1, "must not be empty")
+    .max(64, "at most 64 characters")
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "letters, digits and . _ : - only"),
+  type: z.enum(PROVIDER_TYPES, {
+    error: (issue) =>
+      `unknown provider type ${JSON.stringify(issue.input)}; expected one of ${PROVIDER_TYPES.join(", ")}`,
+  }),
+  /** Set false to keep a provider configured but out of rotation. */
+  enabled: z.boolean().default(true),
+  base_url: url.optional(),
+  api_key: z.string().optional(),
+  /** Extra HTTP headers sent upstream with every call. */
+  headers: z.record(z.string(), z.string()).default({}),
+  models: modelsSchema.default([]),
+  /** Ask the upstream for its models at start-up and serve them too. */
+  discover_models: z.boolean().default(false),
+  weight: z.number().gt(0, "must be > 0").default(1),
+  /** Lower tiers first (strategy `priority`). */
+  priority: z.number().int("must be an integer").default(1),
+  /** Concurrent upstream calls allowed (0 = unlimited). */
+  max_concurrency: nonNegInt.default(0),
+  /** Requests per minute (0 = unlimited). */
+  rpm: nonNegInt.default(0),
+  /** Requests per day (0 = unlimited). */
+  rpd: nonNegInt.default(0),
+  /** Tokens per minute (0 = unlimited). */
+  tpm: nonNegInt.default(0),
+  /** Upper bound for one upstream attempt (for streams: until the first token). */
+  timeout_ms: posInt.default(60_000),
+  /** TCP/TLS connect timeout. */
+  connect_timeout_ms: posInt.default(10_000),
+  /** Keep-alive connections kept per upstream origin. */
+  connections: posInt.default(128),
+  /** max_tokens sent when the caller gives none and the API requires it (Anthropic). */
+  default_max_tokens: posInt.default(4096),
+  pricing: pricingSchema.optional(),
+  circuit_breaker: circuitBreakerSchema.prefault({}),
+  capabilities: capabilitiesSchema.prefault({}),
+  /** Settings of `type: mock`. */
+  mock: mockSchema.optional(),
+  /** Composite providers: names of the providers they combine. */
+  members: z.array(z.string().min(1)).optional(),
+});
+
+const serverSchema = z.strictObject({
+  port: z.number().int().min(0).max(65_535, "must be <= 65535").default(50051),
+  host: z.string().min(1).default("0.0.0.0"),
+  tls: z
+    .strictObject({
+      cert_file: z.string().min(1),
+      key_file: z.string().min(1),
+    })
+    .optional(),
+  cors: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Origins allowed to call from a browser; "*" allows any. */
+      allowed_origins: z.array(z.string()).default(["*"]),
+      /** Extra request headers browsers may send. */
+      allowed_headers: z.array(z.string()).default([]),
+      /** Extra response headers browsers may read. */
+      exposed_headers: z.array(z.string()).default([]),
+      max_age_s: nonNegInt.default(7200),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** When non-empty, LLMPool RPCs need `authorization: Bearer <key>` or `x-api-key`. */
+      api_keys: z.array(z.string().min(8, "gateway keys must be at least 8 characters")).default([]),
+    })
+    .prefault({}),
+  /** Largest request message accepted, in bytes. */
+  max_request_bytes: posInt.default(8 * 1024 * 1024),
+  /** How long SIGTERM waits for calls in flight before exiting. */
+  shutdown_timeout_ms: nonNegInt.default(30_000),
+});
+
+const poolSchema = z.strictObject({
+  strategy: z
+    .enum(STRATEGY_NAMES, {
+      error: (issue) =>
+        `unknown strategy ${JSON.stringify(issue.input)}; expected one of ${STRATEGY_NAMES.join(", ")}`,
+    })
+    .default("round_robin"),
+  /** Model used when a request names none (default: the first model served). */
+  default_model: z.string().optional(),
+  fallback: z
+    .enum(FALLBACK_POLICIES, {
+      error: (issue) =>
+        `unknown fallback policy ${JSON.stringify(issue.input)}; expected one of ${FALLBACK_POLICIES.join(", ")}`,
+    })
+    .default("next_available"),
+  /** Further attempts after the first one fails with a retryable error. */
+  max_retries: nonNegInt.max(10, "must be <= 10").default(3),
+  retry_backoff_ms: z
+    .strictObject({ initial: nonNegInt.default(100), max: nonNegInt.default(2000) })
+    .prefault({}),
+  health_check_interval_s: z.number().min(5, "must be >= 5").max(300, "must be <= 300").default(30),
+  min_healthy: nonNegInt.default(1),
+  warmup: z
+    .strictObject({ enabled: z.boolean().default(true), concurrency: posInt.default(3) })
+    .prefault({}),
+  queue: z
+    .strictObject({ max_size: nonNegInt.default(1000), timeout_ms: nonNegInt.default(30_000) })
+    .prefault({}),
+});
+
+const logSchema = z.strictObject({
+  level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: serverSchema.prefault({}),
+    pool: poolSchema.prefault({}),
+    log: logSchema.prefault({}),
+    providers: z.array(providerSchema).min(1, "at least one provider is required"),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.pool.retry_backoff_ms.max < cfg.pool.retry_backoff_ms.initial) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pool", "retry_backoff_ms", "max"],
+        message: "must be >= initial",
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type PoolConfig = Config["pool"];
+export type ServerConfig = Config["server"];
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+export type MockConfig = z.infer<typeof mockSchema>;

@@ -1,0 +1,44 @@
+/**
+ * Where the config comes from (DESIGN.md §2): `--config FILE`, else ./llmpool.yaml (or .yml,
+ * .json) if it exists, else the file named by LLMPOOL_CONFIG, else the embedded default.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { defaultRawConfig } from "./defaults.js";
+import { ConfigError, parseConfigText, validateConfig, type LoadedConfig } from "./load.js";
+import { applyOverrides, type Overrides } from "./overrides.js";
+
+export const EMBEDDED = "embedded default";
+
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | undefined {
+  if (explicit) return resolve(cwd, explicit);
+  for (const name of ["llmpool.yaml", "llmpool.yml", "llmpool.json"]) {
+    const p = resolve(cwd, name);
+    if (existsSync(p)) return p;
+  }
+  return env.LLMPOOL_CONFIG ? resolve(cwd, env.LLMPOOL_CONFIG) : undefined;
+}
+
+/** Raw (unvalidated) config tree from a file. */
+export function readRawConfig(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(path, [{ path: "(file)", message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }]);
+  }
+  const raw = parseConfigText(text, path);
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(path, [{ path: "(root)", message: "expected a mapping of settings" }]);
+  }
+  return raw as Record<string, unknown>;
+}
+
+export async function loadEffectiveConfig(
+  opts: { config?: string; overrides?: Overrides; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<LoadedConfig> {
+  const env = opts.env ?? process.env;
+  const file = findConfigFile(opts.config, env, opts.cwd);
+  const raw = file ? readRawConfig(file) : await defaultRawConfig(env);
+  return validateConfig(applyOverrides(raw, opts.overrides ?? {}, env), file ?? EMBEDDED, env);
+}

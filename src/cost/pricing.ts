@@ -1,0 +1,33 @@
+/**
+ * Pricing arithmetic: USD for a call from its token usage and a per-million price table.
+ */
+import type { Pricing } from "../balancer/strategy.js";
+import type { ProviderConfig } from "../config/schema.js";
+import type { TokenUsage } from "../providers/types.js";
+
+export const FREE: Pricing = { inputPer1m: 0, outputPer1m: 0, cachedInputPer1m: 0 };
+
+export function pricingFromConfig(p: ProviderConfig["pricing"]): Pricing {
+  if (!p) return FREE;
+  return {
+    inputPer1m: p.input_per_1m,
+    outputPer1m: p.output_per_1m,
+    cachedInputPer1m: p.cached_input_per_1m ?? p.input_per_1m,
+  };
+}
+
+/** Cost in USD. Cached prompt tokens are billed at the cached rate, the rest at the input rate. */
+export function costOf(pricing: Pricing, usage: TokenUsage): number {
+  const cached = Math.min(usage.cachedTokens, usage.promptTokens);
+  return (
+    ((usage.promptTokens - cached) * pricing.inputPer1m +
+      cached * pricing.cachedInputPer1m +
+      usage.completionTokens * pricing.outputPer1m) /
+    1_000_000
+  );
+}
+
+/** Expected cost before the call, from estimated prompt tokens and a completion budget. */
+export function expectedCost(pricing: Pricing, promptTokens: number, completionTokens: number): number {
+  return (promptTokens * pricing.inputPer1m + completionTokens * pricing.outputPer1m) / 1_000_000;
+}

@@ -1,0 +1,160 @@
+/**
+ * Snapshots for GetPoolStats, ListModels and Health, read from the endpoints' state.
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type {
+  GetPoolStatsResponseSchema,
+  HealthResponseSchema,
+  LatencyStatsSchema,
+  ListModelsResponseSchema,
+  ModelInfoSchema,
+} from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { Endpoint } from "../pool/endpoint.js";
+import { PoolError } from "../pool/errors.js";
+import type { Pool } from "../pool/pool.js";
+import type { SlidingWindow } from "./window.js";
+
+function latencyStats(window: SlidingWindow, ewma: number, now: number): MessageInitShape<typeof LatencyStatsSchema> {
+  return {
+    ewmaMs: ewma,
+    p50Ms: window.percentile(50, now) ?? 0,
+    p95Ms: window.percentile(95, now) ?? 0,
+    p99Ms: window.percentile(99, now) ?? 0,
+    samples: window.size(now),
+  };
+}
+
+export function buildPoolStats(pool: Pool, filter: readonly string[] = []): MessageInitShape<typeof GetPoolStatsResponseSchema> {
+  for (const [i, name] of filter.entries()) {
+    if (!pool.endpoint(name)) {
+      throw new PoolError("invalid_argument", `providers[${i}]: no provider named ${JSON.stringify(name)}`);
+    }
+  }
+  const now = pool.clock.now();
+  const all = pool.endpoints;
+  const shown = filter.length > 0 ? all.filter((e) => filter.includes(e.name)) : all;
+  const totalCalls = all.reduce((s, e) => s + e.requests, 0);
+  let promptTokens = 0;
+  let completionTokens = 0;
+  let cost = 0;
+  for (const e of all) {
+    promptTokens += e.promptTokens;
+    completionTokens += e.completionTokens;
+    cost += e.costUsd;
+  }
+  return {
+    providers: shown.map((e) => ({
+      name: e.name,
+      type: e.type,
+      state: e.state,
+      healthy: e.healthy,
+      inFlight: e.inFlight,
+      requests: BigInt(e.requests),
+      successes: BigInt(e.successes),
+      failures: BigInt(e.failures),
+      retries: BigInt(e.retries),
+      fallbacks: BigInt(e.fallbacks),
+      latency: latencyStats(e.latency, e.ewmaLatencyMs, now),
+      ttft: latencyStats(e.ttft, e.ewmaTtftMs, now),
+      errorRate: e.errorRate,
+      rateLimit: {
+        rpmLimit: e.config.rpm,
+        rpdLimit: e.config.rpd,
+        tpmLimit: e.config.tpm,
+        maxConcurrency: e.config.max_concurrency,
+      },
+      promptTokens: BigInt(e.promptTokens),
+      completionTokens: BigInt(e.completionTokens),
+      costUsd: e.costUsd,
+      lastError: e.disabledReason || e.lastError,
+      weight: e.weight,
+      priority: e.priority,
+      models: [...e.models.keys()],
+      consecutiveFailures: e.consecutiveFailures,
+      ejections: e.ejections,
+      trafficShare: totalCalls > 0 ? e.requests / totalCalls : 0,
+    })),
+    totals: {
+      requests: BigInt(pool.totals.requests),
+      successes: BigInt(pool.totals.successes),
+      failures: BigInt(pool.totals.failures),
+      upstreamCalls: BigInt(pool.totals.upstreamCalls),
+      retries: BigInt(pool.totals.retries),
+      fallbacks: BigInt(pool.totals.fallbacks),
+      inFlight: pool.totals.inFlight,
+      promptTokens: BigInt(promptTokens),
+      completionTokens: BigInt(completionTokens),
+      costUsd: cost,
+      latency: latencyStats(pool.latency, 0, now),
+    },
+    strategy: pool.config.pool.strategy,
+    fallback: pool.config.pool.fallback,
+    uptimeS: (now - pool.startedAt) / 1000,
+    configVersion: pool.configVersion,
+    configLoadedAtMs: BigInt(Math.round(pool.configLoadedAt)),
+    healthyProviders: all.filter((e) => e.healthy).length,
+  };
+}
+
+export function buildModelList(pool: Pool, provider: string): MessageInitShape<typeof ListModelsResponseSchema> {
+  const router = pool.router;
+  const models: MessageInitShape<typeof ModelInfoSchema>[] = [];
+  for (const name of router.models()) {
+    const routes = (router.routesFor(name) ?? []).filter((r) => !provider || r.endpoint.name === provider);
+    if (routes.length === 0) continue;
+    models.push({
+      name,
+      providers: routes.map((r) => r.endpoint.name),
+      routes: routes.map((r) => routeInfo(r.endpoint, r.upstreamModel)),
+    });
+  }
+  return { models, defaultModel: router.defaultModel };
+}
+
+function routeInfo(e: Endpoint, upstreamModel: string) {
+  const caps = e.capabilities;
+  return {
+    provider: e.name,
+    upstreamModel,
+    type: e.type,
+    healthy: e.healthy,
+    vision: caps.vision,
+    tools: caps.tools,
+    contextWindow: caps.contextWindow,
+  };
+}
+
+/** Whether the pool can serve (optionally: a model), as Health, grpc.health and /readyz say. */
+export function poolServing(pool: Pool, model = ""): { serving: boolean; healthy: number; total: number } {
+  let eps: readonly Endpoint[] = pool.endpoints;
+  if (model) {
+    const routes = pool.router.routesFor(model);
+    if (!routes) {
+      throw new PoolError("not_found", `model ${JSON.stringify(model)} is not served; served models: ${pool.router.models().join(", ")}`);
+    }
+    eps = routes.map((r) => r.endpoint);
+  }
+  const healthy = eps.filter((e) => e.healthy).length;
+  const min = pool.config.pool.min_healthy;
+  // For one model, fewer providers may serve it than min_healthy asks of the whole pool.
+  const serving = model ? healthy >= Math.max(1, Math.min(min, eps.length)) : healthy >= min;
+  return { serving, healthy, total: eps.length };
+}
+
+export function buildHealth(pool: Pool, model: string, draining: boolean): MessageInitShape<typeof HealthResponseSchema> {
+  const { serving, healthy, total } = poolServing(pool, model);
+  const ok = serving && !draining;
+  return {
+    serving: ok,
+    status: ok ? "SERVING" : "NOT_SERVING",
+    healthyProviders: healthy,
+    totalProviders: total,
+    minHealthy: pool.config.pool.min_healthy,
+    providers: pool.endpoints.map((e) => ({
+      name: e.name,
+      healthy: e.healthy,
+      state: e.state,
+      lastError: e.disabledReason || e.lastError,
+    })),
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * An endpoint: one configured provider plus everything the pool has learned about it.
+ * Outcomes of calls are reported here (onCallStarted / onCallEnded) and every reader —
+ * strategies, health, stats, metrics — reads the same state. Nothing here does I/O.
+ */
+import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { EndpointView, Pricing } from "../balancer/strategy.js";
+import type { ProviderConfig } from "../config/schema.js";
+import { pricingFromConfig } from "../cost/pricing.js";
+import { SlidingWindow } from "../metrics/window.js";
+import type { Provider, ProviderError, TokenUsage } from "../providers/types.js";
+import type { Clock } from "../util/clock.js";
+
+/** How the EWMAs forget: the weight of the past halves every `EWMA_HALF_LIFE_MS`. */
+const EWMA_HALF_LIFE_MS = 10_000;
+/** Outcomes weigh 1/ERROR_WINDOW in the error-rate EWMA. */
+const ERROR_WINDOW = 20;
+
+export type CallRole = "first" | "retry" | "fallback";
+
+export interface CallOutcome {
+  ok: boolean;
+  /** Whole call, ms. */
+  latencyMs: number;
+  /** Streams: time to first token, ms. */
+  ttftMs?: number;
+  usage?: TokenUsage;
+  costUsd?: number;
+  error?: ProviderError;
+  /** Set when the caller, not the upstream, ended the call (cancel, deadline, lost race). */
+  canceled?: boolean;
+}
+
+export class Endpoint implements EndpointView {
+  readonly name: string;
+  readonly type: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly maxConcurrency: number;
+  readonly pricing: Pricing;
+  /** Public model name (or glob) -> upstream model name. */
+  readonly models: Map<string, string>;
+
+  inFlight = 0;
+  requests = 0;
+  successes = 0;
+  failures = 0;
+  retries = 0;
+  fallbacks = 0;
+  consecutiveFailures = 0;
+  ejections = 0;
+  promptTokens = 0;
+  completionTokens = 0;
+  costUsd = 0;
+  lastError = "";
+  ewmaLatencyMs = 0;
+  ewmaTtftMs = 0;
+  errorRate = 0;
+  samples = 0;
+  lastCompletedAt = 0;
+  /** Set while the provider is out of rotation until its config changes (e.g. bad key). */
+  disabledReason = "";
+
+  readonly latency: SlidingWindow;
+  readonly ttft: SlidingWindow;
+  private ewmaAt = 0;
+  private ttftAt = 0;
+
+  constructor(
+    readonly config: ProviderConfig,
+    readonly provider: Provider,
+    private readonly clock: Clock,
+  ) {
+    this.name = config.name;
+    this.type = config.type;
+    this.weight = config.weight;
+    this.priority = config.priority;
+    this.maxConcurrency = config.max_concurrency;
+    this.pricing = pricingFromConfig(config.pricing);
+    this.models = new Map(
+      Array.isArray(config.models)
+        ? config.models.map((m) => [m, m])
+        : Object.entries(config.models),
+    );
+    this.latency = new SlidingWindow(60_000);
+    this.ttft = new SlidingWindow(60_000);
+  }
+
+  get capabilities() {
+    return this.provider.capabilities;
+  }
+
+  /** In rotation: enabled and not taken out. */
+  get healthy(): boolean {
+    return this.config.enabled && this.disabledReason === "";
+  }
+
+  get state(): ProviderState {
+    if (!this.healthy) return ProviderState.DISABLED;
+    if (this.consecutiveFailures > 0) return ProviderState.DEGRADED;
+    return ProviderState.HEALTHY;
+  }
+
+  /** Can take one more call now. */
+  get saturated(): boolean {
+    return this.maxConcurrency > 0 && this.inFlight >= this.maxConcurrency;
+  }
+
+  latencyPercentile(p: number, stream: boolean): number | undefined {
+    return (stream ? this.ttft : this.latency).percentile(p, this.clock.now());
+  }
+
+  onCallStarted(role: CallRole): void {
+    this.inFlight++;
+    this.requests++;
+    if (role === "retry") this.retries++;
+    else if (role === "fallback") this.fallbacks++;
+  }
+
+  onCallEnded(o: CallOutcome): void {
+    this.inFlight--;
+    const now = this.clock.now();
+    if (o.canceled) return;
+    this.lastCompletedAt = now;
+    this.samples++;
+    if (o.usage) {
+      this.promptTokens += o.usage.promptTokens;
+      this.completionTokens += o.usage.completionTokens;
+    }
+    if (o.costUsd) this.costUsd += o.costUsd;
+    if (o.ok) {
+      this.successes++;
+      this.consecutiveFailures = 0;
+      this.errorRate -= this.errorRate / ERROR_WINDOW;
+      this.ewmaLatencyMs = peakEwma(this.ewmaLatencyMs, o.latencyMs, now - this.ewmaAt);
+      this.ewmaAt = now;
+      this.latency.record(now, o.latencyMs);
+      if (o.ttftMs !== undefined) {
+        this.ewmaTtftMs = peakEwma(this.ewmaTtftMs, o.ttftMs, now - this.ttftAt);
+        this.ttftAt = now;
+        this.ttft.record(now, o.ttftMs);
+      }
+    } else {
+      this.failures++;
+      this.consecutiveFailures++;
+      this.errorRate += (1 - this.errorRate) / ERROR_WINDOW;
+      if (o.error) {
+        this.lastError = o.error.describe();
+        if (o.error.kind === "auth") {
+          this.disabledReason = `upstream rejected the credentials: ${o.error.message}`;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Peak-sensitive EWMA (as in Finagle's and Linkerd's balancers): a slower sample counts at
+ * once, a faster one decays the average by elapsed time. A slowdown is noticed on the next
+ * call; a recovery over a few half-lives.
+ */
+export function peakEwma(current: number, sample: number, elapsedMs: number): number {
+  if (current === 0 || sample > current) return sample;
+  const w = Math.pow(0.5, Math.max(0, elapsedMs) / EWMA_HALF_LIFE_MS);
+  return current * w + sample * (1 - w);
+}

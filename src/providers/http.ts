@@ -1,0 +1,291 @@
+/**
+ * HTTP plumbing shared by adapters: one undici keep-alive Pool per upstream origin, request
+ * helpers that never throw anything but ProviderError, and the generic parts of failure
+ * classification (status codes, retry delays, rate-limit headers).
+ */
+import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import { redact } from "../util/redact.js";
+import {
+  ProviderError,
+  type ProviderErrorKind,
+  type RateLimitInfo,
+} from "./types.js";
+
+export interface HttpUpstreamOptions {
+  /** Provider name, for errors. */
+  provider: string;
+  baseUrl: string;
+  connections: number;
+  connectTimeoutMs: number;
+  /** Headers sent with every request (auth, versions, user-configured). */
+  headers: Record<string, string>;
+}
+
+export type ResponseData = Dispatcher.ResponseData;
+
+/** A keep-alive connection pool to one upstream base URL. */
+export class HttpUpstream {
+  readonly provider: string;
+  readonly origin: string;
+  /** Path prefix of the base URL, without a trailing slash ("/v1"). */
+  readonly basePath: string;
+  readonly headers: Record<string, string>;
+  private readonly pool: Pool;
+
+  constructor(opts: HttpUpstreamOptions) {
+    const url = new URL(opts.baseUrl);
+    this.provider = opts.provider;
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.headers = opts.headers;
+    this.pool = new Pool(this.origin, {
+      connections: opts.connections,
+      connect: { timeout: opts.connectTimeoutMs },
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      // Total timeouts are enforced by the pool's per-attempt abort; these only catch a
+      // socket that goes silent for far longer than any sane generation pause.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      pipelining: 1,
+    });
+  }
+
+  /**
+   * Send a request. Resolves with any status (callers classify non-2xx with `failFromResponse`);
+   * rejects only with ProviderError (connect failures, aborts).
+   */
+  async request(
+    method: "GET" | "POST",
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal,
+    extraHeaders?: Record<string, string>,
+  ): Promise<ResponseData> {
+    const headers: Record<string, string> = extraHeaders
+      ? { ...this.headers, ...extraHeaders }
+      : this.headers;
+    try {
+      return await this.pool.request({
+        method,
+        path: this.basePath + path,
+        body,
+        headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
+        signal,
+      });
+    } catch (err) {
+      throw transportError(this.provider, err, signal);
+    }
+  }
+
+  /** Open up to `n` connections now, so the first real request does not pay for setup. */
+  async warmup(path: string, signal: AbortSignal, n = 1): Promise<void> {
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      calls.push(
+        this.request("GET", path, undefined, signal).then(
+          (res) => res.body.dump(),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(calls);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+/** Map a thrown transport error (undici, abort) onto a ProviderError. */
+export function transportError(provider: string, err: unknown, signal?: AbortSignal): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal?.aborted) {
+    const reason = signal.reason;
+    if (reason instanceof ProviderError) return reason;
+    const timedOut = reason instanceof Error && reason.name === "TimeoutError";
+    return new ProviderError({
+      provider,
+      kind: timedOut ? "timeout" : "canceled",
+      message: timedOut ? reason.message || "attempt timed out" : "request canceled",
+      cause: err,
+    });
+  }
+  const e = err as { code?: string; message?: string; name?: string };
+  let kind: ProviderErrorKind = "connect";
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    kind = "timeout";
+  } else if (e.code === "UND_ERR_CONNECT_TIMEOUT") {
+    kind = "timeout";
+  } else if (e.code === "UND_ERR_SOCKET" || e.code === "ECONNRESET" || e.code === "EPIPE") {
+    kind = "connect";
+  }
+  const detail = e.code ? `${e.code}${e.message ? ` ${e.message}` : ""}` : (e.message ?? String(err));
+  return new ProviderError({ provider, kind, message: redact(truncate(detail, 300)), cause: err });
+}
+
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : s.slice(0, max - 1) + "…";
+}
+
+/** First value of a header (undici gives string | string[]). */
+export function header(res: Pick<ResponseData, "headers">, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `retry-after-ms` (ms) or `retry-after` (seconds or an HTTP date), in milliseconds. */
+export function parseRetryAfter(res: Pick<ResponseData, "headers">, nowMs = Date.now()): number | undefined {
+  const ms = header(res, "retry-after-ms");
+  if (ms !== undefined) {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return n;
+  }
+  const ra = header(res, "retry-after");
+  if (ra === undefined) return undefined;
+  const secs = Number(ra);
+  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** OpenAI-style durations: "1s", "6m0s", "20ms", "1h2m3.5s". */
+export function parseDuration(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const n = Number(text);
+  if (Number.isFinite(n)) return n * 1000;
+  let total = 0;
+  let matched = false;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    matched = true;
+    const v = Number(m[1]);
+    total += m[2] === "ms" ? v : m[2] === "s" ? v * 1000 : m[2] === "m" ? v * 60_000 : v * 3_600_000;
+  }
+  return matched ? total : undefined;
+}
+
+const num = (v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** `x-ratelimit-*` headers (OpenAI, Groq, Together, OpenRouter, vLLM proxies). */
+export function parseOpenAIRateLimit(res: Pick<ResponseData, "headers">): RateLimitInfo | undefined {
+  const limitRequests = num(header(res, "x-ratelimit-limit-requests"));
+  const remainingRequests = num(header(res, "x-ratelimit-remaining-requests"));
+  const limitTokens = num(header(res, "x-ratelimit-limit-tokens"));
+  const remainingTokens = num(header(res, "x-ratelimit-remaining-tokens"));
+  if (
+    limitRequests === undefined &&
+    remainingRequests === undefined &&
+    limitTokens === undefined &&
+    remainingTokens === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    limitRequests,
+    remainingRequests,
+    resetRequestsMs: parseDuration(header(res, "x-ratelimit-reset-requests")),
+    limitTokens,
+    remainingTokens,
+    resetTokensMs: parseDuration(header(res, "x-ratelimit-reset-tokens")),
+  };
+}
+
+const CONTEXT_RE =
+  /context[_ ]length|maximum context|context window|too many tokens|prompt is too long|input is too long|reduce the length|exceeds the (?:maximum|max)/i;
+const CONTENT_RE = /content[_ ]policy|content[_ ]filter|safety|responsible ?ai|flagged/i;
+
+/** Classify an HTTP failure by status and (sanitised) upstream message. */
+export function classifyStatus(status: number, message: string, code = ""): ProviderErrorKind {
+  const text = `${code} ${message}`;
+  if (status === 429) {
+    // A spent quota or billing problem is not transient, whatever the status says.
+    return /insufficient_quota|billing|quota exceeded|exceeded your current quota/i.test(text)
+      ? "auth"
+      : "rate_limited";
+  }
+  if (status === 401 || status === 403) return "auth";
+  if (status === 404) return "not_found";
+  if (status === 408) return "timeout";
+  if (status === 413) return "context_length";
+  if (status === 503 || status === 529) return "overloaded";
+  if (status >= 500) return "server";
+  if (CONTEXT_RE.test(text)) return "context_length";
+  if (CONTENT_RE.test(text)) return "content_filter";
+  if (status === 409) return "server";
+  return "bad_request";
+}
+
+/** Pull a human message out of a JSON (or text) error body. */
+export function extractErrorMessage(body: string): { message: string; code: string } {
+  let message = body.trim();
+  let code = "";
+  try {
+    const j = JSON.parse(body) as Record<string, unknown>;
+    const err = (j.error ?? j) as Record<string, unknown> | string;
+    if (typeof err === "string") message = err;
+    else if (err && typeof err === "object") {
+      const m = err.message ?? j.message ?? j.detail;
+      if (typeof m === "string") message = m;
+      const c = err.code ?? err.type ?? err.status;
+      if (typeof c === "string") code = c;
+    }
+  } catch {
+    // not JSON: keep the text
+  }
+  return { message: redact(truncate(message.replace(/\s+/g, " "), 300)) || "(empty body)", code };
+}
+
+/**
+ * Turn a non-2xx response into a ProviderError, consuming its body. Adapters with their own
+ * error shapes pass a custom `extract`.
+ */
+export async function failFromResponse(
+  provider: string,
+  res: ResponseData,
+  extract: (body: string) => { message: string; code: string } = extractErrorMessage,
+  rateLimit?: RateLimitInfo,
+): Promise<ProviderError> {
+  let body = "";
+  try {
+    body = await res.body.text();
+  } catch {
+    // body broke off: classify by status alone
+  }
+  const { message, code } = extract(body);
+  return new ProviderError({
+    provider,
+    kind: classifyStatus(res.statusCode, message, code),
+    status: res.statusCode,
+    message: code ? `${code}: ${message}` : message,
+    retryAfterMs: parseRetryAfter(res),
+    rateLimit,
+  });
+}
+
+/** Read a 2xx JSON body, mapping read and parse failures to ProviderError. */
+export async function readJson<T>(provider: string, res: ResponseData, signal: AbortSignal): Promise<T> {
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch (err) {
+    throw transportError(provider, err, signal);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ProviderError({
+      provider,
+      kind: "invalid_response",
+      status: res.statusCode,
+      message: `upstream sent invalid JSON: ${redact(truncate(text, 120))}`,
+    });
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The OpenAI chat-completions adapter, also serving every OpenAI-compatible preset (Groq,
+ * Together, OpenRouter, LM Studio, vLLM, Ollama's /v1): non-streaming JSON and SSE with
+ * `stream_options.include_usage`.
+ */
+import type { ProviderConfig } from "../../config/schema.js";
+import {
+  HttpUpstream,
+  failFromResponse,
+  parseOpenAIRateLimit,
+  readJson,
+  transportError,
+  extractErrorMessage,
+  classifyStatus,
+} from "../http.js";
+import { sseEvents } from "../sse.js";
+import { normalizeOpenAIFinish, usageOf } from "../common.js";
+import {
+  ProviderError,
+  type ChatResult,
+  type Provider,
+  type ProviderCapabilities,
+  type StreamEvent,
+  type ToolCallDeltaOut,
+  type UpstreamCall,
+} from "../types.js";
+import { buildOpenAIBody } from "./request.js";
+
+export interface OpenAIPreset {
+  baseUrl: string;
+  /** Whether an API key is required (local servers need none). */
+  requiresKey: boolean;
+  maxCompletionTokens: boolean;
+  capabilities: ProviderCapabilities;
+  /** Extra headers the preset always sends. */
+  headers?: Record<string, string>;
+}
+
+export const OPENAI_PRESETS: Record<string, OpenAIPreset> = {
+  openai: {
+    baseUrl: "https://api.openai.com/v1",
+    requiresKey: true,
+    maxCompletionTokens: true,
+    capabilities: { vision: true, tools: true, contextWindow: 128_000 },
+  },
+  groq: {
+    baseUrl: "https://api.groq.com/openai/v1",
+    requiresKey: true,
+    maxCompletionTokens: false,
+    capabilities: { vision: false, tools: true, contextWindow: 128_000 },
+  },
+  together: {
+    baseUrl: "https://api.together.xyz/v1",
+    requiresKey: true,
+    maxCompletionTokens: false,
+    capabilities: { vision: false, tools: true, contextWindow: 0 },
+  },
+  openrouter: {
+    baseUrl: "https://openrouter.ai/api/v1",
+    requiresKey: true,
+    maxCompletionTokens: false,
+    capabilities: { vision: true, tools: true, contextWindow: 0 },
+    headers: { "x-title": "llmpool" },
+  },
+  lmstudio: {
+    baseUrl: "http://127.0.0.1:1234/v1",
+    requiresKey: false,
+    maxCompletionTokens: false,
+    capabilities: { vision: false, tools: true, contextWindow: 0 },
+  },
+  vllm: {
+    baseUrl: "http://127.0.0.1:8000/v1",
+    requiresKey: false,
+    maxCompletionTokens: false,
+    capabilities: { vision: false, tools: true, contextWindow: 0 },
+  },
+  "ollama-openai": {
+    baseUrl: "http://127.0.0.1:11434/v1",
+    requiresKey: false,
+    maxCompletionTokens: false,
+    capabilities: { vision: false, tools: true, contextWindow: 0 },
+  },
+};
+
+interface OpenAIChoice {
+  message?: {
+    content?: string | null;
+    refusal?: string | null;
+    tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+  };
+  delta?: {
+    content?: string | null;
+    tool_calls?: {
+      index: number;
+      id?: string;
+      function?: { name?: string; arguments?: string };
+    }[];
+  };
+  finish_reason?: string | null;
+}
+
+interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+}
+
+interface OpenAIResponse {
+  id?: string;
+  model?: string;
+  choices?: OpenAIChoice[];
+  usage?: OpenAIUsage | null;
+  error?: { message?: string; type?: string; code?: string | number };
+}
+
+export function resolveCapabilities(cfg: ProviderConfig, base: ProviderCapabilities): ProviderCapabilities {
+  return {
+    vision: cfg.capabilities.vision ?? base.vision,
+    tools: cfg.capabilities.tools ?? base.tools,
+    contextWindow: cfg.capabilities.context_window ?? base.contextWindow,
+  };
+}
+
+export class OpenAIProvider implements Provider {
+  readonly name: string;
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+  private readonly http: HttpUpstream;
+  private readonly preset: OpenAIPreset;
+
+  constructor(cfg: ProviderConfig, preset: OpenAIPreset) {
+    this.name = cfg.name;
+    this.type = cfg.type;
+    this.preset = preset;
+    this.capabilities = resolveCapabilities(cfg, preset.capabilities);
+    const headers: Record<string, string> = { ...preset.headers, ...cfg.headers };
+    if (cfg.api_key) headers.authorization = `Bearer ${cfg.api_key}`;
+    this.http = new HttpUpstream({
+      provider: cfg.name,
+      baseUrl: cfg.base_url ?? preset.baseUrl,
+      connections: cfg.connections,
+      connectTimeoutMs: cfg.connect_timeout_ms,
+      headers,
+    });
+  }
+
+  async chat(call: UpstreamCall): Promise<ChatResult> {
+    const body = buildOpenAIBody(call.request, call.model, {
+      maxCompletionTokens: this.preset.maxCompletionTokens,
+      stream: false,
+      prefill: call.prefill,
+    });
+    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const rateLimit = parseOpenAIRateLimit(res);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
+    }
+    const j = await readJson<OpenAIResponse>(this.name, res, call.signal);
+    if (j.error) throw this.bodyError(j.error, res.statusCode);
+    const choice = j.choices?.[0];
+    if (!choice) {
+      throw new ProviderError({
+        provider: this.name,
+        kind: "invalid_response",
+        message: "upstream response has no choices",
+      });
+    }
+    const msg = choice.message ?? {};
+    const u = j.usage;
+    return {
+      id: j.id ?? "",
+      model: j.model ?? call.model,
+      content: msg.content ?? msg.refusal ?? "",
+      toolCalls: (msg.tool_calls ?? []).map((c) => ({
+        id: c.id,
+        name: c.function.name,
+        arguments: c.function.arguments,
+      })),
+      finishReason: normalizeOpenAIFinish(choice.finish_reason),
+      rawFinishReason: choice.finish_reason ?? "",
+      usage: u
+        ? usageOf(u.prompt_tokens, u.completion_tokens, u.prompt_tokens_details?.cached_tokens)
+        : undefined,
+      rateLimit,
+    };
+  }
+
+  async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
+    const body = buildOpenAIBody(call.request, call.model, {
+      maxCompletionTokens: this.preset.maxCompletionTokens,
+      stream: true,
+      prefill: call.prefill,
+    });
+    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const rateLimit = parseOpenAIRateLimit(res);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
+    }
+    let first = true;
+    let finished = false;
+    let sawFinish = false;
+    try {
+      for await (const ev of sseEvents(res.body)) {
+        const data = ev.data;
+        if (data === "[DONE]") {
+          finished = true;
+          break;
+        }
+        if (data.length === 0) continue;
+        let j: OpenAIResponse;
+        try {
+          j = JSON.parse(data) as OpenAIResponse;
+        } catch {
+          throw new ProviderError({
+            provider: this.name,
+            kind: "invalid_response",
+            message: "upstream stream sent invalid JSON",
+          });
+        }
+        if (j.error || ev.event === "error") throw this.bodyError(j.error ?? {}, 0, true);
+        const out: StreamEvent = {};
+        if (first) {
+          first = false;
+          if (j.id) out.id = j.id;
+          if (j.model) out.model = j.model;
+          if (rateLimit) out.rateLimit = rateLimit;
+        }
+        const choice = j.choices?.[0];
+        if (choice) {
+          const d = choice.delta;
+          if (d?.content) out.delta = d.content;
+          if (d?.tool_calls && d.tool_calls.length > 0) {
+            out.toolCalls = d.tool_calls.map((t): ToolCallDeltaOut => {
+              const td: ToolCallDeltaOut = { index: t.index ?? 0 };
+              if (t.id) td.id = t.id;
+              if (t.function?.name) td.name = t.function.name;
+              if (t.function?.arguments) td.argumentsDelta = t.function.arguments;
+              return td;
+            });
+          }
+          if (choice.finish_reason) {
+            sawFinish = true;
+            out.finishReason = normalizeOpenAIFinish(choice.finish_reason);
+            out.rawFinishReason = choice.finish_reason;
+          }
+        }
+        if (j.usage) {
+          out.usage = usageOf(
+            j.usage.prompt_tokens,
+            j.usage.completion_tokens,
+            j.usage.prompt_tokens_details?.cached_tokens,
+          );
+        }
+        yield out;
+      }
+    } catch (err) {
+      throw transportError(this.name, err, call.signal);
+    } finally {
+      if (!finished) res.body.destroy();
+    }
+    if (!finished) {
+      if (call.signal.aborted) throw transportError(this.name, call.signal.reason, call.signal);
+      if (!sawFinish) {
+        throw new ProviderError({
+          provider: this.name,
+          kind: "stream",
+          message: "upstream closed the stream before it finished",
+        });
+      }
+    }
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    const res = await this.http.request("GET", "/models", undefined, signal);
+    if (res.statusCode !== 200) throw await failFromResponse(this.name, res);
+    const j = await readJson<{ data?: { id: string }[] }>(this.name, res, signal);
+    return (j.data ?? []).map((m) => m.id);
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    const res = await this.http.request("GET", "/models", undefined, signal);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      await res.body.dump();
+      return;
+    }
+    throw await failFromResponse(this.name, res);
+  }
+
+  async warmup(signal: AbortSignal): Promise<void> {
+    await this.http.warmup("/models", signal);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private bodyError(
+    e: { message?: string; type?: string; code?: string | number },
+    status: number,
+    inStream = false,
+  ): ProviderError {
+    const code = String(e.code ?? e.type ?? "");
+    const { message } = extractErrorMessage(JSON.stringify({ error: e }));
+    let kind = classifyStatus(status || 500, message, code);
+    if (inStream && (kind === "server" || kind === "bad_request")) kind = "stream";
+    return new ProviderError({
+      provider: this.name,
+      kind,
+      message: `${inStream ? "error event in stream: " : ""}${code ? `${code}: ` : ""}${message}`,
+    });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The provider registry: config `type` -> how to validate and build its adapter. Adding a
+ * wire protocol means adding one entry here and one folder beside this file.
+ */
+import type { ProviderConfig } from "../config/schema.js";
+import type { ConfigProblem } from "../config/interpolate.js";
+import { MockProvider } from "./mock/index.js";
+import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
+import type { Provider } from "./types.js";
+
+export interface AdapterDeps {
+  /** Another configured provider by name (composites combine them). */
+  member(name: string): Provider;
+}
+
+export interface AdapterFactory {
+  /** Problems with this provider's config, paths relative to the provider entry. */
+  validate(cfg: ProviderConfig): ConfigProblem[];
+  create(cfg: ProviderConfig, deps: AdapterDeps): Provider;
+}
+
+function openAICompatible(type: keyof typeof OPENAI_PRESETS): AdapterFactory {
+  const preset = OPENAI_PRESETS[type]!;
+  return {
+    validate(cfg) {
+      const problems: ConfigProblem[] = [];
+      if (preset.requiresKey && !cfg.api_key && !cfg.base_url) {
+        problems.push({ path: "api_key", message: `required for type ${type}` });
+      }
+      return problems;
+    },
+    create: (cfg) => new OpenAIProvider(cfg, preset),
+  };
+}
+
+const noUpstream: AdapterFactory = {
+  validate(cfg) {
+    const problems: ConfigProblem[] = [];
+    if (cfg.base_url) problems.push({ path: "base_url", message: "not used by type mock" });
+    return problems;
+  },
+  create: (cfg) => new MockProvider(cfg),
+};
+
+const ADAPTERS: Record<string, AdapterFactory> = {
+  openai: openAICompatible("openai"),
+  groq: openAICompatible("groq"),
+  together: openAICompatible("together"),
+  openrouter: openAICompatible("openrouter"),
+  lmstudio: openAICompatible("lmstudio"),
+  vllm: openAICompatible("vllm"),
+  "ollama-openai": openAICompatible("ollama-openai"),
+  mock: noUpstream,
+};
+
+export function adapterFactory(type: string): AdapterFactory | undefined {
+  return ADAPTERS[type];
+}
+
+export function createAdapter(cfg: ProviderConfig, deps: AdapterDeps): Provider {
+  const f = ADAPTERS[cfg.type];
+  if (!f) throw new Error(`provider type ${cfg.type} has no adapter`);
+  return f.create(cfg, deps);
+}

@@ -1,0 +1,187 @@
+/**
+ * The provider contract: one neutral request in, one neutral result (or a stream of neutral
+ * events) out. An adapter maps it to and from one wire protocol and classifies every failure;
+ * it knows nothing of balancing, retries or other providers.
+ */
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+
+/** Normalised finish reasons (the raw upstream value travels beside it). */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "error";
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from the provider's prompt cache (part of promptTokens). */
+  cachedTokens: number;
+}
+
+export interface ToolCallOut {
+  id: string;
+  name: string;
+  /** JSON text as generated. */
+  arguments: string;
+}
+
+export interface ToolCallDeltaOut {
+  index: number;
+  id?: string;
+  name?: string;
+  argumentsDelta?: string;
+}
+
+/** What the upstream's rate-limit headers said (any field may be missing). */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  /** Milliseconds until the request budget resets. */
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+}
+
+export interface ChatResult {
+  id: string;
+  /** The model that answered, as the upstream names it. */
+  model: string;
+  content: string;
+  toolCalls: ToolCallOut[];
+  finishReason: FinishReason;
+  rawFinishReason: string;
+  /** Undefined when the upstream reported no usage (the pool then estimates it). */
+  usage?: TokenUsage;
+  rateLimit?: RateLimitInfo;
+}
+
+/**
+ * One parsed piece of an upstream stream. Any field may be set; `finishReason` and `usage`
+ * usually arrive at the end (and may arrive in separate events).
+ */
+export interface StreamEvent {
+  id?: string;
+  model?: string;
+  delta?: string;
+  toolCalls?: ToolCallDeltaOut[];
+  finishReason?: FinishReason;
+  rawFinishReason?: string;
+  usage?: TokenUsage;
+  rateLimit?: RateLimitInfo;
+}
+
+export interface UpstreamCall {
+  /** The caller's request, already validated. */
+  request: ChatRequest;
+  /** The upstream's name for the requested model. */
+  model: string;
+  /** Aborts the upstream call (client cancel, deadline, attempt timeout). */
+  signal: AbortSignal;
+  requestId: string;
+  /**
+   * Assistant text already delivered to the caller by an earlier provider: the adapter sends
+   * it as an assistant prefill so this provider continues the answer (stream resume).
+   */
+  prefill?: string;
+}
+
+export interface ProviderCapabilities {
+  vision: boolean;
+  tools: boolean;
+  /** Context window in tokens; 0 when unknown. */
+  contextWindow: number;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+  chat(call: UpstreamCall): Promise<ChatResult>;
+  stream(call: UpstreamCall): AsyncIterable<StreamEvent>;
+  /** Model names the upstream offers (model discovery). */
+  listModels?(signal: AbortSignal): Promise<string[]>;
+  /** A cheap liveness check against the upstream; throws a ProviderError when unhealthy. */
+  probe?(signal: AbortSignal): Promise<void>;
+  /** Open keep-alive connections ahead of the first request. */
+  warmup?(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * How a failure is treated:
+ *  - transient: the same provider may succeed later (connect errors, timeouts, 5xx, 429);
+ *  - provider: this provider cannot serve it, another might (bad key, unknown model,
+ *    context too long here, content policy here);
+ *  - request: no provider will accept it (malformed request); stop at once.
+ */
+export type FailureScope = "transient" | "provider" | "request";
+
+export type ProviderErrorKind =
+  | "connect"
+  | "timeout"
+  | "rate_limited"
+  | "overloaded"
+  | "server"
+  | "stream"
+  | "invalid_response"
+  | "auth"
+  | "not_found"
+  | "context_length"
+  | "content_filter"
+  | "bad_request"
+  | "canceled";
+
+const SCOPE: Record<ProviderErrorKind, FailureScope> = {
+  connect: "transient",
+  timeout: "transient",
+  rate_limited: "transient",
+  overloaded: "transient",
+  server: "transient",
+  stream: "transient",
+  invalid_response: "transient",
+  auth: "provider",
+  not_found: "provider",
+  context_length: "provider",
+  content_filter: "provider",
+  bad_request: "request",
+  canceled: "request",
+};
+
+export interface ProviderErrorInit {
+  provider: string;
+  kind: ProviderErrorKind;
+  /** Sanitised, human-readable reason (never a secret). */
+  message: string;
+  status?: number;
+  retryAfterMs?: number;
+  rateLimit?: RateLimitInfo;
+  cause?: unknown;
+}
+
+/** Every adapter failure is one of these. */
+export class ProviderError extends Error {
+  readonly provider: string;
+  readonly kind: ProviderErrorKind;
+  readonly scope: FailureScope;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+  readonly rateLimit?: RateLimitInfo;
+
+  constructor(init: ProviderErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "ProviderError";
+    this.provider = init.provider;
+    this.kind = init.kind;
+    this.scope = SCOPE[init.kind];
+    this.status = init.status;
+    this.retryAfterMs = init.retryAfterMs;
+    this.rateLimit = init.rateLimit;
+  }
+
+  get retryable(): boolean {
+    return this.scope === "transient";
+  }
+
+  /** "kind (status): message", as shown in UNAVAILABLE errors and stats. */
+  describe(): string {
+    return `${this.kind}${this.status ? ` (HTTP ${this.status})` : ""}: ${this.message}`;
+  }
+}

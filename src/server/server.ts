@@ -1,0 +1,188 @@
+/**
+ * The llmpool server: the Connect router (LLMPool, grpc.health.v1, reflection) plus /metrics,
+ * /healthz and /readyz, on one port for gRPC, gRPC-Web and Connect over HTTP/1.1 and HTTP/2,
+ * cleartext or TLS. `createLlmpoolServer()` builds it; `listen()` binds it, so tests listen
+ * on port 0.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import { file_llmpool_v1_llmpool, LLMPool } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
+import {
+  file_grpc_reflection_v1_reflection,
+  ServerReflection as ReflectionV1,
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import {
+  file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ReflectionV1Alpha,
+} from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { LoadedConfig } from "../config/load.js";
+import { createMetrics } from "../metrics/metrics.js";
+import { createLogObserver } from "../metrics/log-observer.js";
+import { poolServing } from "../metrics/stats.js";
+import { Pool, type PoolOptions } from "../pool/pool.js";
+import type { PoolObserver } from "../pool/observer.js";
+import type { Clock } from "../util/clock.js";
+import { createLogger, type Logger } from "../util/logger.js";
+import { createAuthInterceptor } from "./auth.js";
+import { registerHealth } from "./health.js";
+import { createCors, sendText, type Req, type Res } from "./http.js";
+import { ConnectionTracker } from "./drain.js";
+import { fixGrpcMessage } from "./grpc-message.js";
+import { createSniffingServer } from "./listener.js";
+import { DescriptorIndex, registerReflection } from "./reflection.js";
+import { registerLLMPool } from "./service.js";
+
+export interface ServerOptions {
+  loaded: LoadedConfig;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+  /** Extra pool observers (tests). */
+  observers?: PoolObserver[];
+  /** Node process metrics on /metrics (default true). */
+  processMetrics?: boolean;
+  /** How often grpc.health Watch re-checks, ms (default 1000). */
+  healthWatchIntervalMs?: number;
+}
+
+export interface LlmpoolServer {
+  readonly pool: Pool;
+  readonly logger: Logger;
+  /** Bind; resolves with the bound address (port 0 picks a free port). */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** The bound address, after listen(). */
+  address(): AddressInfo;
+  /** Apply a new config: providers whose config is unchanged keep their state. */
+  reload(loaded: LoadedConfig): ReturnType<Pool["reload"]>;
+  /** Stop accepting, let calls in flight finish (up to timeoutMs), then close everything. */
+  close(timeoutMs?: number): Promise<void>;
+  /** True once close() has begun. */
+  readonly draining: boolean;
+}
+
+const DESCRIPTORS = new DescriptorIndex(
+  [
+    file_llmpool_v1_llmpool,
+    file_grpc_health_v1_health,
+    file_grpc_reflection_v1_reflection,
+    file_grpc_reflection_v1alpha_reflection,
+    file_google_protobuf_struct,
+  ],
+  [LLMPool.typeName, Health.typeName, ReflectionV1.typeName, ReflectionV1Alpha.typeName],
+);
+
+export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolServer> {
+  let loaded = opts.loaded;
+  const logger = opts.logger ?? createLogger(loaded.config.log.level);
+  let draining = false;
+  const poolOpts: PoolOptions = { clock: opts.clock, random: opts.random, observers: [...(opts.observers ?? [])] };
+  const pool = new Pool(loaded, poolOpts);
+  const getPool = () => pool;
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics });
+  pool.addObserver(metrics.observer);
+  pool.addObserver(createLogObserver(logger));
+  await pool.start();
+
+  const serving = () => !draining && poolServing(pool).serving;
+
+  const routes = (router: ConnectRouter) => {
+    registerLLMPool(router, { pool: getPool, draining: () => draining });
+    registerHealth(router, { serving, watchIntervalMs: opts.healthWatchIntervalMs });
+    registerReflection(router, DESCRIPTORS);
+  };
+  const connectHandler = connectNodeAdapter({
+    routes,
+    interceptors: [createAuthInterceptor(() => loaded.config.server.auth.api_keys)],
+    readMaxBytes: loaded.config.server.max_request_bytes,
+    // gRPC clients that send no deadline still get one bound: the longest sane LLM call.
+    maxTimeoutMs: 15 * 60_000,
+  });
+  const cors = createCors(() => loaded.config.server.cors);
+
+  const tracker = new ConnectionTracker();
+  const handler = (req: Req, res: Res) => {
+    tracker.onRequest(req, res);
+    if (cors.apply(req, res)) return;
+    const url = req.url ?? "/";
+    if (req.method === "GET") {
+      const path = url.split("?", 1)[0];
+      if (path === "/metrics") {
+        metrics.registry.metrics().then(
+          (text) => sendText(res, 200, text, metrics.registry.contentType),
+          (err: Error) => sendText(res, 500, `metrics failed: ${err.message}`),
+        );
+        return;
+      }
+      if (path === "/healthz") return sendText(res, 200, "ok\n");
+      if (path === "/readyz") {
+        const s = poolServing(pool);
+        const ready = !draining && s.serving;
+        return sendText(res, ready ? 200 : 503, `${ready ? "ready" : "not ready"}: ${s.healthy}/${s.total} providers healthy${draining ? ", draining" : ""}\n`);
+      }
+    }
+    fixGrpcMessage(req, res);
+    connectHandler(req as never, res as never);
+  };
+
+  let netServer: NetServer;
+  const tls = loaded.config.server.tls;
+  if (tls) {
+    const secure = http2.createSecureServer(
+      { allowHTTP1: true, cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file) },
+      handler,
+    );
+    secure.on("session", (s) => tracker.watchSession(s));
+    netServer = secure;
+  } else {
+    const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
+    const h2 = http2.createServer({}, handler);
+    h2.on("session", (s) => tracker.watchSession(s));
+    netServer = createSniffingServer(h1, h2);
+  }
+  tracker.watchServer(netServer);
+
+  const server: LlmpoolServer = {
+    pool,
+    logger,
+    get draining() {
+      return draining;
+    },
+    listen(port = loaded.config.server.port, host = loaded.config.server.host) {
+      return new Promise((resolve, reject) => {
+        netServer.once("error", reject);
+        netServer.listen(port, host, () => {
+          netServer.off("error", reject);
+          resolve(netServer.address() as AddressInfo);
+        });
+      });
+    },
+    address() {
+      return netServer.address() as AddressInfo;
+    },
+    reload(next) {
+      const result = pool.reload(next);
+      loaded = next;
+      return result;
+    },
+    async close(timeoutMs = loaded.config.server.shutdown_timeout_ms) {
+      if (draining) return;
+      draining = true;
+      const closed = new Promise<void>((r) => netServer.close(() => r()));
+      tracker.drain(); // GOAWAY to HTTP/2, close idle HTTP/1.1; busy ones close when done
+      const deadline = Date.now() + timeoutMs;
+      while (pool.totals.inFlight > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      tracker.destroyAll();
+      await closed;
+      await pool.close();
+    },
+  };
+  return server;
+}

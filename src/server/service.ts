@@ -1,0 +1,111 @@
+/**
+ * The llmpool.v1.LLMPool service: validate, hand to the pool, map the result. No logic of its
+ * own beyond the mapping.
+ */
+import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { randomUUID } from "node:crypto";
+import {
+  LLMPool,
+  type ChatRequest,
+  type ChatResponseSchema,
+  type StreamChatResponseSchema,
+} from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { CallContext, Pool } from "../pool/pool.js";
+import { buildHealth, buildModelList, buildPoolStats } from "../metrics/stats.js";
+import { toConnectError } from "./errors.js";
+import { validateChatRequest } from "./validate.js";
+
+export interface ServiceOptions {
+  pool: () => Pool;
+  /** True while the server drains for shutdown: Health reports NOT_SERVING. */
+  draining?: () => boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function callContext(ctx: HandlerContext): CallContext {
+  const given = ctx.requestHeader.get("x-request-id");
+  const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+  ctx.responseHeader.set("x-request-id", requestId);
+  const preferred = ctx.requestHeader.get("x-llmpool-provider");
+  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined };
+}
+
+export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {
+  return {
+    async chat(req: ChatRequest, ctx: HandlerContext): Promise<MessageInitShape<typeof ChatResponseSchema>> {
+      const call = callContext(ctx);
+      try {
+        validateChatRequest(req);
+        const out = await opts.pool().chat(req, call);
+        const res = out.result;
+        ctx.responseHeader.set("x-llmpool-provider", out.provider);
+        return {
+          id: res.id || out.requestId,
+          model: res.model,
+          message: {
+            role: "assistant",
+            content: res.content,
+            toolCalls: res.toolCalls,
+          },
+          finishReason: res.finishReason,
+          rawFinishReason: res.rawFinishReason,
+          usage: {
+            promptTokens: out.usage.promptTokens,
+            completionTokens: out.usage.completionTokens,
+            totalTokens: out.usage.promptTokens + out.usage.completionTokens,
+            cachedTokens: out.usage.cachedTokens,
+            estimated: out.usage.estimated,
+          },
+          provider: out.provider,
+          attempts: out.attempts,
+          latencyMs: out.latencyMs,
+          costUsd: out.costUsd,
+          requestId: out.requestId,
+          upstreamCalls: out.upstreamCalls,
+          providersTried: out.providersTried,
+        };
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    async *streamChat(
+      req: ChatRequest,
+      ctx: HandlerContext,
+    ): AsyncGenerator<MessageInitShape<typeof StreamChatResponseSchema>> {
+      const call = callContext(ctx);
+      try {
+        validateChatRequest(req);
+        yield* opts.pool().stream(req, call);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    listModels(req) {
+      return buildModelList(opts.pool(), req.provider);
+    },
+
+    getPoolStats(req) {
+      try {
+        return buildPoolStats(opts.pool(), req.providers);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    health(req) {
+      try {
+        return buildHealth(opts.pool(), req.model, opts.draining?.() ?? false);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+  };
+}
+
+export function registerLLMPool(router: ConnectRouter, opts: ServiceOptions): void {
+  router.service(LLMPool, createLLMPoolService(opts));
+}

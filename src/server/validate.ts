@@ -1,0 +1,111 @@
+/**
+ * Request validation: every problem names its field (`messages[2].role`) and why. Checks that
+ * need the pool (provider names, strategies, models) happen in the pool; these need only the
+ * request.
+ */
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { invalidArgument } from "../pool/errors.js";
+
+const ROLES = new Set(["system", "user", "assistant", "tool"]);
+const TOOL_CHOICE_MODES = new Set(["", "auto", "none", "required", "function"]);
+const RESPONSE_FORMATS = new Set(["", "text", "json_object", "json_schema"]);
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const DETAILS = new Set(["", "auto", "low", "high"]);
+
+function range(field: string, v: number | undefined, lo: number, hi: number, loOpen = false): void {
+  if (v === undefined) return;
+  if (!Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
+    throw invalidArgument(field, `must be in ${loOpen ? "(" : "["}${lo}, ${hi}], got ${v}`);
+  }
+}
+
+export function validateChatRequest(req: ChatRequest): void {
+  if (req.messages.length === 0) throw invalidArgument("messages", "at least one message is required");
+  if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
+  const toolCallIds = new Set<string>();
+  req.messages.forEach((m, i) => {
+    const at = `messages[${i}]`;
+    if (!ROLES.has(m.role)) {
+      throw invalidArgument(`${at}.role`, `must be one of system, user, assistant, tool (got ${JSON.stringify(m.role)})`);
+    }
+    m.parts.forEach((p, j) => {
+      const pat = `${at}.parts[${j}]`;
+      if (p.part.case === undefined) throw invalidArgument(pat, "set text or image");
+      if (p.part.case === "image") {
+        if (m.role !== "user") throw invalidArgument(`${pat}.image`, "images are only allowed in user messages");
+        const img = p.part.value;
+        if (img.source.case === undefined) throw invalidArgument(`${pat}.image`, "set data or url");
+        if (img.source.case === "data") {
+          if (img.source.value.length === 0) throw invalidArgument(`${pat}.image.data`, "must not be empty");
+          if (!/^image\/[a-z0-9.+-]+$/i.test(img.mimeType)) {
+            throw invalidArgument(`${pat}.image.mime_type`, `must be an image MIME type such as image/png (got ${JSON.stringify(img.mimeType)})`);
+          }
+        } else if (!/^(https?:\/\/|data:image\/)/i.test(img.source.value)) {
+          throw invalidArgument(`${pat}.image.url`, "must be an http(s) URL or a data:image/... URL");
+        }
+        if (!DETAILS.has(img.detail)) throw invalidArgument(`${pat}.image.detail`, "must be auto, low or high");
+      }
+    });
+    m.toolCalls.forEach((c, j) => {
+      if (m.role !== "assistant") throw invalidArgument(`${at}.tool_calls`, "only assistant messages carry tool calls");
+      if (!c.id) throw invalidArgument(`${at}.tool_calls[${j}].id`, "must not be empty");
+      if (!c.name) throw invalidArgument(`${at}.tool_calls[${j}].name`, "must not be empty");
+      toolCallIds.add(c.id);
+    });
+    if (m.role === "tool") {
+      if (!m.toolCallId) throw invalidArgument(`${at}.tool_call_id`, "required for role tool");
+    } else if (m.toolCallId) {
+      throw invalidArgument(`${at}.tool_call_id`, "only for role tool");
+    }
+    if (!m.content && m.parts.length === 0 && m.toolCalls.length === 0 && m.role !== "assistant") {
+      throw invalidArgument(`${at}.content`, "a message needs content or parts");
+    }
+  });
+  range("temperature", req.temperature, 0, 2);
+  range("top_p", req.topP, 0, 1, true);
+  range("presence_penalty", req.presencePenalty, -2, 2);
+  range("frequency_penalty", req.frequencyPenalty, -2, 2);
+  if (req.maxTokens !== undefined && req.maxTokens < 1) throw invalidArgument("max_tokens", "must be >= 1");
+  if (req.stop.length > 4) throw invalidArgument("stop", `at most 4 sequences (got ${req.stop.length})`);
+  req.stop.forEach((s, i) => {
+    if (s.length === 0) throw invalidArgument(`stop[${i}]`, "must not be empty");
+  });
+  const names = new Set<string>();
+  req.tools.forEach((t, i) => {
+    if (!TOOL_NAME.test(t.name)) {
+      throw invalidArgument(`tools[${i}].name`, "1-64 letters, digits, underscores or dashes");
+    }
+    if (names.has(t.name)) throw invalidArgument(`tools[${i}].name`, `duplicate tool ${JSON.stringify(t.name)}`);
+    names.add(t.name);
+    if (t.parameters && t.parameters.type !== undefined && t.parameters.type !== "object") {
+      throw invalidArgument(`tools[${i}].parameters.type`, 'a tool\'s parameters schema must be of type "object"');
+    }
+  });
+  const tc = req.toolChoice;
+  if (tc) {
+    if (!TOOL_CHOICE_MODES.has(tc.mode)) {
+      throw invalidArgument("tool_choice.mode", `must be auto, none, required or function (got ${JSON.stringify(tc.mode)})`);
+    }
+    if ((tc.mode === "required" || tc.mode === "function") && req.tools.length === 0) {
+      throw invalidArgument("tool_choice", `mode ${tc.mode} needs tools`);
+    }
+    if (tc.mode === "function" && !names.has(tc.functionName)) {
+      throw invalidArgument("tool_choice.function_name", `must name one of the tools (got ${JSON.stringify(tc.functionName)})`);
+    }
+  }
+  const rf = req.responseFormat;
+  if (rf) {
+    if (!RESPONSE_FORMATS.has(rf.type)) {
+      throw invalidArgument("response_format.type", `must be text, json_object or json_schema (got ${JSON.stringify(rf.type)})`);
+    }
+    if (rf.type === "json_schema" && !rf.schema) throw invalidArgument("response_format.schema", "required for json_schema");
+  }
+  for (const [k, v] of Object.entries(req.metadata)) {
+    if (k.length > 64) throw invalidArgument("metadata", `key ${JSON.stringify(k.slice(0, 20))}… longer than 64 characters`);
+    if (v.length > 512) throw invalidArgument(`metadata.${k}`, "longer than 512 characters");
+  }
+  const prio = req.metadata.priority;
+  if (prio !== undefined && !/^-?\d{1,6}$/.test(prio)) {
+    throw invalidArgument("metadata.priority", `must be an integer (got ${JSON.stringify(prio)})`);
+  }
+}
