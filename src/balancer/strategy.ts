@@ -54,10 +54,17 @@ export interface PickContext {
   readonly now: number;
   /** Uniform [0, 1). */
   readonly random: () => number;
+  /** Prices of an endpoint for this request's model (per-model price tables). */
+  pricing(endpoint: EndpointView): Pricing;
 }
 
 export interface Strategy {
   readonly name: string;
   /** Pick one of `candidates` (never empty), or undefined to decline them all. */
   pick<T extends EndpointView>(candidates: readonly T[], ctx: PickContext): T | undefined;
+  /**
+   * Each candidate's score as this strategy sees it, for `--log-level debug` selection logs
+   * (strategies that score candidates implement it; lower is better unless documented).
+   */
+  scores?(candidates: readonly EndpointView[], ctx: PickContext): number[];
 }

@@ -16,6 +16,16 @@ export function pricingFromConfig(p: ProviderConfig["pricing"]): Pricing {
   };
 }
 
+/** Prices for an endpoint serving one upstream model. */
+export interface Pricer {
+  pricing(endpoint: { readonly pricing: Pricing }, upstreamModel: string): Pricing;
+}
+
+/** Each provider's configured `pricing`, whatever the model. */
+export function createConfigPricer(): Pricer {
+  return { pricing: (endpoint) => endpoint.pricing };
+}
+
 /** Cost in USD. Cached prompt tokens are billed at the cached rate, the rest at the input rate. */
 export function costOf(pricing: Pricing, usage: TokenUsage): number {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens);

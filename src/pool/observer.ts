@@ -5,6 +5,7 @@
 import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
 import type { PoolError } from "./errors.js";
 import type { TokenUsage } from "../providers/types.js";
+import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 
 export interface RequestRecord {
   readonly requestId: string;
@@ -32,6 +33,8 @@ export interface RequestRecord {
 
 export interface PoolObserver {
   requestStarted?(r: RequestRecord): void;
+  /** The strategy chose `chosen` among `candidates` (debug logging of selection decisions). */
+  picked?(r: RequestRecord, candidates: readonly EndpointView[], chosen: EndpointView, strategy: Strategy, ctx: PickContext): void;
   attemptStarted?(r: RequestRecord, endpoint: Endpoint, role: CallRole): void;
   attemptEnded?(r: RequestRecord, endpoint: Endpoint, outcome: CallOutcome): void;
   /** Called once per request; `r.error` is set when it failed. */

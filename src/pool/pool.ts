@@ -9,7 +9,7 @@ import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.j
 import { createStrategy, hasStrategy, availableStrategies } from "../balancer/registry.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { StrategyName } from "../config/schema.js";
-import { costOf } from "../cost/pricing.js";
+import { costOf, createConfigPricer, type Pricer } from "../cost/pricing.js";
 import {
   ProviderError,
   type ChatResult,
@@ -25,6 +25,7 @@ import { buildEndpoints } from "./build.js";
 import type { CallRole, Endpoint } from "./endpoint.js";
 import { PoolError, invalidArgument } from "./errors.js";
 import type { PoolObserver, RequestRecord } from "./observer.js";
+import type { EndpointGate, GateBlock, GateRequest, RequestGate } from "./gate.js";
 import { ModelRouter, type Route } from "./router.js";
 import { estimatePromptTokens, estimateTokens } from "./tokens.js";
 import { SlidingWindow } from "../metrics/window.js";
@@ -33,6 +34,12 @@ export interface PoolOptions {
   clock?: Clock;
   random?: () => number;
   observers?: PoolObserver[];
+  /** Per-endpoint admission (breakers, limits, budgets); see gate.ts. */
+  gates?: EndpointGate[];
+  /** Per-request admission (tenant budgets). */
+  requestGates?: RequestGate[];
+  /** Prices per endpoint and upstream model (default: each provider's `pricing`). */
+  pricer?: Pricer;
 }
 
 export interface CallContext {
@@ -74,13 +81,17 @@ export interface StreamChunkOut {
 }
 
 /** The pool's view of one request while it runs. */
-interface Plan {
+export interface Plan {
   record: RequestRecord;
   routes: Route[];
   strategy: Strategy;
   pick: PickContext & { attempt: number; now: number };
+  /** What gates are told about the request (upstreamModel set per route while checking). */
+  gate: GateRequest & { upstreamModel: string };
   tried: Set<Endpoint>;
   errors: ProviderError[];
+  /** Why endpoints were passed over by a gate in the last choice, by endpoint name. */
+  blocked: Map<string, GateBlock>;
   preferred?: string;
   only: boolean;
   excluded: Set<string>;
@@ -103,6 +114,9 @@ export class Pool {
   readonly clock: Clock;
   private readonly random: () => number;
   private readonly observers: PoolObserver[];
+  private readonly gates: EndpointGate[];
+  private readonly requestGates: RequestGate[];
+  readonly pricer: Pricer;
   readonly startedAt: number;
 
   /** Pool-wide counters. */
@@ -121,6 +135,9 @@ export class Pool {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.observers = opts.observers ?? [];
+    this.gates = opts.gates ?? [];
+    this.requestGates = opts.requestGates ?? [];
+    this.pricer = opts.pricer ?? createConfigPricer();
     this.startedAt = this.clock.now();
     this.gen = this.generation(loaded);
   }
@@ -163,6 +180,14 @@ export class Pool {
 
   addObserver(o: PoolObserver): void {
     this.observers.push(o);
+  }
+
+  addGate(g: EndpointGate): void {
+    this.gates.push(g);
+  }
+
+  addRequestGate(g: RequestGate): void {
+    this.requestGates.push(g);
   }
 
   /** Start-up work: model discovery. */
@@ -267,6 +292,8 @@ export class Pool {
       latencyMs: 0,
     };
     const promptTokens = estimatePromptTokens(req);
+    const maxTokens = req.maxTokens ?? 256;
+    const upstreamOf = (v: EndpointView) => routes.find((r) => r.endpoint === v)?.upstreamModel ?? "";
     return {
       record,
       routes,
@@ -275,14 +302,17 @@ export class Pool {
         request: req,
         stream: kind === "stream",
         promptTokens,
-        maxTokens: req.maxTokens ?? 256,
+        maxTokens,
         affinityKey: routing?.affinityKey || req.metadata.affinity_key || undefined,
         attempt: 1,
         now: 0,
         random: this.random,
+        pricing: (v) => this.pricer.pricing(v as Endpoint, upstreamOf(v)),
       },
+      gate: { request: req, record, stream: kind === "stream", promptTokens, maxTokens, upstreamModel: "" },
       tried: new Set(),
       errors: [],
+      blocked: new Map(),
       preferred,
       only: routing?.onlyProvider ?? false,
       excluded,
@@ -311,11 +341,21 @@ export class Pool {
   private choose(plan: Plan): Route | undefined {
     const now = this.clock.now();
     plan.pick.now = now;
+    plan.blocked.clear();
     const fresh: Route[] = [];
     const again: Route[] = [];
     for (const r of plan.routes) {
       const e = r.endpoint;
       if (!e.healthy || e.saturated || !this.fits(plan, r)) continue;
+      if (this.gates.length > 0) {
+        plan.gate.upstreamModel = r.upstreamModel;
+        let block: GateBlock | undefined;
+        for (const g of this.gates) if ((block = g.check(e, plan.gate, now))) break;
+        if (block) {
+          plan.blocked.set(e.name, block);
+          continue;
+        }
+      }
       (plan.tried.has(e) ? again : fresh).push(r);
     }
     const pool = fresh.length > 0 ? fresh : again;
@@ -326,7 +366,9 @@ export class Pool {
     }
     const views = pool.map((r) => r.endpoint as EndpointView);
     const picked = plan.strategy.pick(views, plan.pick);
-    return picked ? pool.find((r) => r.endpoint === picked) : undefined;
+    if (!picked) return undefined;
+    for (const o of this.observers) o.picked?.(plan.record, views, picked, plan.strategy, plan.pick);
+    return pool.find((r) => r.endpoint === picked);
   }
 
   /** Why no endpoint could be chosen: the final error of a request. */
@@ -361,6 +403,18 @@ export class Pool {
         `all ${lastByProvider.size} provider(s) tried for model ${JSON.stringify(r.model)} failed after ${r.attempts} attempt(s): ${detail}`,
         extra,
       );
+    }
+    if (plan.blocked.size > 0) {
+      const blocks = [...plan.blocked.values()];
+      const detail = [...plan.blocked].map(([name, b]) => `${name}: ${b.reason}`).join("; ");
+      if (blocks.every((b) => b.kind === "exhausted")) {
+        const waits = blocks.map((b) => b.retryAfterMs ?? 0).filter((w) => w > 0);
+        return new PoolError("resource_exhausted", `every provider of model ${JSON.stringify(r.model)} is at a limit: ${detail}`, {
+          ...extra,
+          retryAfterMs: waits.length > 0 ? Math.min(...waits) : undefined,
+        });
+      }
+      return new PoolError("unavailable", `no provider of model ${JSON.stringify(r.model)} can serve now: ${detail}`, extra);
     }
     const fitting = plan.routes.filter((rt) => this.fits(plan, rt));
     if (fitting.length === 0) {
@@ -436,7 +490,11 @@ export class Pool {
     for (const o of this.observers) o.attemptEnded?.(plan.record, e, outcome);
   }
 
-  private begin(plan: Plan): void {
+  private begin(plan: Plan, req: ChatRequest): void {
+    for (const g of this.requestGates) {
+      const rejected = g.admit(req, plan.record);
+      if (rejected) throw rejected;
+    }
     this.totals.requests++;
     this.totals.inFlight++;
     for (const o of this.observers) o.requestStarted?.(plan.record);
@@ -483,7 +541,7 @@ export class Pool {
 
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
     const plan = this.plan(req, ctx, "chat");
-    this.begin(plan);
+    this.begin(plan, req);
     try {
       const out = await this.runChat(plan, req, ctx);
       this.finish(plan);
@@ -520,7 +578,7 @@ export class Pool {
         });
         const latencyMs = this.clock.now() - started;
         const usage = this.settleUsage(plan, result.usage, result.content);
-        const costUsd = costOf(e.pricing, usage);
+        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), usage);
         this.endAttempt(plan, e, { ok: true, latencyMs, usage, costUsd });
         r.usage = usage;
         r.costUsd = costUsd;
@@ -555,7 +613,7 @@ export class Pool {
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<StreamChunkOut> {
     const plan = this.plan(req, ctx, "stream");
-    this.begin(plan);
+    this.begin(plan, req);
     let failed: PoolError | undefined;
     try {
       yield* this.runStream(plan, req, ctx);
@@ -634,7 +692,7 @@ export class Pool {
         ended = true;
         const latencyMs = this.clock.now() - started;
         const settled = this.settleUsage(plan, usage, text);
-        const costUsd = costOf(e.pricing, settled);
+        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), settled);
         this.endAttempt(plan, e, { ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs, usage: settled, costUsd });
         r.usage = settled;
         r.costUsd = costUsd;

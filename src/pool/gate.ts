@@ -1,0 +1,48 @@
+/**
+ * Gates decide whether an endpoint may take a request right now: circuit breakers, outlier
+ * ejection, rate limits, cool-downs, budgets. Each concern is one gate; the pool asks every
+ * gate while choosing, and remembers why endpoints were blocked so the final error can say
+ * so (UNAVAILABLE for sick providers, RESOURCE_EXHAUSTED with a retry delay for limits).
+ *
+ * Gates that need to know when a call starts and ends (concurrency, token reservations)
+ * also implement PoolObserver and are registered as observers.
+ */
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { Endpoint } from "./endpoint.js";
+import type { PoolError } from "./errors.js";
+import type { RequestRecord } from "./observer.js";
+
+export interface GateBlock {
+  /** "unavailable": the endpoint is unwell; "exhausted": a limit or budget stops it. */
+  kind: "unavailable" | "exhausted";
+  /** Short, sanitised reason, shown in errors and debug logs ("breaker open", "rpm 500 reached"). */
+  reason: string;
+  /** When the endpoint may take requests again, if known (ms from now). */
+  retryAfterMs?: number;
+}
+
+/** What a gate may read about the request. */
+export interface GateRequest {
+  readonly request: ChatRequest;
+  readonly record: RequestRecord;
+  readonly stream: boolean;
+  /** Estimated prompt tokens. */
+  readonly promptTokens: number;
+  /** The request's max_tokens or an estimate of the completion. */
+  readonly maxTokens: number;
+  /** The upstream model name the endpoint would be called with. */
+  readonly upstreamModel: string;
+}
+
+export interface EndpointGate {
+  readonly name: string;
+  /** undefined = may proceed. Called on the hot path: no I/O, no allocation when open. */
+  check(endpoint: Endpoint, req: GateRequest, now: number): GateBlock | undefined;
+}
+
+/** Request-level admission before any endpoint is chosen (tenant budgets, global limits). */
+export interface RequestGate {
+  readonly name: string;
+  /** A PoolError to reject the request with, or undefined to admit it. */
+  admit(req: ChatRequest, record: RequestRecord): PoolError | undefined;
+}
