@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { LLMPool } from "../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../src/config/load.js";
 import { Pool } from "../src/pool/pool.js";
-import { registerLLMPool } from "../src/server/service.js";
+import { createLLMPoolService, registerLLMPool } from "../src/server/service.js";
 
 function client(raw: Record<string, unknown>) {
   const pool = new Pool(validateConfig(raw, "test", {}));
-  const transport = createRouterTransport((router) => registerLLMPool(router, { pool: () => pool }));
+  const transport = createRouterTransport((router) => registerLLMPool(router, createLLMPoolService({ pool: () => pool })));
   return { pool, client: createClient(LLMPool, transport) };
 }
 

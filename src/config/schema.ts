@@ -180,6 +180,12 @@ const serverSchema = z.strictObject({
     .prefault({}),
   /** Largest request message accepted, in bytes. */
   max_request_bytes: posInt.default(8 * 1024 * 1024),
+  /**
+   * Serve Chat and StreamChat over gRPC and Connect with the built-in hot path (several times
+   * cheaper per call than connect-node's generic handler); false routes every call through
+   * connect-node, for debugging or comparison.
+   */
+  fast_path: z.boolean().default(true),
   /** How long SIGTERM waits for calls in flight before exiting. */
   shutdown_timeout_ms: nonNegInt.default(30_000),
 });

@@ -10,23 +10,35 @@ import { LLMPool } from "../../gen/llmpool/v1/llmpool_pb.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-export function createAuthInterceptor(keys: () => readonly string[]): Interceptor {
+/** Checks a call's credentials: undefined when allowed, else the UNAUTHENTICATED error. */
+export type Authorizer = (header: (name: string) => string | null) => ConnectError | undefined;
+
+export function createAuthorizer(keys: () => readonly string[]): Authorizer {
   let cachedFor: readonly string[] | undefined;
   let digests: Buffer[] = [];
-  return (next) => async (req) => {
+  return (header) => {
     const current = keys();
-    if (current.length === 0 || req.service.typeName !== LLMPool.typeName) return next(req);
+    if (current.length === 0) return undefined;
     if (current !== cachedFor) {
       cachedFor = current;
       digests = current.map(digest);
     }
-    const auth = req.header.get("authorization");
-    const presented = auth?.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.header.get("x-api-key");
-    if (!presented) throw new ConnectError("missing API key: send authorization: Bearer <key>", Code.Unauthenticated);
+    const auth = header("authorization");
+    const presented = auth?.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : header("x-api-key");
+    if (!presented) return new ConnectError("missing API key: send authorization: Bearer <key>", Code.Unauthenticated);
     const d = digest(presented);
     let ok = false;
     for (const k of digests) ok = timingSafeEqual(k, d) || ok;
-    if (!ok) throw new ConnectError("invalid API key", Code.Unauthenticated);
+    return ok ? undefined : new ConnectError("invalid API key", Code.Unauthenticated);
+  };
+}
+
+/** The authorizer as a connect interceptor, for LLMPool RPCs only. */
+export function createAuthInterceptor(authorize: Authorizer): Interceptor {
+  return (next) => async (req) => {
+    if (req.service.typeName !== LLMPool.typeName) return next(req);
+    const err = authorize((name) => req.header.get(name));
+    if (err) throw err;
     return next(req);
   };
 }

@@ -29,14 +29,15 @@ import { Pool, type PoolOptions } from "../pool/pool.js";
 import type { PoolObserver } from "../pool/observer.js";
 import type { Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
-import { createAuthInterceptor } from "./auth.js";
+import { createAuthInterceptor, createAuthorizer } from "./auth.js";
 import { registerHealth } from "./health.js";
 import { createCors, sendText, type Req, type Res } from "./http.js";
 import { ConnectionTracker } from "./drain.js";
 import { fixGrpcMessage } from "./grpc-message.js";
 import { createSniffingServer } from "./listener.js";
 import { DescriptorIndex, registerReflection } from "./reflection.js";
-import { registerLLMPool } from "./service.js";
+import { createLLMPoolService, registerLLMPool } from "./service.js";
+import { createFastPath, type FastPathService } from "./fast-path.js";
 
 export interface ServerOptions {
   loaded: LoadedConfig;
@@ -66,6 +67,9 @@ export interface LlmpoolServer {
   readonly draining: boolean;
 }
 
+/** Bound on any call's deadline: the longest sane LLM call. */
+const MAX_TIMEOUT_MS = 15 * 60_000;
+
 const DESCRIPTORS = new DescriptorIndex(
   [
     file_llmpool_v1_llmpool,
@@ -91,17 +95,24 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
 
   const serving = () => !draining && poolServing(pool).serving;
 
+  const service = createLLMPoolService({ pool: getPool, draining: () => draining });
+  const authorize = createAuthorizer(() => loaded.config.server.auth.api_keys);
   const routes = (router: ConnectRouter) => {
-    registerLLMPool(router, { pool: getPool, draining: () => draining });
+    registerLLMPool(router, service);
     registerHealth(router, { serving, watchIntervalMs: opts.healthWatchIntervalMs });
     registerReflection(router, DESCRIPTORS);
   };
   const connectHandler = connectNodeAdapter({
     routes,
-    interceptors: [createAuthInterceptor(() => loaded.config.server.auth.api_keys)],
+    interceptors: [createAuthInterceptor(authorize)],
     readMaxBytes: loaded.config.server.max_request_bytes,
-    // gRPC clients that send no deadline still get one bound: the longest sane LLM call.
-    maxTimeoutMs: 15 * 60_000,
+    maxTimeoutMs: MAX_TIMEOUT_MS,
+  });
+  const fastPath = createFastPath({
+    service: service as FastPathService,
+    authorize,
+    maxRequestBytes: () => loaded.config.server.max_request_bytes,
+    maxTimeoutMs: MAX_TIMEOUT_MS,
   });
   const cors = createCors(() => loaded.config.server.cors);
 
@@ -110,8 +121,10 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     tracker.onRequest(req, res);
     if (cors.apply(req, res)) return;
     const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    if (loaded.config.server.fast_path && fastPath(req, res, path)) return;
     if (req.method === "GET") {
-      const path = url.split("?", 1)[0];
       if (path === "/metrics") {
         metrics.registry.metrics().then(
           (text) => sendText(res, 200, text, metrics.registry.contentType),

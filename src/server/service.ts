@@ -2,7 +2,7 @@
  * The llmpool.v1.LLMPool service: validate, hand to the pool, map the result. No logic of its
  * own beyond the mapping.
  */
-import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { randomUUID } from "node:crypto";
 import {
@@ -24,7 +24,14 @@ export interface ServiceOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function callContext(ctx: HandlerContext): CallContext {
+/** What the service needs of a call: connect's HandlerContext, or the fast path's own. */
+export interface CallHeaders {
+  readonly requestHeader: { get(name: string): string | null };
+  readonly responseHeader: { set(name: string, value: string): void };
+  readonly signal: AbortSignal;
+}
+
+function callContext(ctx: CallHeaders): CallContext {
   const given = ctx.requestHeader.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
@@ -34,7 +41,7 @@ function callContext(ctx: HandlerContext): CallContext {
 
 export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {
   return {
-    async chat(req: ChatRequest, ctx: HandlerContext): Promise<MessageInitShape<typeof ChatResponseSchema>> {
+    async chat(req: ChatRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof ChatResponseSchema>> {
       const call = callContext(ctx);
       try {
         validateChatRequest(req);
@@ -73,7 +80,7 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
 
     async *streamChat(
       req: ChatRequest,
-      ctx: HandlerContext,
+      ctx: CallHeaders,
     ): AsyncGenerator<MessageInitShape<typeof StreamChatResponseSchema>> {
       const call = callContext(ctx);
       try {
@@ -106,6 +113,6 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
   };
 }
 
-export function registerLLMPool(router: ConnectRouter, opts: ServiceOptions): void {
-  router.service(LLMPool, createLLMPoolService(opts));
+export function registerLLMPool(router: ConnectRouter, impl: ServiceImpl<typeof LLMPool>): void {
+  router.service(LLMPool, impl);
 }
