@@ -162,6 +162,41 @@ export function createFastPath(opts: FastPathOptions): (req: Req, res: Res, path
   };
 }
 
+/** True when a chunk carries nothing but `delta`: the shape of nearly every stream message. */
+function deltaOnly(m: object): m is { delta?: string } {
+  for (const k in m) if (k !== "delta") return false;
+  return true;
+}
+
+/**
+ * Encode a StreamChatResponse. Delta-only chunks (all but the first and last of a stream) are
+ * written directly: field 1 as a length-delimited string in binary, `{"delta":…}` in JSON —
+ * byte-identical to protobuf-es (test/fast-path-encoding.test.ts) at a fraction of the cost.
+ */
+export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>, json: boolean): Uint8Array {
+  if (deltaOnly(m)) {
+    const delta = m.delta ?? "";
+    if (json) return Buffer.from(delta === "" ? "{}" : `{"delta":${JSON.stringify(delta)}}`);
+    if (delta === "") return new Uint8Array(0);
+    const len = Buffer.byteLength(delta);
+    let varintLen = 1;
+    for (let v = len; v > 0x7f; v >>>= 7) varintLen++;
+    const out = Buffer.allocUnsafe(1 + varintLen + len);
+    out[0] = 0x0a; // field 1, wire type 2
+    let i = 1;
+    let v = len;
+    while (v > 0x7f) {
+      out[i++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[i++] = v;
+    out.write(delta, i, "utf8");
+    return out;
+  }
+  const msg = create(StreamChatResponseSchema, m);
+  return json ? Buffer.from(toJsonString(StreamChatResponseSchema, msg)) : toBinary(StreamChatResponseSchema, msg);
+}
+
 /** Writes one protocol's responses; the body of `serve` is protocol-neutral. */
 interface Responder {
   /** Send response headers (once). */
@@ -294,10 +329,7 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
   const out =
     wire === "grpc" ? grpcResponder(req, res, ct) : wire === "connect" ? connectUnaryResponder(res, json) : connectStreamResponder(res, ct);
   const encode = streaming
-    ? (m: MessageInitShape<typeof StreamChatResponseSchema>) => {
-        const msg = create(StreamChatResponseSchema, m);
-        return json ? Buffer.from(toJsonString(StreamChatResponseSchema, msg)) : toBinary(StreamChatResponseSchema, msg);
-      }
+    ? (m: MessageInitShape<typeof StreamChatResponseSchema>) => encodeChunk(m, json)
     : (m: MessageInitShape<typeof ChatResponseSchema>) => {
         const msg = create(ChatResponseSchema, m);
         return json ? Buffer.from(toJsonString(ChatResponseSchema, msg)) : toBinary(ChatResponseSchema, msg);
