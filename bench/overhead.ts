@@ -5,6 +5,8 @@
  * (read from /proc, which is steadier than wall time on a shared machine).
  *
  *   npm run build && node --import tsx bench/overhead.ts [--duration 10] [--connections 64]
+ *     [--portkey DIR]   # also measure Portkey's gateway, installed with
+ *                       # `npm install @portkey-ai/gateway` in DIR (never committed here)
  *
  * Needs Debian's wrk and nghttp2-client (h2load).
  */
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     connections: { type: "string", default: "64" },
     "log-level": { type: "string", default: "warn" },
+    /** A folder where `npm install @portkey-ai/gateway` was run: adds Portkey as a peer. */
+    portkey: { type: "string" },
   },
 });
 const DURATION = Number(values.duration);
@@ -105,11 +109,12 @@ function ms(text: string): number {
   return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
 }
 
-async function wrk(name: string, url: string, body: string, conns: number, pid?: number): Promise<Run> {
+async function wrk(name: string, url: string, body: string, conns: number, pid?: number, headers: Record<string, string> = {}): Promise<Run> {
   const script = join(dir, `${name.replace(/\W+/g, "-")}.lua`);
+  const extra = Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}\n`).join("");
   writeFileSync(
     script,
-    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n` +
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n${extra}` +
       `done = function(summary, latency, requests)\n  io.write(string.format("NON2XX %d\\n", summary.errors.status))\nend\n`,
   );
   const cpu0 = pid ? cpuSeconds(pid) : 0;
@@ -185,13 +190,33 @@ async function main() {
   runs.push(await wrk(`fast_path off: Connect JSON, HTTP/1.1, ${CONNS} conns`, slowUrl, poolBody, CONNS, slow.pid));
   runs.push(await h2load(`fast_path off: gRPC h2c, 4 conns x ${CONNS / 4} streams`, slowUrl, grpcBody, 4, CONNS / 4, slow.pid));
 
+  if (values.portkey) {
+    // Portkey's Node gateway listens on 8787; it forwards to the same upstream as a custom host.
+    const child = spawn(process.execPath, [join(values.portkey, "node_modules/@portkey-ai/gateway/build/start-server.js")], { stdio: "ignore" });
+    children.push(child);
+    const url = "http://127.0.0.1:8787/v1/chat/completions";
+    const headers = { "x-portkey-provider": "openai", "x-portkey-custom-host": `http://127.0.0.1:${up}/v1`, authorization: "Bearer sk-bench" };
+    for (let i = 0; i < 100; i++) {
+      const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: upstreamBody }).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await wrk("warm", url, upstreamBody, 8, child.pid, headers);
+    runs.push(await wrk("Portkey gateway 1.15 (peer), HTTP/1.1 JSON, 1 conn", url, upstreamBody, 1, child.pid, headers));
+    runs.push(await wrk(`Portkey gateway 1.15 (peer), HTTP/1.1 JSON, ${CONNS} conns`, url, upstreamBody, CONNS, child.pid, headers));
+  }
+
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   console.log(`\nduration ${DURATION}s per run, node ${process.version}, log level ${values["log-level"]}\n`);
-  console.log("| run | req/s | p50 ms (h2load: mean) | p99 ms (h2load: max) | errors | llmpool CPU µs/call |");
+  console.log("| run | req/s | p50 ms (h2load: mean) | p99 ms (h2load: max) | errors | gateway CPU µs/call |");
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of runs) {
     console.log(`| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50ms, 3)} | ${f(r.p99ms, 3)} | ${r.errors} | ${r.cpuUsPerCall === undefined ? "-" : f(r.cpuUsPerCall, 0)} |`);
   }
+  const cpu = (n: string) => runs.find((r) => r.name.startsWith(n) && r.name.endsWith(`${CONNS} conns`))?.cpuUsPerCall;
+  const ours = cpu("llmpool Connect JSON");
+  const theirs = cpu("Portkey");
+  if (ours && theirs) console.log(`\nCPU per call, Portkey / llmpool (Connect JSON, ${CONNS} conns): ${f(theirs / ours, 1)}x`);
   const direct = runs[0]!;
   const viaPool = runs[1]!;
   console.log(`\nadded latency at 1 connection (p50): ${f(viaPool.p50ms - direct.p50ms, 3)} ms`);
