@@ -14,7 +14,9 @@ import {
   classifyStatus,
 } from "../http.js";
 import { sseEvents } from "../sse.js";
-import { normalizeOpenAIFinish, usageOf } from "../common.js";
+import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
+
+export { resolveCapabilities };
 import {
   ProviderError,
   type ChatResult,
@@ -35,6 +37,23 @@ export interface OpenAIPreset {
   /** Extra headers the preset always sends. */
   headers?: Record<string, string>;
 }
+
+/**
+ * Where the chat-completions API lives and how it authenticates. OpenAI and the compatible
+ * servers use the defaults; Azure OpenAI uses deployment paths and an `api-key` header.
+ */
+export interface OpenAIRoutes {
+  chatPath(model: string): string;
+  /** Model listing (`{data: [{id}]}`), also used for probes and warmup. */
+  modelsPath: string;
+  authHeaders(apiKey: string): Record<string, string>;
+}
+
+export const OPENAI_ROUTES: OpenAIRoutes = {
+  chatPath: () => "/chat/completions",
+  modelsPath: "/models",
+  authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+};
 
 export const OPENAI_PRESETS: Record<string, OpenAIPreset> = {
   openai: {
@@ -113,14 +132,6 @@ interface OpenAIResponse {
   error?: { message?: string; type?: string; code?: string | number };
 }
 
-export function resolveCapabilities(cfg: ProviderConfig, base: ProviderCapabilities): ProviderCapabilities {
-  return {
-    vision: cfg.capabilities.vision ?? base.vision,
-    tools: cfg.capabilities.tools ?? base.tools,
-    contextWindow: cfg.capabilities.context_window ?? base.contextWindow,
-  };
-}
-
 export class OpenAIProvider implements Provider {
   readonly name: string;
   readonly type: string;
@@ -128,13 +139,16 @@ export class OpenAIProvider implements Provider {
   private readonly http: HttpUpstream;
   private readonly preset: OpenAIPreset;
 
-  constructor(cfg: ProviderConfig, preset: OpenAIPreset) {
+  private readonly routes: OpenAIRoutes;
+
+  constructor(cfg: ProviderConfig, preset: OpenAIPreset, routes: OpenAIRoutes = OPENAI_ROUTES) {
+    this.routes = routes;
     this.name = cfg.name;
     this.type = cfg.type;
     this.preset = preset;
     this.capabilities = resolveCapabilities(cfg, preset.capabilities);
     const headers: Record<string, string> = { ...preset.headers, ...cfg.headers };
-    if (cfg.api_key) headers.authorization = `Bearer ${cfg.api_key}`;
+    if (cfg.api_key) Object.assign(headers, routes.authHeaders(cfg.api_key));
     this.http = new HttpUpstream({
       provider: cfg.name,
       baseUrl: cfg.base_url ?? preset.baseUrl,
@@ -150,7 +164,7 @@ export class OpenAIProvider implements Provider {
       stream: false,
       prefill: call.prefill,
     });
-    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
     const rateLimit = parseOpenAIRateLimit(res);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
@@ -191,7 +205,7 @@ export class OpenAIProvider implements Provider {
       stream: true,
       prefill: call.prefill,
     });
-    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
     const rateLimit = parseOpenAIRateLimit(res);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
@@ -271,14 +285,14 @@ export class OpenAIProvider implements Provider {
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
-    const res = await this.http.request("GET", "/models", undefined, signal);
+    const res = await this.http.request("GET", this.routes.modelsPath, undefined, signal);
     if (res.statusCode !== 200) throw await failFromResponse(this.name, res);
     const j = await readJson<{ data?: { id: string }[] }>(this.name, res, signal);
     return (j.data ?? []).map((m) => m.id);
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const res = await this.http.request("GET", "/models", undefined, signal);
+    const res = await this.http.request("GET", this.routes.modelsPath, undefined, signal);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump();
       return;
@@ -287,7 +301,7 @@ export class OpenAIProvider implements Provider {
   }
 
   async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup("/models", signal);
+    await this.http.warmup(this.routes.modelsPath, signal);
   }
 
   close(): Promise<void> {
