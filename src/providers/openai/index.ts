@@ -9,11 +9,8 @@ import {
   failFromResponse,
   parseOpenAIRateLimit,
   readJson,
-  transportError,
   extractErrorMessage,
-  classifyStatus,
 } from "../http.js";
-import { sseEvents } from "../sse.js";
 import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
 
 export { resolveCapabilities };
@@ -23,10 +20,11 @@ import {
   type Provider,
   type ProviderCapabilities,
   type StreamEvent,
-  type ToolCallDeltaOut,
   type UpstreamCall,
 } from "../types.js";
 import { buildOpenAIBody } from "./request.js";
+import { openaiBodyError, openaiStream } from "./response.js";
+import { pipeStream } from "../stream.js";
 
 export interface OpenAIPreset {
   baseUrl: string;
@@ -170,7 +168,7 @@ export class OpenAIProvider implements Provider {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
     }
     const j = await readJson<OpenAIResponse>(this.name, res, call.signal);
-    if (j.error) throw this.bodyError(j.error, res.statusCode);
+    if (j.error) throw openaiBodyError(this.name, j.error, res.statusCode);
     const choice = j.choices?.[0];
     if (!choice) {
       throw new ProviderError({
@@ -210,78 +208,7 @@ export class OpenAIProvider implements Provider {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
     }
-    let first = true;
-    let finished = false;
-    let sawFinish = false;
-    try {
-      for await (const ev of sseEvents(res.body)) {
-        const data = ev.data;
-        if (data === "[DONE]") {
-          finished = true;
-          break;
-        }
-        if (data.length === 0) continue;
-        let j: OpenAIResponse;
-        try {
-          j = JSON.parse(data) as OpenAIResponse;
-        } catch {
-          throw new ProviderError({
-            provider: this.name,
-            kind: "invalid_response",
-            message: "upstream stream sent invalid JSON",
-          });
-        }
-        if (j.error || ev.event === "error") throw this.bodyError(j.error ?? {}, 0, true);
-        const out: StreamEvent = {};
-        if (first) {
-          first = false;
-          if (j.id) out.id = j.id;
-          if (j.model) out.model = j.model;
-          if (rateLimit) out.rateLimit = rateLimit;
-        }
-        const choice = j.choices?.[0];
-        if (choice) {
-          const d = choice.delta;
-          if (d?.content) out.delta = d.content;
-          if (d?.tool_calls && d.tool_calls.length > 0) {
-            out.toolCalls = d.tool_calls.map((t): ToolCallDeltaOut => {
-              const td: ToolCallDeltaOut = { index: t.index ?? 0 };
-              if (t.id) td.id = t.id;
-              if (t.function?.name) td.name = t.function.name;
-              if (t.function?.arguments) td.argumentsDelta = t.function.arguments;
-              return td;
-            });
-          }
-          if (choice.finish_reason) {
-            sawFinish = true;
-            out.finishReason = normalizeOpenAIFinish(choice.finish_reason);
-            out.rawFinishReason = choice.finish_reason;
-          }
-        }
-        if (j.usage) {
-          out.usage = usageOf(
-            j.usage.prompt_tokens,
-            j.usage.completion_tokens,
-            j.usage.prompt_tokens_details?.cached_tokens,
-          );
-        }
-        yield out;
-      }
-    } catch (err) {
-      throw transportError(this.name, err, call.signal);
-    } finally {
-      if (!finished) res.body.destroy();
-    }
-    if (!finished) {
-      if (call.signal.aborted) throw transportError(this.name, call.signal.reason, call.signal);
-      if (!sawFinish) {
-        throw new ProviderError({
-          provider: this.name,
-          kind: "stream",
-          message: "upstream closed the stream before it finished",
-        });
-      }
-    }
+    yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, { provider: this.name, rateLimit }));
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
@@ -306,21 +233,5 @@ export class OpenAIProvider implements Provider {
 
   close(): Promise<void> {
     return this.http.close();
-  }
-
-  private bodyError(
-    e: { message?: string; type?: string; code?: string | number },
-    status: number,
-    inStream = false,
-  ): ProviderError {
-    const code = String(e.code ?? e.type ?? "");
-    const { message } = extractErrorMessage(JSON.stringify({ error: e }));
-    let kind = classifyStatus(status || 500, message, code);
-    if (inStream && (kind === "server" || kind === "bad_request")) kind = "stream";
-    return new ProviderError({
-      provider: this.name,
-      kind,
-      message: `${inStream ? "error event in stream: " : ""}${code ? `${code}: ` : ""}${message}`,
-    });
   }
 }
