@@ -66,7 +66,7 @@ function parseHeaders(buf: Buffer, start: number, end: number): Record<string, H
       case 6: {
         const n = buf.readUInt16BE(at);
         at += 2;
-        value = Uint8Array.prototype.slice.call(buf, at, at + n);
+        value = new Uint8Array(buf.subarray(at, at + n));
         at += n;
         break;
       }
