@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { startFakeAnthropic } from "../helpers/fake-anthropic.js";
 import { startFakeOllama } from "../helpers/fake-ollama.js";
 import type { Fake } from "../helpers/fake-upstream.js";
 import { startServer } from "../helpers/server.js";
@@ -83,6 +84,30 @@ describe("ollama adapter", () => {
     const e = await providerError(p.chat(callOf({ messages: [{ role: "user", parts: [url] }] }, "llama3.2:latest")));
     expect(e).toMatchObject({ kind: "bad_request", scope: "request" });
     expect(e.message).toMatch(/messages\[0\]\.parts\[0\]\.image\.url: provider type ollama takes images only as inline bytes/);
+  });
+
+  it("sends URL images to a provider that takes URLs, bytes to either", async () => {
+    const f = await fake();
+    const claude = await startFakeAnthropic("claude");
+    cleanup.push(() => claude.close());
+    const s = await startServer({
+      pool: { strategy: "round_robin" },
+      providers: [
+        cfg(f, { capabilities: { vision: true }, models: { vis: "llava" } }),
+        { name: "claude", type: "anthropic", base_url: claude.origin, api_key: "sk-ant-x-0123456789", models: { vis: "claude-3-5-haiku-latest" } },
+      ],
+    });
+    cleanup.push(() => s.close());
+    const url = { part: { case: "image" as const, value: { source: { case: "url" as const, value: "https://example.com/cat.png" } } } };
+    for (let i = 0; i < 3; i++) {
+      const res = await s.grpc.chat({ model: "vis", messages: [{ role: "user", content: "what?", parts: [url] }] });
+      expect(res.provider).toBe("claude");
+    }
+    expect(f.chatRequests()).toHaveLength(0);
+    const bytes = { part: { case: "image" as const, value: { source: { case: "data" as const, value: new Uint8Array([1, 2, 3]) }, mimeType: "image/png" } } };
+    const served = new Set<string>();
+    for (let i = 0; i < 2; i++) served.add((await s.grpc.chat({ model: "vis", messages: [{ role: "user", content: "what?", parts: [bytes] }] })).provider);
+    expect([...served].sort()).toEqual(["claude", "local"]);
   });
 
   it("sends tool calls with parsed arguments and tool results with tool_name; tool_choice none drops tools", async () => {
