@@ -17,6 +17,10 @@ export async function startFakeAzure(name = "azure", key = "azure-key-0123456789
       return true;
     },
     other(rec, ctx) {
+      if (rec.method === "GET" && rec.path.startsWith("/openai/models?api-version=")) {
+        ctx.json(200, { data: [{ id: "gpt-4o-2024-11-20", object: "model", capabilities: { chat_completion: true } }], object: "list" });
+        return true;
+      }
       if (rec.method === "GET" && rec.path.startsWith("/openai/deployments?")) {
         ctx.json(200, { data: deployments.map((id) => ({ id, model: "gpt-4o", object: "deployment", status: "succeeded" })), object: "list" });
         return true;

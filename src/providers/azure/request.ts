@@ -22,6 +22,8 @@ export function azureRoutes(opts: AzureRouteOptions): OpenAIRoutes {
     chatPath: (model) =>
       `/openai/deployments/${encodeURIComponent(opts.deployments[model] ?? model)}/chat/completions?api-version=${v}`,
     modelsPath: `/openai/deployments?api-version=${AZURE_DEPLOYMENTS_API_VERSION}`,
+    // Models - List exists in every current data-plane version: cheap, and checks the key.
+    probePath: `/openai/models?api-version=${v}`,
     authHeaders: (key) => ({ "api-key": key }),
   };
 }

@@ -79,17 +79,19 @@ export class BedrockProvider implements Provider {
   }
 
   /** Headers for one request: SigV4 over method, path, query, host, date and body hash. */
-  signedHeaders(up: HttpUpstream, method: string, path: string, body: string | undefined, now?: Date): Record<string, string> {
+  signedHeaders(up: HttpUpstream, method: string, path: string, body: string | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...this.extraHeaders, accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.auth.kind === "bearer") {
       headers.authorization = `Bearer ${this.auth.token}`;
       return headers;
     }
-    if (now) headers["x-amz-date"] = now.toISOString().replace(/[:-]|\.\d{3}/g, "");
     const req = { host: new URL(up.origin).host, path: up.basePath + path, method, service: SERVICE, region: this.region, headers, body };
     aws4.sign(req, { accessKeyId: this.auth.accessKeyId, secretAccessKey: this.auth.secretAccessKey, sessionToken: this.auth.sessionToken });
-    return req.headers as Record<string, string>;
+    // aws4 adds Host, X-Amz-Date, X-Amz-Security-Token, Content-Length (a number), Authorization.
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) out[k] = String(v);
+    return out;
   }
 
   private io(up: HttpUpstream, method: string, path: string, body?: string): SendOptions {

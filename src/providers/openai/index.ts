@@ -42,8 +42,10 @@ export interface OpenAIPreset {
  */
 export interface OpenAIRoutes {
   chatPath(model: string): string;
-  /** Model listing (`{data: [{id}]}`), also used for probes and warmup. */
+  /** Model listing (`{data: [{id}]}`), for discovery. */
   modelsPath: string;
+  /** A cheap authenticated GET for probes and warmup (default: `modelsPath`). */
+  probePath?: string;
   authHeaders(apiKey: string): Record<string, string>;
 }
 
@@ -219,7 +221,7 @@ export class OpenAIProvider implements Provider {
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const res = await this.http.request("GET", this.routes.modelsPath, undefined, signal);
+    const res = await this.http.request("GET", (this.routes.probePath ?? this.routes.modelsPath), undefined, signal);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump();
       return;
@@ -228,7 +230,7 @@ export class OpenAIProvider implements Provider {
   }
 
   async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup(this.routes.modelsPath, signal);
+    await this.http.warmup((this.routes.probePath ?? this.routes.modelsPath), signal);
   }
 
   close(): Promise<void> {
