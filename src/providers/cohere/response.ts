@@ -113,6 +113,7 @@ export async function* cohereStream(body: AsyncIterable<Buffer | Uint8Array>, ct
   let toolIndex = -1;
   for await (const ev of sseEvents(body)) {
     if (ev.data.length === 0) continue;
+    if (ev.data === "[DONE]") break; // the SDK's terminator; message-end should have come first
     const j = parseStreamJson<StreamPayload>(ctx.provider, ev.data);
     const type = j.type ?? ev.event;
     switch (type) {
