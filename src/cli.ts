@@ -68,9 +68,11 @@ function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
   };
 }
 
-function redactedConfig(config: { providers: { api_key?: string }[]; server: { auth: { api_keys: string[] } } }) {
+function redactedConfig(config: { providers: { api_key?: string; aws_secret_access_key?: string; aws_session_token?: string }[]; server: { auth: { api_keys: string[] } } }) {
   const copy = structuredClone(config);
   for (const p of copy.providers) if (p.api_key) p.api_key = REDACTED;
+  for (const p of copy.providers) if (p.aws_secret_access_key) p.aws_secret_access_key = REDACTED;
+  for (const p of copy.providers) if (p.aws_session_token) p.aws_session_token = REDACTED;
   copy.server.auth.api_keys = copy.server.auth.api_keys.map(() => REDACTED);
   return copy;
 }

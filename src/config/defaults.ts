@@ -61,6 +61,51 @@ const CLOUD: CloudDefault[] = [
   },
 ];
 
+/** Bedrock model ids need a cross-region inference profile prefix in most regions. */
+function bedrockGeo(region: string): string {
+  if (region.startsWith("us-gov-")) return "us-gov";
+  if (region.startsWith("us-") || region.startsWith("ca-")) return "us";
+  if (region.startsWith("eu-")) return "eu";
+  if (region.startsWith("ap-")) return "apac";
+  return "us";
+}
+
+/**
+ * Clouds that need more than one variable: Azure OpenAI (key + endpoint; the SDK's variable
+ * names; deployments discovered) and Bedrock (AWS credentials + region, read by the adapter
+ * from the standard variables so none is copied into the config).
+ */
+function cloudWithSettings(env: NodeJS.ProcessEnv): RawProvider[] {
+  const out: RawProvider[] = [];
+  if (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT && adapterFactory("azure")) {
+    out.push({
+      name: "azure",
+      type: "azure",
+      base_url: "${AZURE_OPENAI_ENDPOINT}",
+      api_key: "${AZURE_OPENAI_API_KEY}",
+      ...(env.OPENAI_API_VERSION ? { api_version: "${OPENAI_API_VERSION}" } : {}),
+      discover_models: true,
+    });
+  }
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const aws = (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) || env.AWS_BEARER_TOKEN_BEDROCK;
+  if (aws && region && adapterFactory("bedrock")) {
+    const geo = bedrockGeo(region);
+    out.push({
+      name: "bedrock",
+      type: "bedrock",
+      models: {
+        "claude-3-5-haiku": `${geo}.anthropic.claude-3-5-haiku-20241022-v1:0`,
+        "claude-sonnet-4": `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
+        "nova-lite": `${geo}.amazon.nova-lite-v1:0`,
+        fast: `${geo}.amazon.nova-lite-v1:0`,
+        smart: `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
+      },
+    });
+  }
+  return out;
+}
+
 /** The mock pool served when nothing else is configured: four behaviours worth watching. */
 export const MOCK_PROVIDERS: RawProvider[] = [
   { name: "mock-fast", latency_ms: 40, jitter_ms: 20, failure_rate: 0, price: [0.15, 0.6] },
@@ -128,6 +173,7 @@ export async function defaultRawConfig(env: NodeJS.ProcessEnv = process.env, pro
     if (!env[c.env] || !adapterFactory(c.type)) continue;
     providers.push({ name: c.name, type: c.type, api_key: `\${${c.env}}`, models: c.models });
   }
+  providers.push(...cloudWithSettings(env));
   providers.push(...(await localProviders(env, probeLocal)));
   if (providers.length === 0) {
     return { pool: { strategy: "round_robin", default_model: "mock" }, providers: MOCK_PROVIDERS };

@@ -92,6 +92,7 @@ export function validateConfig(
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   const config = parsed.data;
   for (const p of config.providers) registerSecret(p.api_key);
+  for (const p of config.providers) for (const s of [p.aws_secret_access_key, p.aws_session_token]) registerSecret(s);
   for (const k of config.server.auth.api_keys) registerSecret(k);
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
   return { config, version, source };

@@ -149,6 +149,24 @@ export const providerSchema = z.strictObject({
   mock: mockSchema.optional(),
   /** Composite providers: names of the providers they combine. */
   members: z.array(z.string().min(1)).optional(),
+  // Type-specific keys (each adapter's validate() checks they fit its type).
+  /**
+   * azure: the `api-version` query parameter (default 2024-10-21, the GA version); anthropic:
+   * the `anthropic-version` header (default 2023-06-01).
+   */
+  api_version: z.string().min(1, "must not be empty").optional(),
+  /** azure: upstream model name -> deployment name (a model not listed is its own deployment). */
+  deployments: z.record(z.string(), z.string().min(1, "deployment name must not be empty")).optional(),
+  /** bedrock: AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION). */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "not an AWS region (e.g. us-east-1)").optional(),
+  /** bedrock: access key id (default: AWS_ACCESS_KEY_ID). */
+  aws_access_key_id: z.string().min(1, "must not be empty").optional(),
+  /** bedrock: secret access key (default: AWS_SECRET_ACCESS_KEY). Redacted everywhere. */
+  aws_secret_access_key: z.string().min(1, "must not be empty").optional(),
+  /** bedrock: session token for temporary credentials (default: AWS_SESSION_TOKEN). */
+  aws_session_token: z.string().min(1, "must not be empty").optional(),
+  /** ollama: how long the model stays loaded after a request ("5m", "1h", -1 = forever). */
+  keep_alive: z.union([z.string().min(1), z.number().int()]).optional(),
 });
 
 const serverSchema = z.strictObject({

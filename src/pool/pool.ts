@@ -97,6 +97,8 @@ export interface Plan {
   excluded: Set<string>;
   needsVision: boolean;
   needsTools: boolean;
+  /** Some image is an http(s) URL: providers that take only bytes cannot serve it. */
+  needsImageUrl?: boolean;
 }
 
 /** Endpoints, router and strategies for one config version; replaced whole on reload. */
@@ -276,8 +278,14 @@ export class Pool {
     const strategy = this.strategyFor(routing?.strategy);
     const { model, routes } = this.gen.router.resolve(req.model);
     let needsVision = false;
+    let needsImageUrl = false;
     for (const m of req.messages) {
-      for (const p of m.parts) if (p.part.case === "image") needsVision = true;
+      for (const p of m.parts) {
+        if (p.part.case !== "image") continue;
+        needsVision = true;
+        const src = p.part.value.source;
+        if (src.case === "url" && !src.value.startsWith("data:")) needsImageUrl = true;
+      }
     }
     const tenant = req.metadata.tenant ?? "";
     const record: RequestRecord = {
@@ -322,6 +330,7 @@ export class Pool {
       excluded,
       needsVision,
       needsTools: req.tools.length > 0,
+      needsImageUrl,
     };
   }
 
@@ -332,6 +341,7 @@ export class Pool {
     if (plan.only && e.name !== plan.preferred) return false;
     const caps = e.capabilities;
     if (plan.needsVision && !caps.vision) return false;
+    if (plan.needsImageUrl && caps.imageUrls === false) return false;
     if (plan.needsTools && !caps.tools) return false;
     if (caps.contextWindow > 0 && plan.pick.promptTokens > caps.contextWindow) return false;
     return true;
@@ -423,7 +433,7 @@ export class Pool {
     const fitting = plan.routes.filter((rt) => this.fits(plan, rt));
     if (fitting.length === 0) {
       const why: string[] = [];
-      if (plan.needsVision) why.push("images");
+      if (plan.needsVision) why.push(plan.needsImageUrl ? "images, some by URL" : "images");
       if (plan.needsTools) why.push("tools");
       if (plan.pick.promptTokens > 0) why.push(`~${plan.pick.promptTokens} prompt tokens`);
       return new PoolError(

@@ -2,7 +2,8 @@
  * Small mappings shared by several adapters.
  */
 import type { Image } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { FinishReason, TokenUsage } from "./types.js";
+import type { ProviderConfig } from "../config/schema.js";
+import type { FinishReason, ProviderCapabilities, TokenUsage } from "./types.js";
 
 /** An image as a URL: http(s) URLs pass through, bytes become a `data:` URL. */
 export function imageToDataUrl(img: Image): string {
@@ -52,5 +53,16 @@ export function usageOf(prompt: unknown, completion: unknown, cached: unknown = 
     promptTokens: typeof prompt === "number" ? prompt : 0,
     completionTokens: typeof completion === "number" ? completion : 0,
     cachedTokens: typeof cached === "number" ? cached : 0,
+  };
+}
+
+/** An adapter's capabilities with the provider's `capabilities:` overrides applied. */
+export function resolveCapabilities(cfg: ProviderConfig, base: ProviderCapabilities): ProviderCapabilities {
+  const vision = cfg.capabilities.vision ?? base.vision;
+  return {
+    vision,
+    tools: cfg.capabilities.tools ?? base.tools,
+    contextWindow: cfg.capabilities.context_window ?? base.contextWindow,
+    imageUrls: vision && (base.imageUrls ?? true),
   };
 }

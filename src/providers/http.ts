@@ -223,8 +223,19 @@ export function classifyStatus(status: number, message: string, code = ""): Prov
   return "bad_request";
 }
 
+/**
+ * What an adapter read from an error body. `kind` and `retryAfterMs` override the generic
+ * classification (e.g. Gemini's RetryInfo, Bedrock's error-type header).
+ */
+export interface ExtractedError {
+  message: string;
+  code: string;
+  kind?: ProviderErrorKind;
+  retryAfterMs?: number;
+}
+
 /** Pull a human message out of a JSON (or text) error body. */
-export function extractErrorMessage(body: string): { message: string; code: string } {
+export function extractErrorMessage(body: string): ExtractedError {
   let message = body.trim();
   let code = "";
   try {
@@ -250,7 +261,7 @@ export function extractErrorMessage(body: string): { message: string; code: stri
 export async function failFromResponse(
   provider: string,
   res: ResponseData,
-  extract: (body: string) => { message: string; code: string } = extractErrorMessage,
+  extract: (body: string, res: ResponseData) => ExtractedError = extractErrorMessage,
   rateLimit?: RateLimitInfo,
 ): Promise<ProviderError> {
   let body = "";
@@ -259,13 +270,13 @@ export async function failFromResponse(
   } catch {
     // body broke off: classify by status alone
   }
-  const { message, code } = extract(body);
+  const { message, code, kind, retryAfterMs } = extract(body, res);
   return new ProviderError({
     provider,
-    kind: classifyStatus(res.statusCode, message, code),
+    kind: kind ?? classifyStatus(res.statusCode, message, code),
     status: res.statusCode,
     message: code ? `${code}: ${message}` : message,
-    retryAfterMs: parseRetryAfter(res),
+    retryAfterMs: parseRetryAfter(res) ?? retryAfterMs,
     rateLimit,
   });
 }
@@ -288,4 +299,32 @@ export async function readJson<T>(provider: string, res: ResponseData, signal: A
       message: `upstream sent invalid JSON: ${redact(truncate(text, 120))}`,
     });
   }
+}
+
+export interface SendOptions {
+  /** Reads the adapter's error body shape (default: OpenAI-style). */
+  extract?: (body: string, res: ResponseData) => ExtractedError;
+  /** Reads the adapter's rate-limit headers (default: `x-ratelimit-*`). */
+  rateLimit?: (res: ResponseData) => RateLimitInfo | undefined;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Send a request and fail on any non-2xx status with a classified ProviderError carrying the
+ * retry delay and rate-limit headers.
+ */
+export async function send(
+  up: HttpUpstream,
+  method: "GET" | "POST",
+  path: string,
+  body: string | undefined,
+  signal: AbortSignal,
+  opts: SendOptions = {},
+): Promise<{ res: ResponseData; rateLimit?: RateLimitInfo }> {
+  const res = await up.request(method, path, body, signal, opts.headers);
+  const rateLimit = (opts.rateLimit ?? parseOpenAIRateLimit)(res);
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    throw await failFromResponse(up.provider, res, opts.extract, rateLimit);
+  }
+  return { res, rateLimit };
 }

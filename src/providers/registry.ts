@@ -4,6 +4,12 @@
  */
 import type { ProviderConfig } from "../config/schema.js";
 import type { ConfigProblem } from "../config/interpolate.js";
+import { anthropicAdapter } from "./anthropic/index.js";
+import { azureAdapter } from "./azure/index.js";
+import { bedrockAdapter } from "./bedrock/index.js";
+import { cohereAdapter } from "./cohere/index.js";
+import { geminiAdapter } from "./gemini/index.js";
+import { ollamaAdapter } from "./ollama/index.js";
 import { MockProvider } from "./mock/index.js";
 import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "./types.js";
@@ -51,7 +57,40 @@ const ADAPTERS: Record<string, AdapterFactory> = {
   vllm: openAICompatible("vllm"),
   "ollama-openai": openAICompatible("ollama-openai"),
   mock: noUpstream,
+  azure: azureAdapter,
+  anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
+  ollama: ollamaAdapter,
+  cohere: cohereAdapter,
+  bedrock: bedrockAdapter,
 };
+
+/** Type-specific provider keys and the types that read them (anything else is a mistake). */
+const TYPE_KEYS: Record<string, readonly string[]> = {
+  api_version: ["azure", "anthropic"],
+  deployments: ["azure"],
+  region: ["bedrock"],
+  aws_access_key_id: ["bedrock"],
+  aws_secret_access_key: ["bedrock"],
+  aws_session_token: ["bedrock"],
+  keep_alive: ["ollama"],
+};
+
+function typeKeyProblems(cfg: ProviderConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [key, types] of Object.entries(TYPE_KEYS)) {
+    if ((cfg as Record<string, unknown>)[key] !== undefined && !types.includes(cfg.type)) {
+      problems.push({ path: key, message: `only for type${types.length > 1 ? "s" : ""} ${types.join(", ")}` });
+    }
+  }
+  return problems;
+}
+
+// Every adapter also rejects the keys of other types.
+for (const [type, f] of Object.entries(ADAPTERS)) {
+  const own = f.validate;
+  ADAPTERS[type] = { ...f, validate: (cfg) => [...typeKeyProblems(cfg), ...own(cfg)] };
+}
 
 export function adapterFactory(type: string): AdapterFactory | undefined {
   return ADAPTERS[type];

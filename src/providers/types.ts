@@ -86,6 +86,11 @@ export interface UpstreamCall {
 export interface ProviderCapabilities {
   vision: boolean;
   tools: boolean;
+  /**
+   * Whether images may be given as http(s) URLs (false: only inline bytes or `data:` URLs;
+   * the pool then routes URL images elsewhere). Undefined means true when `vision` is.
+   */
+  imageUrls?: boolean;
   /** Context window in tokens; 0 when unknown. */
   contextWindow: number;
 }

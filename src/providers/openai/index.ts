@@ -9,22 +9,22 @@ import {
   failFromResponse,
   parseOpenAIRateLimit,
   readJson,
-  transportError,
   extractErrorMessage,
-  classifyStatus,
 } from "../http.js";
-import { sseEvents } from "../sse.js";
-import { normalizeOpenAIFinish, usageOf } from "../common.js";
+import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
+
+export { resolveCapabilities };
 import {
   ProviderError,
   type ChatResult,
   type Provider,
   type ProviderCapabilities,
   type StreamEvent,
-  type ToolCallDeltaOut,
   type UpstreamCall,
 } from "../types.js";
 import { buildOpenAIBody } from "./request.js";
+import { openaiBodyError, openaiStream } from "./response.js";
+import { pipeStream } from "../stream.js";
 
 export interface OpenAIPreset {
   baseUrl: string;
@@ -35,6 +35,25 @@ export interface OpenAIPreset {
   /** Extra headers the preset always sends. */
   headers?: Record<string, string>;
 }
+
+/**
+ * Where the chat-completions API lives and how it authenticates. OpenAI and the compatible
+ * servers use the defaults; Azure OpenAI uses deployment paths and an `api-key` header.
+ */
+export interface OpenAIRoutes {
+  chatPath(model: string): string;
+  /** Model listing (`{data: [{id}]}`), for discovery. */
+  modelsPath: string;
+  /** A cheap authenticated GET for probes and warmup (default: `modelsPath`). */
+  probePath?: string;
+  authHeaders(apiKey: string): Record<string, string>;
+}
+
+export const OPENAI_ROUTES: OpenAIRoutes = {
+  chatPath: () => "/chat/completions",
+  modelsPath: "/models",
+  authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+};
 
 export const OPENAI_PRESETS: Record<string, OpenAIPreset> = {
   openai: {
@@ -113,14 +132,6 @@ interface OpenAIResponse {
   error?: { message?: string; type?: string; code?: string | number };
 }
 
-export function resolveCapabilities(cfg: ProviderConfig, base: ProviderCapabilities): ProviderCapabilities {
-  return {
-    vision: cfg.capabilities.vision ?? base.vision,
-    tools: cfg.capabilities.tools ?? base.tools,
-    contextWindow: cfg.capabilities.context_window ?? base.contextWindow,
-  };
-}
-
 export class OpenAIProvider implements Provider {
   readonly name: string;
   readonly type: string;
@@ -128,13 +139,16 @@ export class OpenAIProvider implements Provider {
   private readonly http: HttpUpstream;
   private readonly preset: OpenAIPreset;
 
-  constructor(cfg: ProviderConfig, preset: OpenAIPreset) {
+  private readonly routes: OpenAIRoutes;
+
+  constructor(cfg: ProviderConfig, preset: OpenAIPreset, routes: OpenAIRoutes = OPENAI_ROUTES) {
+    this.routes = routes;
     this.name = cfg.name;
     this.type = cfg.type;
     this.preset = preset;
     this.capabilities = resolveCapabilities(cfg, preset.capabilities);
     const headers: Record<string, string> = { ...preset.headers, ...cfg.headers };
-    if (cfg.api_key) headers.authorization = `Bearer ${cfg.api_key}`;
+    if (cfg.api_key) Object.assign(headers, routes.authHeaders(cfg.api_key));
     this.http = new HttpUpstream({
       provider: cfg.name,
       baseUrl: cfg.base_url ?? preset.baseUrl,
@@ -150,13 +164,13 @@ export class OpenAIProvider implements Provider {
       stream: false,
       prefill: call.prefill,
     });
-    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
     const rateLimit = parseOpenAIRateLimit(res);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
     }
     const j = await readJson<OpenAIResponse>(this.name, res, call.signal);
-    if (j.error) throw this.bodyError(j.error, res.statusCode);
+    if (j.error) throw openaiBodyError(this.name, j.error, res.statusCode);
     const choice = j.choices?.[0];
     if (!choice) {
       throw new ProviderError({
@@ -191,94 +205,23 @@ export class OpenAIProvider implements Provider {
       stream: true,
       prefill: call.prefill,
     });
-    const res = await this.http.request("POST", "/chat/completions", body, call.signal);
+    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
     const rateLimit = parseOpenAIRateLimit(res);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
     }
-    let first = true;
-    let finished = false;
-    let sawFinish = false;
-    try {
-      for await (const ev of sseEvents(res.body)) {
-        const data = ev.data;
-        if (data === "[DONE]") {
-          finished = true;
-          break;
-        }
-        if (data.length === 0) continue;
-        let j: OpenAIResponse;
-        try {
-          j = JSON.parse(data) as OpenAIResponse;
-        } catch {
-          throw new ProviderError({
-            provider: this.name,
-            kind: "invalid_response",
-            message: "upstream stream sent invalid JSON",
-          });
-        }
-        if (j.error || ev.event === "error") throw this.bodyError(j.error ?? {}, 0, true);
-        const out: StreamEvent = {};
-        if (first) {
-          first = false;
-          if (j.id) out.id = j.id;
-          if (j.model) out.model = j.model;
-          if (rateLimit) out.rateLimit = rateLimit;
-        }
-        const choice = j.choices?.[0];
-        if (choice) {
-          const d = choice.delta;
-          if (d?.content) out.delta = d.content;
-          if (d?.tool_calls && d.tool_calls.length > 0) {
-            out.toolCalls = d.tool_calls.map((t): ToolCallDeltaOut => {
-              const td: ToolCallDeltaOut = { index: t.index ?? 0 };
-              if (t.id) td.id = t.id;
-              if (t.function?.name) td.name = t.function.name;
-              if (t.function?.arguments) td.argumentsDelta = t.function.arguments;
-              return td;
-            });
-          }
-          if (choice.finish_reason) {
-            sawFinish = true;
-            out.finishReason = normalizeOpenAIFinish(choice.finish_reason);
-            out.rawFinishReason = choice.finish_reason;
-          }
-        }
-        if (j.usage) {
-          out.usage = usageOf(
-            j.usage.prompt_tokens,
-            j.usage.completion_tokens,
-            j.usage.prompt_tokens_details?.cached_tokens,
-          );
-        }
-        yield out;
-      }
-    } catch (err) {
-      throw transportError(this.name, err, call.signal);
-    } finally {
-      if (!finished) res.body.destroy();
-    }
-    if (!finished) {
-      if (call.signal.aborted) throw transportError(this.name, call.signal.reason, call.signal);
-      if (!sawFinish) {
-        throw new ProviderError({
-          provider: this.name,
-          kind: "stream",
-          message: "upstream closed the stream before it finished",
-        });
-      }
-    }
+    yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, { provider: this.name, rateLimit }));
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
-    const res = await this.http.request("GET", "/models", undefined, signal);
+    const res = await this.http.request("GET", this.routes.modelsPath, undefined, signal);
     if (res.statusCode !== 200) throw await failFromResponse(this.name, res);
     const j = await readJson<{ data?: { id: string }[] }>(this.name, res, signal);
     return (j.data ?? []).map((m) => m.id);
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const res = await this.http.request("GET", "/models", undefined, signal);
+    const res = await this.http.request("GET", (this.routes.probePath ?? this.routes.modelsPath), undefined, signal);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump();
       return;
@@ -287,26 +230,10 @@ export class OpenAIProvider implements Provider {
   }
 
   async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup("/models", signal);
+    await this.http.warmup((this.routes.probePath ?? this.routes.modelsPath), signal);
   }
 
   close(): Promise<void> {
     return this.http.close();
-  }
-
-  private bodyError(
-    e: { message?: string; type?: string; code?: string | number },
-    status: number,
-    inStream = false,
-  ): ProviderError {
-    const code = String(e.code ?? e.type ?? "");
-    const { message } = extractErrorMessage(JSON.stringify({ error: e }));
-    let kind = classifyStatus(status || 500, message, code);
-    if (inStream && (kind === "server" || kind === "bad_request")) kind = "stream";
-    return new ProviderError({
-      provider: this.name,
-      kind,
-      message: `${inStream ? "error event in stream: " : ""}${code ? `${code}: ` : ""}${message}`,
-    });
   }
 }
