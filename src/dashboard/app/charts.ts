@@ -44,7 +44,7 @@ export function lineChart(series: Series[], opts: { width?: number; height?: num
   const W = opts.width ?? 900;
   const H = opts.height ?? 200;
   const slots = opts.slots ?? 60;
-  const L = 44, R = 130, T = 10, B = 22;
+  const L = 44, R = 170, T = 10, B = 22;
   const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
   const s = svg(W, H);
   const x = (i: number) => L + ((W - L - R) * i) / Math.max(1, slots - 1);

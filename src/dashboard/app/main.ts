@@ -21,11 +21,19 @@ const withKey: Interceptor = (next) => (req) => {
 };
 const client = createClient(LLMPool, createConnectTransport({ baseUrl: location.origin, interceptors: [withKey] }));
 
-/** h("td", { class: "x" }, "text", child) */
-function h(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
+/**
+ * h("td", { class: "x" }, "text", child). Styles go through the CSSOM (`style` here is an
+ * object), which the page's content security policy allows, unlike style attributes.
+ */
+function h(tag: string, attrs: Record<string, string> & { style?: never } = {}, ...children: (Node | string)[]): HTMLElement {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   e.append(...children);
+  return e;
+}
+
+function styled(e: HTMLElement, style: Partial<CSSStyleDeclaration>): HTMLElement {
+  Object.assign(e.style, style);
   return e;
 }
 
@@ -89,7 +97,7 @@ function providerRow(p: ProviderStats): HTMLElement {
   return h(
     "tr",
     { "data-provider": p.name, "data-state": state },
-    h("td", {}, h("span", { class: "swatch", style: `background:${colorOf(p.name)}` }), p.name, h("span", { class: "sub" }, ` ${p.type}`)),
+    h("td", {}, styled(h("span", { class: "swatch" }), { background: colorOf(p.name) }), p.name, h("span", { class: "sub" }, ` ${p.type}`)),
     h("td", {}, h("span", { class: `badge ${state}` }, state.replace(/_/g, " "))),
     h("td", {}, String(p.inFlight)),
     h("td", { class: "requests" }, count(p.requests)),
@@ -125,7 +133,7 @@ function renderBudgets(s: GetPoolStatsResponse): void {
       { "data-budget": `${b.scope}:${b.key}:${b.period}` },
       h("td", {}, `${b.scope} ${b.key || "(none)"}`),
       h("td", {}, b.period),
-      h("td", {}, h("div", { class: b.exhausted ? "bar over" : "bar" }, h("div", { style: `width:${(frac * 100).toFixed(1)}%` }))),
+      h("td", {}, h("div", { class: b.exhausted ? "bar over" : "bar" }, styled(h("div"), { width: `${(frac * 100).toFixed(1)}%` }))),
       h("td", {}, `${usd(b.spentUsd)} / ${usd(b.limitUsd)}`),
     );
   });
