@@ -27,7 +27,7 @@ function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
 }
 
 describe("ledger", () => {
-  it("batches writes off the call path and keeps totals across reopen", () => {
+  it("batches writes off the call path and keeps totals across reopen", async () => {
     const dir = mkdtempSync(join(tmpdir(), "llmpool-ledger-"));
     const path = join(dir, "nested", "ledger.db");
     const clock = createFakeClock(0, NOV_22);
@@ -39,12 +39,13 @@ describe("ledger", () => {
     expect(l.recent(10)).toEqual([]); // nothing written yet
     clock.advance(999);
     expect(l.pending).toBe(3);
-    clock.advance(1);
+    clock.advance(1); // the batch goes to the writer thread
+    await l.drain();
     expect(l.pending).toBe(0);
     expect(l.recent(10).map((e) => e.requestId)).toEqual(["r3", "r2", "r1"]);
     expect(l.recent(1)[0]).toEqual(entry({ requestId: "r3", ts: NOV_22 - 86_400_000, costUsd: 0.004, cachedTokens: 50 }));
     l.append(entry({ requestId: "r4" }));
-    l.close(); // flushes
+    await l.close(); // writes r4 first
 
     const again = openLedger({ path, clock });
     const t = again.totals();
@@ -56,7 +57,7 @@ describe("ledger", () => {
     expect(today.tenants.get("acme")).toBeCloseTo(0.002, 12);
     expect(today.providers.get("b")).toBeCloseTo(0.002, 12);
     expect(again.spendSince(utcMonthStart(NOV_22)).tenants.get("acme")).toBeCloseTo(0.006, 12);
-    again.close();
+    await again.close();
 
     // The daily table is what an operator queries.
     const db = new Database(path, { readonly: true });
@@ -67,7 +68,7 @@ describe("ledger", () => {
     db.close();
   });
 
-  it("writes at once when a batch fills", () => {
+  it("writes at once when a batch fills", async () => {
     const clock = createFakeClock(0, NOV_22);
     const l = openLedger({ path: ":memory:", clock, maxBatch: 2, flushIntervalMs: 60_000 });
     l.append(entry());
@@ -75,10 +76,10 @@ describe("ledger", () => {
     clock.advance(0);
     expect(l.pending).toBe(0);
     expect(l.recent(5)).toHaveLength(2);
-    l.close();
+    await l.close();
   });
 
-  it("prunes per-call rows past the retention but keeps daily totals", () => {
+  it("prunes per-call rows past the retention but keeps daily totals", async () => {
     const clock = createFakeClock(0, NOV_22);
     const l = openLedger({ path: ":memory:", clock, retentionDays: 30 });
     l.append(entry({ requestId: "old", ts: NOV_22 - 40 * 86_400_000 }));
@@ -87,13 +88,13 @@ describe("ledger", () => {
     expect(l.prune()).toBe(1);
     expect(l.recent(5).map((e) => e.requestId)).toEqual(["new"]);
     expect(l.totals().byProvider.get("a")?.requests).toBe(2);
-    l.close();
+    await l.close();
   });
 
-  it("refuses a ledger of another schema version", () => {
+  it("refuses a ledger of another schema version", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "llmpool-ledger-")), "l.db");
     const clock = createFakeClock(0, NOV_22);
-    openLedger({ path, clock }).close();
+    await openLedger({ path, clock }).close();
     const db = new Database(path);
     db.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
     db.close();

@@ -6,13 +6,18 @@
  * `retention_days`), `daily` holds running totals per UTC day, provider, model and tenant
  * (kept forever; what totals and budgets are read from at start-up).
  *
- * Writes never happen on the request path: append() pushes onto an in-memory batch, and the
- * batch is written in one transaction with prepared statements at most `flushIntervalMs`
- * later (or at once when it reaches `maxBatch`), and on close(). A crash loses at most one
- * interval of calls.
+ * Writes never happen on the request path: append() pushes onto an in-memory batch; at most
+ * `flushIntervalMs` later (or at once when it reaches `maxBatch`) the batch goes, packed into
+ * a typed array and a string list, to a writer thread that owns its own connection and writes
+ * it in one transaction with prepared statements. The event loop never waits for SQLite
+ * (bench/RESULTS.md has the figures). A crash loses at most one interval of calls; close()
+ * writes everything first. ":memory:" ledgers (tests) write in-process, since an in-memory
+ * database cannot be shared with a thread.
  */
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Clock } from "../util/clock.js";
 
@@ -59,15 +64,19 @@ export interface LedgerOptions {
   clock: Clock;
   /** Told about write failures (the batch is kept and retried). */
   onError?: (err: Error) => void;
+  /** Write on a worker thread. Default true for files (":memory:" always writes in-process). */
+  writerThread?: boolean;
 }
 
 export interface Ledger {
   readonly path: string;
   /** Queue one call for writing: no I/O. */
   append(e: LedgerEntry): void;
-  /** Write every queued call now (one transaction). */
+  /** Send every queued call to the writer now (one transaction). */
   flush(): void;
-  /** Calls queued and not yet written. */
+  /** Flush, and resolve once everything appended so far is written. */
+  drain(): Promise<void>;
+  /** Calls appended and not yet written. */
   readonly pending: number;
   /** Totals since the ledger began, by provider, model and tenant. */
   totals(): LedgerTotals;
@@ -77,8 +86,8 @@ export interface Ledger {
   recent(limit: number): LedgerEntry[];
   /** Delete per-call rows older than the retention; returns how many went. */
   prune(): number;
-  /** Flush and close the file. */
-  close(): void;
+  /** Write everything, stop the writer and close the file. */
+  close(): Promise<void>;
 }
 
 /** "YYYY-MM-DD" of a wall-clock time, in UTC. */
@@ -121,18 +130,126 @@ const SCHEMA_VERSION = "1";
 const DAY_MS = 86_400_000;
 /** Past this many unwritten calls (a failing disk), the oldest are dropped and reported. */
 const MAX_PENDING = 200_000;
+/** How long close() waits for the last writes. */
+const CLOSE_WAIT_MS = 10_000;
+/** Numbers per call in a packed batch: ts, prompt, completion, cached, estimated, cost. */
+const NUMS = 6;
+/** Strings per call in a packed batch: request id, tenant, provider, model, upstream model. */
+const STRS = 5;
+
+/** Calls packed for the writer: numbers in one transferable array, strings in one list. */
+interface Batch {
+  n: number;
+  nums: Float64Array;
+  strs: string[];
+}
+
+/**
+ * The writer, as plain JavaScript: the same source runs in the writer thread and, for
+ * ":memory:" ledgers, in-process (new Function), so there is one implementation.
+ */
+const WRITER_JS = String.raw`
+function createWriter(db) {
+  const insertCall = db.prepare(
+    "INSERT INTO calls (ts_ms, request_id, tenant, provider, model, upstream_model, prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  );
+  const upsertDaily = db.prepare(
+    "INSERT INTO daily (day, provider, model, tenant, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
+    "ON CONFLICT (day, provider, model, tenant) DO UPDATE SET requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens, " +
+    "completion_tokens = completion_tokens + excluded.completion_tokens, cached_tokens = cached_tokens + excluded.cached_tokens, cost_usd = cost_usd + excluded.cost_usd"
+  );
+  return db.transaction(function (b) {
+    const daily = new Map();
+    let dayStart = 1, dayEnd = 0, day = "";
+    for (let i = 0; i < b.n; i++) {
+      const o = i * 6, s = i * 5;
+      const ts = b.nums[o];
+      if (ts < dayStart || ts >= dayEnd) {
+        day = new Date(ts).toISOString().slice(0, 10);
+        dayStart = Date.parse(day);
+        dayEnd = dayStart + 86400000;
+      }
+      const tenant = b.strs[s + 1], provider = b.strs[s + 2], model = b.strs[s + 3];
+      insertCall.run(Math.round(ts), b.strs[s], tenant, provider, model, b.strs[s + 4], b.nums[o + 1], b.nums[o + 2], b.nums[o + 3], b.nums[o + 4], b.nums[o + 5]);
+      const key = day + "\u0000" + provider + "\u0000" + model + "\u0000" + tenant;
+      const row = daily.get(key);
+      if (row) {
+        row[4] += 1; row[5] += b.nums[o + 1]; row[6] += b.nums[o + 2]; row[7] += b.nums[o + 3]; row[8] += b.nums[o + 5];
+      } else {
+        daily.set(key, [day, provider, model, tenant, 1, b.nums[o + 1], b.nums[o + 2], b.nums[o + 3], b.nums[o + 5]]);
+      }
+    }
+    for (const row of daily.values()) upsertDaily.run(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]);
+  });
+}
+`;
+
+const THREAD_JS = String.raw`
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.sqlite);
+const db = new Database(workerData.path);
+db.pragma("journal_mode = WAL");
+db.pragma("synchronous = NORMAL");
+db.pragma("busy_timeout = 5000");
+${WRITER_JS}
+const write = createWriter(db);
+parentPort.on("message", function (m) {
+  if (m.type === "batch") {
+    try {
+      write(m.batch);
+      parentPort.postMessage({ type: "written", id: m.id });
+    } catch (err) {
+      parentPort.postMessage({ type: "failed", id: m.id, message: String((err && err.message) || err) });
+    }
+  } else if (m.type === "close") {
+    db.close();
+    parentPort.postMessage({ type: "closed" });
+  }
+});
+`;
+
+type WriteFn = (b: Batch) => void;
+
+function inProcessWriter(db: Database.Database): WriteFn {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function("db", `${WRITER_JS}\nreturn createWriter(db);`)(db) as WriteFn;
+}
+
+function pack(entries: LedgerEntry[]): Batch {
+  const n = entries.length;
+  const nums = new Float64Array(n * NUMS);
+  const strs = new Array<string>(n * STRS);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    const o = i * NUMS;
+    const s = i * STRS;
+    nums[o] = e.ts;
+    nums[o + 1] = e.promptTokens;
+    nums[o + 2] = e.completionTokens;
+    nums[o + 3] = e.cachedTokens;
+    nums[o + 4] = e.estimated ? 1 : 0;
+    nums[o + 5] = e.costUsd;
+    strs[s] = e.requestId;
+    strs[s + 1] = e.tenant;
+    strs[s + 2] = e.provider;
+    strs[s + 3] = e.model;
+    strs[s + 4] = e.upstreamModel;
+  }
+  return { n, nums, strs };
+}
 
 export function openLedger(opts: LedgerOptions): Ledger {
-  const path = opts.path === ":memory:" ? opts.path : resolve(opts.path);
+  const memory = opts.path === ":memory:";
+  const path = memory ? opts.path : resolve(opts.path);
   const flushIntervalMs = opts.flushIntervalMs ?? 1000;
   const maxBatch = opts.maxBatch ?? 1024;
   const retentionDays = opts.retentionDays ?? 90;
   const clock = opts.clock;
   const onError = opts.onError ?? (() => undefined);
 
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (!memory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  if (path !== ":memory:") {
+  if (!memory) {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
   }
@@ -145,62 +262,65 @@ export function openLedger(opts: LedgerOptions): Ledger {
     db.close();
     throw new Error(`ledger ${path} has schema version ${version}; this llmpool reads version ${SCHEMA_VERSION}`);
   }
-
-  const insertCall = db.prepare(
-    `INSERT INTO calls (ts_ms, request_id, tenant, provider, model, upstream_model, prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const upsertDaily = db.prepare(
-    `INSERT INTO daily (day, provider, model, tenant, requests, prompt_tokens, completion_tokens, cached_tokens, cost_usd)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (day, provider, model, tenant) DO UPDATE SET
-       requests = requests + excluded.requests,
-       prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-       completion_tokens = completion_tokens + excluded.completion_tokens,
-       cached_tokens = cached_tokens + excluded.cached_tokens,
-       cost_usd = cost_usd + excluded.cost_usd`,
-  );
   const deleteOld = db.prepare("DELETE FROM calls WHERE ts_ms < ?");
 
   let queue: LedgerEntry[] = [];
   let cancelTimer: (() => void) | undefined;
+  let timerDue = Infinity;
   let closed = false;
   let lastPrune = 0;
 
-  const writeBatch = db.transaction((batch: LedgerEntry[]) => {
-    const daily = new Map<string, [string, string, string, string, number, number, number, number, number]>();
-    for (const e of batch) {
-      insertCall.run(
-        Math.round(e.ts),
-        e.requestId,
-        e.tenant,
-        e.provider,
-        e.model,
-        e.upstreamModel,
-        e.promptTokens,
-        e.completionTokens,
-        e.cachedTokens,
-        e.estimated ? 1 : 0,
-        e.costUsd,
-      );
-      const day = utcDay(e.ts);
-      const key = `${day}\u0000${e.provider}\u0000${e.model}\u0000${e.tenant}`;
-      const row = daily.get(key);
-      if (row) {
-        row[4] += 1;
-        row[5] += e.promptTokens;
-        row[6] += e.completionTokens;
-        row[7] += e.cachedTokens;
-        row[8] += e.costUsd;
-      } else {
-        daily.set(key, [day, e.provider, e.model, e.tenant, 1, e.promptTokens, e.completionTokens, e.cachedTokens, e.costUsd]);
-      }
-    }
-    for (const row of daily.values()) upsertDaily.run(...row);
-  });
+  // The writer: a thread for files, in-process for ":memory:" (or when the thread failed).
+  let write: WriteFn | undefined = memory || opts.writerThread === false ? inProcessWriter(db) : undefined;
+  let worker: Worker | undefined;
+  let nextId = 0;
+  /** Batches handed to the thread and not yet acknowledged, with their calls for a retry. */
+  const inflight = new Map<number, { batch: Batch; entries: LedgerEntry[] }>();
+  let inflightCalls = 0;
+  let waiters: (() => void)[] = [];
+  let onClosed: (() => void) | undefined;
+
+  const settle = () => {
+    if (inflight.size === 0 && queue.length === 0) for (const w of waiters.splice(0)) w();
+  };
+  const requeue = (entries: LedgerEntry[], err: Error) => {
+    queue = entries.concat(queue);
+    if (queue.length > MAX_PENDING) queue.splice(0, queue.length - MAX_PENDING);
+    onError(err);
+    if (!closed) schedule(flushIntervalMs);
+  };
+
+  if (!write) {
+    worker = new Worker(THREAD_JS, {
+      eval: true,
+      workerData: { path, sqlite: createRequire(import.meta.url).resolve("better-sqlite3") },
+    });
+    worker.unref(); // never keeps the process alive; close() holds it while it drains
+    worker.on("message", (m: { type: string; id?: number; message?: string }) => {
+      if (m.type === "closed") return onClosed?.();
+      const done = inflight.get(m.id!);
+      if (!done) return;
+      inflight.delete(m.id!);
+      inflightCalls -= done.batch.n;
+      if (m.type === "failed") requeue(done.entries, new Error(m.message));
+      settle();
+    });
+    worker.on("error", (err) => {
+      // The thread died: write in-process from now on, and retry what it had not written.
+      onError(err);
+      worker = undefined;
+      write = inProcessWriter(db);
+      const lost = [...inflight.values()].flatMap((b) => b.entries);
+      inflight.clear();
+      inflightCalls = 0;
+      queue = lost.concat(queue);
+      onClosed?.();
+      ledger.flush();
+      settle();
+    });
+  }
 
   /** Arm the flush timer; an earlier due time replaces a later one. */
-  let timerDue = Infinity;
   function schedule(ms: number): void {
     if (closed) return;
     const due = clock.now() + ms;
@@ -225,7 +345,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const ledger: Ledger = {
     path,
     get pending() {
-      return queue.length;
+      return queue.length + inflightCalls;
     },
     append(e) {
       if (closed) return;
@@ -240,17 +360,22 @@ export function openLedger(opts: LedgerOptions): Ledger {
         timerDue = Infinity;
       }
       if (queue.length === 0) return;
-      const batch = queue;
+      const entries = queue;
       queue = [];
-      try {
-        writeBatch(batch);
-      } catch (err) {
-        // Keep the calls for the next try; never let a full disk grow memory without bound.
-        queue = batch.concat(queue);
-        if (queue.length > MAX_PENDING) queue.splice(0, queue.length - MAX_PENDING);
-        onError(err as Error);
-        schedule(flushIntervalMs);
-        return;
+      const batch = pack(entries);
+      if (worker) {
+        const id = ++nextId;
+        inflight.set(id, { batch, entries });
+        inflightCalls += batch.n;
+        worker.postMessage({ type: "batch", id, batch }, [batch.nums.buffer as ArrayBuffer]);
+      } else {
+        try {
+          write!(batch);
+        } catch (err) {
+          requeue(entries, err as Error);
+          return;
+        }
+        settle();
       }
       if (clock.wallNow() - lastPrune > DAY_MS) {
         try {
@@ -259,6 +384,11 @@ export function openLedger(opts: LedgerOptions): Ledger {
           onError(err as Error);
         }
       }
+    },
+    drain() {
+      ledger.flush();
+      if (inflight.size === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((r) => waiters.push(r));
     },
     totals() {
       const read = (column: "provider" | "model" | "tenant") => {
@@ -305,10 +435,23 @@ export function openLedger(opts: LedgerOptions): Ledger {
       }));
     },
     prune,
-    close() {
+    async close() {
       if (closed) return;
-      ledger.flush();
+      if (worker) worker.ref();
+      // A disk that keeps failing must not hold shutdown forever.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ledger.drain(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (ledger.pending > 0) onError(new Error(`ledger closed with ${ledger.pending} call(s) unwritten`));
       closed = true;
+      if (worker) {
+        const w = worker;
+        await new Promise<void>((r) => {
+          onClosed = r;
+          w.postMessage({ type: "close" });
+        });
+        await w.terminate();
+      }
       db.close();
     },
   };

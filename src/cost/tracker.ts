@@ -42,7 +42,7 @@ export interface CostTracker {
   /** Cost since the ledger began, USD. */
   totalCostUsd(): number;
   /** Write what is queued and close the ledger. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Keys shown per dimension in GetPoolStats (tenants are open-ended). */

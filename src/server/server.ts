@@ -207,7 +207,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       tracker.destroyAll();
       await closed;
       await pool.close();
-      cost.close(); // writes the ledger's last batch
+      await cost.close(); // writes the ledger's last batch
     },
   };
   return server;
