@@ -191,6 +191,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       return netServer.address() as AddressInfo;
     },
     reload(next) {
+      if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
+        logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
+      }
       const result = pool.reload(next);
       loaded = next;
       return result;
