@@ -73,6 +73,17 @@ describe("dashboard", () => {
     expect((await fetch(`${s.url}/dashboard/secret.txt`)).status).toBe(404);
   });
 
+  it("can be turned off", async () => {
+    const off = await startServer({ server: { dashboard: { enabled: false } }, providers: [{ name: "m", type: "mock", models: ["m"] }] }, { dashboardDir: assets });
+    try {
+      const res = await fetch(`${off.url}/dashboard`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain("<html");
+    } finally {
+      await off.close();
+    }
+  });
+
   it("shows every provider and a request count that rises as traffic flows", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`needs Debian chromium at ${CHROMIUM} (.ci/run installs it)`);
     profile = mkdtempSync(join(tmpdir(), "llmpool-chromium-"));
