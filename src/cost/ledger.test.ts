@@ -79,6 +79,17 @@ describe("ledger", () => {
     await l.close();
   });
 
+  it("can write in-process instead of on a thread", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "llmpool-ledger-")), "l.db");
+    const clock = createFakeClock(0, NOV_22);
+    const l = openLedger({ path, clock, writerThread: false });
+    l.append(entry());
+    l.flush();
+    expect(l.pending).toBe(0);
+    expect(l.recent(1)[0]!.requestId).toBe("r1");
+    await l.close();
+  });
+
   it("prunes per-call rows past the retention but keeps daily totals", async () => {
     const clock = createFakeClock(0, NOV_22);
     const l = openLedger({ path: ":memory:", clock, retentionDays: 30 });
