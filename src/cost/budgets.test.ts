@@ -94,7 +94,7 @@ describe("tenant budgets", () => {
   it("counts calls in flight against the budget", async () => {
     const { chat } = setup({
       cost: { budgets: { tenants: { acme: { daily_usd: 0.25 } } } },
-      providers: [mock("p1", { mock: { latency_ms: 30, reply: "ok" } })],
+      providers: [mock("p1", { mock: { latency_ms: 250, reply: "ok" } })],
     });
     // Two in flight reserve ~$0.20; a third would bring it to ~$0.30.
     const calls: Promise<unknown>[] = [];
