@@ -56,13 +56,34 @@ const nonNeg = z.number().min(0, "must be >= 0");
 const posInt = z.number().int("must be an integer").min(1, "must be >= 1");
 const nonNegInt = z.number().int("must be an integer").min(0, "must be >= 0");
 
+/** One model's prices, USD per million tokens. */
+const modelPriceSchema = z.strictObject({
+  input_per_1m: nonNeg,
+  output_per_1m: nonNeg,
+  /** Prompt tokens served from the provider's cache (defaults to input_per_1m). */
+  cached_input_per_1m: nonNeg.optional(),
+});
+
+/**
+ * A provider's prices. The flat keys price every model it serves; `models` prices single
+ * upstream models. Unset, the built-in table (src/cost/price-table.ts) and `cost.prices`
+ * apply; see src/cost/pricer.ts for the order.
+ */
 const pricingSchema = z.strictObject({
   /** USD per million prompt tokens. */
-  input_per_1m: nonNeg.default(0),
+  input_per_1m: nonNeg.optional(),
   /** USD per million completion tokens. */
-  output_per_1m: nonNeg.default(0),
+  output_per_1m: nonNeg.optional(),
   /** USD per million prompt tokens served from the provider's cache (defaults to input). */
   cached_input_per_1m: nonNeg.optional(),
+  /** Upstream model name -> prices, for this provider only. */
+  models: z.record(z.string().min(1), modelPriceSchema).optional(),
+});
+
+/** USD spending limits per UTC day and calendar month (UTC); unset = no limit. */
+const budgetSchema = z.strictObject({
+  daily_usd: z.number().gt(0, "must be > 0 (omit it for no limit)").optional(),
+  monthly_usd: z.number().gt(0, "must be > 0 (omit it for no limit)").optional(),
 });
 
 const circuitBreakerSchema = z.strictObject({
@@ -143,6 +164,8 @@ export const providerSchema = z.strictObject({
   /** max_tokens sent when the caller gives none and the API requires it (Anthropic). */
   default_max_tokens: posInt.default(4096),
   pricing: pricingSchema.optional(),
+  /** Spending limits for this provider; past one it leaves rotation until the period resets. */
+  budget: budgetSchema.optional(),
   circuit_breaker: circuitBreakerSchema.prefault({}),
   capabilities: capabilitiesSchema.prefault({}),
   /** Settings of `type: mock`. */
@@ -206,6 +229,8 @@ const serverSchema = z.strictObject({
   fast_path: z.boolean().default(true),
   /** How long SIGTERM waits for calls in flight before exiting. */
   shutdown_timeout_ms: nonNegInt.default(30_000),
+  /** The live dashboard at /dashboard (it reads GetPoolStats like any other client). */
+  dashboard: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
 });
 
 const poolSchema = z.strictObject({
@@ -238,6 +263,28 @@ const poolSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Cost tracking: the ledger, model prices, tenant budgets (README "Cost and budgets"). */
+const costSchema = z.strictObject({
+  ledger: z
+    .strictObject({
+      /** SQLite file holding every priced call; ":memory:" keeps nothing across restarts. */
+      path: z.string().min(1, "must not be empty").default("./data/llmpool-ledger.db"),
+      /** Calls are written in batches at most this far apart (a crash loses at most this much). */
+      flush_interval_ms: posInt.max(60_000, "must be <= 60000").default(1000),
+      /** Per-call rows older than this are deleted (0 = keep forever); daily totals are kept. */
+      retention_days: nonNegInt.default(90),
+    })
+    .prefault({}),
+  /** Upstream model name -> prices, for every provider (over the built-in table). */
+  prices: z.record(z.string().min(1), modelPriceSchema).default({}),
+  budgets: z
+    .strictObject({
+      /** `metadata.tenant` -> limits; "*" applies to every tenant not listed (each separately). */
+      tenants: z.record(z.string(), budgetSchema).default({}),
+    })
+    .prefault({}),
+});
+
 const logSchema = z.strictObject({
   level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -247,6 +294,7 @@ export const configSchema = z
     server: serverSchema.prefault({}),
     pool: poolSchema.prefault({}),
     log: logSchema.prefault({}),
+    cost: costSchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
   })
   .superRefine((cfg, ctx) => {
@@ -266,3 +314,6 @@ export type ServerConfig = Config["server"];
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
+export type CostConfig = Config["cost"];
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;

@@ -1,112 +1,266 @@
 /**
  * Prometheus metrics (prom-client), one registry per server so tests can run several.
- * Labels are bounded: provider and model names come from the config, outcomes from a closed
- * set; tenant names and other free text never become labels.
+ *
+ * Labels are bounded: `provider` and `model` come from the config, `kind`, `outcome`,
+ * `status`, `direction`, `state`, `limit`, `scope` and `period` from closed sets. Tenant names
+ * from requests never become labels; only tenants named in `cost.budgets.tenants` appear, as
+ * the `key` of budget gauges.
+ *
+ * Counters that the pool keeps elsewhere (rate-limit rejections on the endpoint) and every
+ * gauge are read at scrape time, so the request path pays only for the counters and
+ * histograms it updates itself.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { CallOutcome, Endpoint } from "../pool/endpoint.js";
+import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { CostTracker } from "../cost/tracker.js";
+import type { CallOutcome, CallRole, Endpoint } from "../pool/endpoint.js";
 import type { PoolObserver, RequestRecord } from "../pool/observer.js";
 import type { Pool } from "../pool/pool.js";
+import { providerView } from "./stats.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface Metrics {
   registry: Registry;
   observer: PoolObserver;
 }
 
-/** Status class of an upstream attempt: ok, or the failure kind (a closed set). */
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event loop, GC; prom-client defaults). Default true. */
+  processMetrics?: boolean;
+  /** Cost tracker, for budget gauges and ledger backlog (and budget-blocked providers). */
+  cost?: CostTracker;
+}
+
+/** Status of an upstream attempt: ok, canceled, or the failure kind (a closed set). */
 function attemptStatus(o: CallOutcome): string {
   if (o.ok) return "ok";
   if (o.canceled) return "canceled";
   return o.error?.kind ?? "error";
 }
 
-export function createMetrics(pool: () => Pool, opts: { processMetrics?: boolean } = {}): Metrics {
+/** Every ProviderState as a label value: "healthy", "breaker_open", ... */
+const STATE_NAMES: [ProviderState, string][] = Object.entries(ProviderState)
+  .filter(([, v]) => typeof v === "number" && v !== ProviderState.UNSPECIFIED)
+  .map(([k, v]) => [v as ProviderState, k.toLowerCase()]);
+
+/** Circuit breaker as a number: 0 closed, 1 half-open, 2 open. */
+function breakerValue(s: ProviderState): number {
+  if (s === ProviderState.BREAKER_OPEN) return 2;
+  if (s === ProviderState.BREAKER_HALF_OPEN) return 1;
+  return 0;
+}
+
+export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "llmpool_process_" });
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const cost = opts.cost;
+  const registers = [registry];
 
   const requests = new Counter({
     name: "llmpool_requests_total",
-    help: "Client requests by RPC kind, model and outcome (ok or the gRPC code name).",
+    help: "Client requests by RPC kind (chat, stream), model and outcome (ok or the gRPC code name).",
     labelNames: ["kind", "model", "outcome"] as const,
-    registers: [registry],
+    registers,
   });
   const requestDuration = new Histogram({
     name: "llmpool_request_duration_seconds",
-    help: "Client-facing latency of requests, by RPC kind and model.",
+    help: "Client-facing latency of successful requests, by RPC kind and model.",
     labelNames: ["kind", "model"] as const,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
+    registers,
+  });
+  const requestTtft = new Histogram({
+    name: "llmpool_request_ttft_seconds",
+    help: "Client-facing time to first token of successful streams, by model.",
+    labelNames: ["model"] as const,
+    buckets: TTFT_BUCKETS,
+    registers,
   });
   const upstream = new Counter({
     name: "llmpool_upstream_requests_total",
-    help: "Upstream attempts by provider and status (ok or failure kind).",
+    help: "Upstream attempts by provider and status (ok, canceled, or the failure kind).",
     labelNames: ["provider", "status"] as const,
-    registers: [registry],
+    registers,
   });
   const upstreamDuration = new Histogram({
     name: "llmpool_upstream_duration_seconds",
     help: "Latency of successful upstream calls by provider.",
     labelNames: ["provider"] as const,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
+    registers,
+  });
+  const upstreamTtft = new Histogram({
+    name: "llmpool_upstream_ttft_seconds",
+    help: "Time to first token of successful upstream streams by provider.",
+    labelNames: ["provider"] as const,
+    buckets: TTFT_BUCKETS,
+    registers,
+  });
+  const retries = new Counter({
+    name: "llmpool_retries_total",
+    help: "Upstream attempts that retried a provider already tried for the request.",
+    labelNames: ["provider"] as const,
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: "llmpool_fallbacks_total",
+    help: "Upstream attempts a provider received as a fallback from another provider.",
+    labelNames: ["provider"] as const,
+    registers,
   });
   const tokens = new Counter({
     name: "llmpool_tokens_total",
-    help: "Tokens by provider and direction (prompt, completion).",
-    labelNames: ["provider", "direction"] as const,
-    registers: [registry],
+    help: "Tokens by provider, model and direction (prompt, completion).",
+    labelNames: ["provider", "model", "direction"] as const,
+    registers,
   });
-  const cost = new Counter({
+  const cachedTokens = new Counter({
+    name: "llmpool_cached_tokens_total",
+    help: "Prompt tokens served from the provider's prompt cache (part of the prompt tokens).",
+    labelNames: ["provider", "model"] as const,
+    registers,
+  });
+  const costUsd = new Counter({
     name: "llmpool_cost_usd_total",
-    help: "Spend in US dollars by provider.",
-    labelNames: ["provider"] as const,
-    registers: [registry],
+    help: "Spend in US dollars by provider and model.",
+    labelNames: ["provider", "model"] as const,
+    registers,
   });
+
+  /** A gauge (or counter) whose value is read from the pool at scrape time. */
+  const perProvider = (name: string, help: string, read: (e: Endpoint, p: Pool) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["provider"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const p = pool();
+        for (const e of p.endpoints) this.set({ provider: e.name }, read(e, p));
+      },
+    });
+  perProvider("llmpool_provider_in_flight", "Upstream calls in flight by provider.", (e) => e.inFlight);
+  perProvider("llmpool_provider_healthy", "1 when the provider is in rotation (healthy and within budget), else 0.", (e) =>
+    providerView(e, cost).healthy ? 1 : 0,
+  );
+  perProvider("llmpool_provider_circuit_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", (e) => breakerValue(e.state));
+  perProvider("llmpool_provider_error_rate", "Failure share of the provider's recent calls, in [0, 1].", (e) => e.errorRate);
+  perProvider("llmpool_provider_latency_ewma_seconds", "Peak-sensitive EWMA of successful call latency.", (e) => e.ewmaLatencyMs / 1000);
   new Gauge({
-    name: "llmpool_provider_in_flight",
-    help: "Upstream calls in flight by provider.",
-    labelNames: ["provider"] as const,
-    registers: [registry],
+    name: "llmpool_provider_state",
+    help: "The provider's place in rotation: 1 for its current state, 0 for the others.",
+    labelNames: ["provider", "state"] as const,
+    registers,
     collect() {
       this.reset();
-      for (const e of pool().endpoints) this.set({ provider: e.name }, e.inFlight);
+      for (const e of pool().endpoints) {
+        const s = providerView(e, cost).state;
+        for (const [v, name] of STATE_NAMES) this.set({ provider: e.name, state: name }, v === s ? 1 : 0);
+      }
     },
   });
   new Gauge({
-    name: "llmpool_provider_healthy",
-    help: "1 when the provider is in rotation, else 0.",
-    labelNames: ["provider"] as const,
-    registers: [registry],
+    name: "llmpool_provider_rate_limit_remaining",
+    help: "Rate-limit headroom: requests or tokens left in the current window, for each configured limit (rpm, rpd, tpm).",
+    labelNames: ["provider", "limit"] as const,
+    registers,
     collect() {
       this.reset();
-      for (const e of pool().endpoints) this.set({ provider: e.name }, e.healthy ? 1 : 0);
+      const p = pool();
+      const now = p.clock.now();
+      for (const e of p.endpoints) {
+        const r = e.rateLimitStatus(now);
+        if (r.rpmLimit > 0) this.set({ provider: e.name, limit: "rpm" }, r.rpmRemaining);
+        if (r.rpdLimit > 0) this.set({ provider: e.name, limit: "rpd" }, r.rpdRemaining);
+        if (r.tpmLimit > 0) this.set({ provider: e.name, limit: "tpm" }, r.tpmRemaining);
+      }
+    },
+  });
+  new Counter({
+    name: "llmpool_rate_limit_rejections_total",
+    help: "Requests a provider's rate limit, concurrency cap or cool-down kept from it.",
+    labelNames: ["provider"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const e of pool().endpoints) this.inc({ provider: e.name }, e.rateLimitRejections);
     },
   });
   new Gauge({
     name: "llmpool_in_flight",
     help: "Client requests in flight.",
-    registers: [registry],
+    registers,
     collect() {
       this.set(pool().totals.inFlight);
     },
   });
+  new Gauge({
+    name: "llmpool_queue_depth",
+    help: "Client requests waiting in the queue for a provider.",
+    registers,
+    collect() {
+      this.set(pool().queueDepth);
+    },
+  });
+  if (cost) {
+    const budgetGauge = (name: string, help: string, pick: (s: { limitUsd: number; spentUsd: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["scope", "key", "period"] as const,
+        registers,
+        collect() {
+          this.reset();
+          const tenants = pool().config.cost.budgets.tenants;
+          for (const s of cost.budgets.statuses(pool().endpoints)) {
+            // Only tenants named in the config: "*" matches open-ended tenant names.
+            if (s.scope === "tenant" && !Object.hasOwn(tenants, s.key)) continue;
+            this.set({ scope: s.scope, key: s.key, period: s.period }, pick(s));
+          }
+        },
+      });
+    budgetGauge("llmpool_budget_limit_usd", "Configured budget limits in US dollars (scope tenant or provider).", (s) => s.limitUsd);
+    budgetGauge("llmpool_budget_spent_usd", "Spend in the budget's current period in US dollars.", (s) => s.spentUsd);
+    new Gauge({
+      name: "llmpool_ledger_pending_writes",
+      help: "Priced calls waiting to be written to the cost ledger.",
+      registers,
+      collect() {
+        this.set(cost.ledger.pending);
+      },
+    });
+  }
 
   const observer: PoolObserver = {
-    attemptEnded(_r: RequestRecord, e: Endpoint, o: CallOutcome) {
-      upstream.inc({ provider: e.name, status: attemptStatus(o) });
-      if (o.ok) upstreamDuration.observe({ provider: e.name }, o.latencyMs / 1000);
-      if (o.usage) {
-        tokens.inc({ provider: e.name, direction: "prompt" }, o.usage.promptTokens);
-        tokens.inc({ provider: e.name, direction: "completion" }, o.usage.completionTokens);
+    attemptStarted(_r: RequestRecord, e: Endpoint, role: CallRole) {
+      if (role === "retry") retries.inc({ provider: e.name });
+      else if (role === "fallback") fallbacks.inc({ provider: e.name });
+    },
+    attemptEnded(r: RequestRecord, e: Endpoint, o: CallOutcome) {
+      const provider = e.name;
+      upstream.inc({ provider, status: attemptStatus(o) });
+      if (o.ok) {
+        upstreamDuration.observe({ provider }, o.latencyMs / 1000);
+        if (o.ttftMs !== undefined) upstreamTtft.observe({ provider }, o.ttftMs / 1000);
       }
-      if (o.costUsd) cost.inc({ provider: e.name }, o.costUsd);
+      if (o.usage) {
+        const model = r.model;
+        tokens.inc({ provider, model, direction: "prompt" }, o.usage.promptTokens);
+        tokens.inc({ provider, model, direction: "completion" }, o.usage.completionTokens);
+        if (o.usage.cachedTokens > 0) cachedTokens.inc({ provider, model }, o.usage.cachedTokens);
+        if (o.costUsd) costUsd.inc({ provider, model }, o.costUsd);
+      }
     },
     requestEnded(r: RequestRecord) {
       const outcome = r.error ? r.error.code : "ok";
       requests.inc({ kind: r.kind, model: r.model, outcome });
-      if (!r.error) requestDuration.observe({ kind: r.kind, model: r.model }, r.latencyMs / 1000);
+      if (!r.error) {
+        requestDuration.observe({ kind: r.kind, model: r.model }, r.latencyMs / 1000);
+        if (r.ttftMs !== undefined) requestTtft.observe({ model: r.model }, r.ttftMs / 1000);
+      }
     },
   };
   return { registry, observer };

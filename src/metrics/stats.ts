@@ -9,10 +9,38 @@ import type {
   ListModelsResponseSchema,
   ModelInfoSchema,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { CostEntryOut, CostTracker } from "../cost/tracker.js";
 import type { Endpoint } from "../pool/endpoint.js";
 import { PoolError } from "../pool/errors.js";
 import type { Pool } from "../pool/pool.js";
 import type { SlidingWindow } from "./window.js";
+
+/** What the snapshots read beside the pool. */
+export interface StatsSources {
+  /** Cost totals, budgets, and providers out of rotation for their budget. */
+  cost?: CostTracker;
+}
+
+/**
+ * A provider's place in rotation as every reader reports it: the endpoint's own state, except
+ * that a provider past its budget is DISABLED (out of rotation until the period resets).
+ */
+export function providerView(e: Endpoint, cost: CostTracker | undefined): { state: ProviderState; healthy: boolean; lastError: string } {
+  const budget = cost ? cost.budgets.providerBlock(e) : "";
+  if (budget) return { state: ProviderState.DISABLED, healthy: false, lastError: `budget: ${budget}` };
+  return { state: e.state, healthy: e.healthy, lastError: e.disabledReason || e.lastError };
+}
+
+function costEntries(entries: CostEntryOut[]) {
+  return entries.map((c) => ({
+    key: c.key,
+    requests: BigInt(c.requests),
+    promptTokens: BigInt(c.promptTokens),
+    completionTokens: BigInt(c.completionTokens),
+    costUsd: c.costUsd,
+  }));
+}
 
 function latencyStats(window: SlidingWindow, ewma: number, now: number): MessageInitShape<typeof LatencyStatsSchema> {
   return {
@@ -24,7 +52,12 @@ function latencyStats(window: SlidingWindow, ewma: number, now: number): Message
   };
 }
 
-export function buildPoolStats(pool: Pool, filter: readonly string[] = []): MessageInitShape<typeof GetPoolStatsResponseSchema> {
+export function buildPoolStats(
+  pool: Pool,
+  filter: readonly string[] = [],
+  sources: StatsSources = {},
+): MessageInitShape<typeof GetPoolStatsResponseSchema> {
+  const cost = sources.cost;
   for (const [i, name] of filter.entries()) {
     if (!pool.endpoint(name)) {
       throw new PoolError("invalid_argument", `providers[${i}]: no provider named ${JSON.stringify(name)}`);
@@ -36,18 +69,19 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
   const totalCalls = all.reduce((s, e) => s + e.requests, 0);
   let promptTokens = 0;
   let completionTokens = 0;
-  let cost = 0;
+  let spent = 0;
   for (const e of all) {
     promptTokens += e.promptTokens;
     completionTokens += e.completionTokens;
-    cost += e.costUsd;
+    spent += e.costUsd;
   }
+  const views = new Map(all.map((e) => [e, providerView(e, cost)]));
   return {
     providers: shown.map((e) => ({
       name: e.name,
       type: e.type,
-      state: e.state,
-      healthy: e.healthy,
+      state: views.get(e)!.state,
+      healthy: views.get(e)!.healthy,
       inFlight: e.inFlight,
       requests: BigInt(e.requests),
       successes: BigInt(e.successes),
@@ -64,7 +98,7 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
       promptTokens: BigInt(e.promptTokens),
       completionTokens: BigInt(e.completionTokens),
       costUsd: e.costUsd,
-      lastError: e.disabledReason || e.lastError,
+      lastError: views.get(e)!.lastError,
       weight: e.weight,
       priority: e.priority,
       models: [...e.models.keys()],
@@ -83,7 +117,7 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
       queueDepth: pool.queueDepth,
       promptTokens: BigInt(promptTokens),
       completionTokens: BigInt(completionTokens),
-      costUsd: cost,
+      costUsd: cost ? cost.totalCostUsd() : spent,
       latency: latencyStats(pool.latency, 0, now),
     },
     strategy: pool.config.pool.strategy,
@@ -91,7 +125,11 @@ export function buildPoolStats(pool: Pool, filter: readonly string[] = []): Mess
     uptimeS: (now - pool.startedAt) / 1000,
     configVersion: pool.configVersion,
     configLoadedAtMs: BigInt(Math.round(pool.configLoadedAt)),
-    healthyProviders: all.filter((e) => e.healthy).length,
+    healthyProviders: all.filter((e) => views.get(e)!.healthy).length,
+    costByProvider: cost ? costEntries(cost.entries("provider", filter)) : [],
+    costByModel: cost ? costEntries(cost.entries("model")) : [],
+    costByTenant: cost ? costEntries(cost.entries("tenant")) : [],
+    budgets: cost ? cost.budgets.statuses(all, filter) : [],
   };
 }
 
@@ -124,7 +162,7 @@ function routeInfo(e: Endpoint, upstreamModel: string) {
 }
 
 /** Whether the pool can serve (optionally: a model), as Health, grpc.health and /readyz say. */
-export function poolServing(pool: Pool, model = ""): { serving: boolean; healthy: number; total: number } {
+export function poolServing(pool: Pool, model = "", sources: StatsSources = {}): { serving: boolean; healthy: number; total: number } {
   let eps: readonly Endpoint[] = pool.endpoints;
   if (model) {
     const routes = pool.router.routesFor(model);
@@ -133,15 +171,20 @@ export function poolServing(pool: Pool, model = ""): { serving: boolean; healthy
     }
     eps = routes.map((r) => r.endpoint);
   }
-  const healthy = eps.filter((e) => e.healthy).length;
+  const healthy = eps.filter((e) => providerView(e, sources.cost).healthy).length;
   const min = pool.config.pool.min_healthy;
   // For one model, fewer providers may serve it than min_healthy asks of the whole pool.
   const serving = model ? healthy >= Math.max(1, Math.min(min, eps.length)) : healthy >= min;
   return { serving, healthy, total: eps.length };
 }
 
-export function buildHealth(pool: Pool, model: string, draining: boolean): MessageInitShape<typeof HealthResponseSchema> {
-  const { serving, healthy, total } = poolServing(pool, model);
+export function buildHealth(
+  pool: Pool,
+  model: string,
+  draining: boolean,
+  sources: StatsSources = {},
+): MessageInitShape<typeof HealthResponseSchema> {
+  const { serving, healthy, total } = poolServing(pool, model, sources);
   const ok = serving && !draining;
   return {
     serving: ok,
@@ -149,11 +192,6 @@ export function buildHealth(pool: Pool, model: string, draining: boolean): Messa
     healthyProviders: healthy,
     totalProviders: total,
     minHealthy: pool.config.pool.min_healthy,
-    providers: pool.endpoints.map((e) => ({
-      name: e.name,
-      healthy: e.healthy,
-      state: e.state,
-      lastError: e.disabledReason || e.lastError,
-    })),
+    providers: pool.endpoints.map((e) => ({ name: e.name, ...providerView(e, sources.cost) })),
   };
 }

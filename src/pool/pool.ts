@@ -507,7 +507,16 @@ export class Pool {
   private begin(plan: Plan, req: ChatRequest): void {
     for (const g of this.requestGates) {
       const rejected = g.admit(req, plan.record);
-      if (rejected) throw rejected;
+      if (rejected) {
+        // Observers still see the request (one log line, one metric), though it never ran.
+        const r = plan.record;
+        r.error = rejected;
+        r.latencyMs = this.clock.now() - r.startedAt;
+        this.totals.requests++;
+        this.totals.failures++;
+        for (const o of this.observers) o.requestEnded?.(r);
+        throw rejected;
+      }
     }
     this.totals.requests++;
     this.totals.inFlight++;

@@ -22,12 +22,16 @@ import {
   ServerReflection as ReflectionV1Alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { LoadedConfig } from "../config/load.js";
+import { createTablePricer } from "../cost/pricer.js";
+import { createCostTracker, type CostTracker } from "../cost/tracker.js";
+import type { Ledger } from "../cost/ledger.js";
+import { createDashboard } from "../dashboard/serve.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
 import type { PoolObserver } from "../pool/observer.js";
-import type { Clock } from "../util/clock.js";
+import { systemClock, type Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { createAuthInterceptor, createAuthorizer } from "./auth.js";
 import { registerHealth } from "./health.js";
@@ -50,10 +54,16 @@ export interface ServerOptions {
   processMetrics?: boolean;
   /** How often grpc.health Watch re-checks, ms (default 1000). */
   healthWatchIntervalMs?: number;
+  /** Cost ledger to use instead of opening `cost.ledger.path` (tests, benchmarks). */
+  ledger?: Ledger;
+  /** Folder of the built dashboard (default: dist/dashboard). */
+  dashboardDir?: string;
 }
 
 export interface LlmpoolServer {
   readonly pool: Pool;
+  /** Cost totals, budgets and the ledger. */
+  readonly cost: CostTracker;
   readonly logger: Logger;
   /** Bind; resolves with the bound address (port 0 picks a free port). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
@@ -85,17 +95,30 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   let loaded = opts.loaded;
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
   let draining = false;
-  const poolOpts: PoolOptions = { clock: opts.clock, random: opts.random, observers: [...(opts.observers ?? [])] };
+  const clock = opts.clock ?? systemClock;
+  const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
+  const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  const poolOpts: PoolOptions = {
+    clock: opts.clock,
+    random: opts.random,
+    observers: [...(opts.observers ?? [])],
+    pricer,
+    gates: [cost.budgets.endpointGate],
+    requestGates: [cost.budgets.requestGate],
+  };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics });
+  const stats = { cost };
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost });
+  pool.addObserver(cost.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
+  const dashboard = createDashboard({ dir: opts.dashboardDir });
 
-  const serving = () => !draining && poolServing(pool).serving;
+  const serving = () => !draining && poolServing(pool, "", stats).serving;
 
-  const service = createLLMPoolService({ pool: getPool, draining: () => draining });
+  const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats });
   const authorize = createAuthorizer(() => loaded.config.server.auth.api_keys);
   const routes = (router: ConnectRouter) => {
     registerLLMPool(router, service);
@@ -133,8 +156,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         return;
       }
       if (path === "/healthz") return sendText(res, 200, "ok\n");
+      if (loaded.config.server.dashboard.enabled && dashboard.handle(path!, req, res)) return;
       if (path === "/readyz") {
-        const s = poolServing(pool);
+        const s = poolServing(pool, "", stats);
         const ready = !draining && s.serving;
         return sendText(res, ready ? 200 : 503, `${ready ? "ready" : "not ready"}: ${s.healthy}/${s.total} providers healthy${draining ? ", draining" : ""}\n`);
       }
@@ -162,6 +186,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
 
   const server: LlmpoolServer = {
     pool,
+    cost,
     logger,
     get draining() {
       return draining;
@@ -179,6 +204,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       return netServer.address() as AddressInfo;
     },
     reload(next) {
+      if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
+        logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
+      }
       const result = pool.reload(next);
       loaded = next;
       return result;
@@ -195,6 +223,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       tracker.destroyAll();
       await closed;
       await pool.close();
+      await cost.close(); // writes the ledger's last batch
     },
   };
   return server;

@@ -12,7 +12,7 @@ import {
   type StreamChatResponseSchema,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CallContext, Pool } from "../pool/pool.js";
-import { buildHealth, buildModelList, buildPoolStats } from "../metrics/stats.js";
+import { buildHealth, buildModelList, buildPoolStats, type StatsSources } from "../metrics/stats.js";
 import { toConnectError } from "./errors.js";
 import { validateChatRequest } from "./validate.js";
 
@@ -20,6 +20,8 @@ export interface ServiceOptions {
   pool: () => Pool;
   /** True while the server drains for shutdown: Health reports NOT_SERVING. */
   draining?: () => boolean;
+  /** Cost totals and budgets for GetPoolStats and Health. */
+  stats?: StatsSources;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -97,7 +99,7 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
 
     getPoolStats(req) {
       try {
-        return buildPoolStats(opts.pool(), req.providers);
+        return buildPoolStats(opts.pool(), req.providers, opts.stats);
       } catch (err) {
         throw toConnectError(err);
       }
@@ -105,7 +107,7 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
 
     health(req) {
       try {
-        return buildHealth(opts.pool(), req.model, opts.draining?.() ?? false);
+        return buildHealth(opts.pool(), req.model, opts.draining?.() ?? false, opts.stats);
       } catch (err) {
         throw toConnectError(err);
       }

@@ -1,11 +1,39 @@
 /**
- * Structured JSON logs (pino). Known secret-bearing fields are censored, and every message
- * passes through redact() so a key echoed by an upstream never reaches the log.
+ * Structured JSON logs (pino). Known secret-bearing fields are censored, and every string a
+ * log line carries (the message and each field, nested ones included) passes through
+ * redact(), so a key echoed by an upstream never reaches the log.
  */
 import { pino, type Logger, type DestinationStream } from "pino";
 import { redact } from "./redact.js";
 
 export type { Logger } from "pino";
+
+/** How deep redactFields() looks into nested objects and arrays. */
+const MAX_DEPTH = 4;
+
+/** A copy of `v` with every string redacted (only copied where something changed). */
+export function redactFields(v: unknown, depth = 0): unknown {
+  if (typeof v === "string") return redact(v);
+  if (v === null || typeof v !== "object" || depth >= MAX_DEPTH) return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const r = redactFields(v[i], depth + 1);
+      if (r !== v[i]) (out ??= v.slice())[i] = r;
+    }
+    return out ?? v;
+  }
+  if (v instanceof Error) {
+    return { type: v.name, message: redact(v.message), stack: v.stack ? redact(v.stack) : undefined };
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(v)) {
+    const before = (v as Record<string, unknown>)[k];
+    const r = redactFields(before, depth + 1);
+    if (r !== before) (out ??= { ...(v as Record<string, unknown>) })[k] = r;
+  }
+  return out ?? v;
+}
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -27,10 +55,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       },
       hooks: {
         logMethod(args, method) {
-          for (let i = 0; i < args.length; i++) {
-            const a = args[i];
-            if (typeof a === "string") args[i] = redact(a);
-          }
+          for (let i = 0; i < args.length; i++) args[i] = redactFields(args[i]) as never;
           method.apply(this, args);
         },
       },

@@ -27,7 +27,10 @@ export async function startServer(
   raw: Record<string, unknown>,
   opts: Partial<ServerOptions> & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestServer> {
-  const loaded = validateConfig({ log: { level: "silent" }, ...raw }, "test config", opts.env ?? process.env);
+  // Tests keep their cost ledger in memory unless they name a file.
+  const cost = (raw.cost ?? {}) as Record<string, unknown>;
+  const ledger = { path: ":memory:", ...((cost.ledger ?? {}) as Record<string, unknown>) };
+  const loaded = validateConfig({ log: { level: "silent" }, ...raw, cost: { ...cost, ledger } }, "test config", opts.env ?? process.env);
   const server = await createLlmpoolServer({
     logger: createLogger("silent"),
     processMetrics: false,

@@ -1,0 +1,324 @@
+/**
+ * The cost ledger: every priced upstream call in an embedded SQLite file (better-sqlite3), so
+ * totals and budgets survive restarts.
+ *
+ * Two tables: `calls` holds one row per call (for audits and exports; pruned after
+ * `retention_days`), `daily` holds running totals per UTC day, provider, model and tenant
+ * (kept forever; what totals and budgets are read from at start-up).
+ *
+ * Writes never happen on the request path: append() pushes onto an in-memory batch; at most
+ * `flushIntervalMs` later (or at once when it reaches `maxBatch`) the batch goes, packed into
+ * a typed array and a string list, to a writer thread that owns its own connection and writes
+ * it in one transaction with prepared statements. The event loop never waits for SQLite
+ * (bench/RESULTS.md has the figures). A crash loses at most one interval of calls; close()
+ * writes everything first. ":memory:" ledgers (tests) write in-process, since an in-memory
+ * database cannot be shared with a thread.
+ */
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import type { Clock } from "../util/clock.js";
+import { inProcessWriter, pack, SCHEMA, THREAD_JS, type Batch, type WriteFn } from "./ledger-writer.js";
+
+export interface LedgerEntry {
+  /** Wall-clock ms. */
+  ts: number;
+  requestId: string;
+  tenant: string;
+  provider: string;
+  /** Public model name. */
+  model: string;
+  upstreamModel: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  /** Usage estimated by the pool (the upstream reported none). */
+  estimated: boolean;
+  costUsd: number;
+}
+
+/** Usage and cost summed under one key. */
+export interface Aggregate {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export interface LedgerTotals {
+  byProvider: Map<string, Aggregate>;
+  byModel: Map<string, Aggregate>;
+  byTenant: Map<string, Aggregate>;
+}
+
+export interface LedgerOptions {
+  /** File path, or ":memory:" (nothing survives the process). Parent folders are created. */
+  path: string;
+  /** Longest time a call waits in memory before it is written. Default 1000 ms. */
+  flushIntervalMs?: number;
+  /** Rows that trigger an immediate write. Default 1024: one transaction of ~1 ms. */
+  maxBatch?: number;
+  /** Per-call rows older than this many days are deleted at open and daily (0 = never). Default 90. */
+  retentionDays?: number;
+  clock: Clock;
+  /** Told about write failures (the batch is kept and retried). */
+  onError?: (err: Error) => void;
+  /** Write on a worker thread. Default true for files (":memory:" always writes in-process). */
+  writerThread?: boolean;
+}
+
+export interface Ledger {
+  readonly path: string;
+  /** Queue one call for writing: no I/O. */
+  append(e: LedgerEntry): void;
+  /** Send every queued call to the writer now (one transaction). */
+  flush(): void;
+  /** Flush, and resolve once everything appended so far is written. */
+  drain(): Promise<void>;
+  /** Calls appended and not yet written. */
+  readonly pending: number;
+  /** Totals since the ledger began, by provider, model and tenant. */
+  totals(): LedgerTotals;
+  /** Spend (USD) on days >= `fromDay` ("YYYY-MM-DD"), by tenant and by provider. */
+  spendSince(fromDay: string): { tenants: Map<string, number>; providers: Map<string, number> };
+  /** The last `limit` calls, newest first (audits, tests). */
+  recent(limit: number): LedgerEntry[];
+  /** Delete per-call rows older than the retention; returns how many went. */
+  prune(): number;
+  /** Write everything, stop the writer and close the file. */
+  close(): Promise<void>;
+}
+
+/** "YYYY-MM-DD" of a wall-clock time, in UTC. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+const SCHEMA_VERSION = "1";
+const DAY_MS = 86_400_000;
+/** Past this many unwritten calls (a failing disk), the oldest are dropped and reported. */
+const MAX_PENDING = 200_000;
+/** How long close() waits for the last writes. */
+const CLOSE_WAIT_MS = 10_000;
+export function openLedger(opts: LedgerOptions): Ledger {
+  const memory = opts.path === ":memory:";
+  const path = memory ? opts.path : resolve(opts.path);
+  const flushIntervalMs = opts.flushIntervalMs ?? 1000;
+  const maxBatch = opts.maxBatch ?? 1024;
+  const retentionDays = opts.retentionDays ?? 90;
+  const clock = opts.clock;
+  const onError = opts.onError ?? (() => undefined);
+
+  if (!memory) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  if (!memory) {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+  }
+  db.pragma("busy_timeout = 5000");
+  db.exec(SCHEMA);
+  const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+  if (version === undefined) {
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)").run(SCHEMA_VERSION, new Date(clock.wallNow()).toISOString());
+  } else if (version !== SCHEMA_VERSION) {
+    db.close();
+    throw new Error(`ledger ${path} has schema version ${version}; this llmpool reads version ${SCHEMA_VERSION}`);
+  }
+  const deleteOld = db.prepare("DELETE FROM calls WHERE ts_ms < ?");
+
+  let queue: LedgerEntry[] = [];
+  let cancelTimer: (() => void) | undefined;
+  let timerDue = Infinity;
+  let closed = false;
+  let lastPrune = 0;
+
+  // The writer: a thread for files, in-process for ":memory:" (or when the thread failed).
+  let write: WriteFn | undefined = memory || opts.writerThread === false ? inProcessWriter(db) : undefined;
+  let worker: Worker | undefined;
+  let nextId = 0;
+  /** Batches handed to the thread and not yet acknowledged, with their calls for a retry. */
+  const inflight = new Map<number, { batch: Batch; entries: LedgerEntry[] }>();
+  let inflightCalls = 0;
+  let waiters: (() => void)[] = [];
+  let onClosed: (() => void) | undefined;
+
+  const settle = () => {
+    if (inflight.size === 0 && queue.length === 0) for (const w of waiters.splice(0)) w();
+  };
+  const requeue = (entries: LedgerEntry[], err: Error) => {
+    queue = entries.concat(queue);
+    if (queue.length > MAX_PENDING) queue.splice(0, queue.length - MAX_PENDING);
+    onError(err);
+    if (!closed) schedule(flushIntervalMs);
+  };
+
+  if (!write) {
+    worker = new Worker(THREAD_JS, {
+      eval: true,
+      workerData: { path, sqlite: createRequire(import.meta.url).resolve("better-sqlite3") },
+    });
+    worker.unref(); // never keeps the process alive; close() holds it while it drains
+    worker.on("message", (m: { type: string; id?: number; message?: string }) => {
+      if (m.type === "closed") return onClosed?.();
+      const done = inflight.get(m.id!);
+      if (!done) return;
+      inflight.delete(m.id!);
+      inflightCalls -= done.batch.n;
+      if (m.type === "failed") requeue(done.entries, new Error(m.message));
+      settle();
+    });
+    worker.on("error", (err) => {
+      // The thread died: write in-process from now on, and retry what it had not written.
+      onError(err);
+      worker = undefined;
+      write = inProcessWriter(db);
+      const lost = [...inflight.values()].flatMap((b) => b.entries);
+      inflight.clear();
+      inflightCalls = 0;
+      queue = lost.concat(queue);
+      onClosed?.();
+      ledger.flush();
+      settle();
+    });
+  }
+
+  /** Arm the flush timer; an earlier due time replaces a later one. */
+  function schedule(ms: number): void {
+    if (closed) return;
+    const due = clock.now() + ms;
+    if (cancelTimer) {
+      if (due >= timerDue) return;
+      cancelTimer();
+    }
+    timerDue = due;
+    cancelTimer = clock.setTimeout(() => {
+      cancelTimer = undefined;
+      timerDue = Infinity;
+      ledger.flush();
+    }, ms);
+  }
+
+  function prune(): number {
+    if (retentionDays <= 0) return 0;
+    lastPrune = clock.wallNow();
+    return deleteOld.run(lastPrune - retentionDays * DAY_MS).changes;
+  }
+
+  const ledger: Ledger = {
+    path,
+    get pending() {
+      return queue.length + inflightCalls;
+    },
+    append(e) {
+      if (closed) return;
+      queue.push(e);
+      if (queue.length >= maxBatch) schedule(0);
+      else schedule(flushIntervalMs);
+    },
+    flush() {
+      if (cancelTimer) {
+        cancelTimer();
+        cancelTimer = undefined;
+        timerDue = Infinity;
+      }
+      if (queue.length === 0) return;
+      const entries = queue;
+      queue = [];
+      const batch = pack(entries);
+      if (worker) {
+        const id = ++nextId;
+        inflight.set(id, { batch, entries });
+        inflightCalls += batch.n;
+        worker.postMessage({ type: "batch", id, batch }, [batch.nums.buffer as ArrayBuffer]);
+      } else {
+        try {
+          write!(batch);
+        } catch (err) {
+          requeue(entries, err as Error);
+          return;
+        }
+        settle();
+      }
+      if (clock.wallNow() - lastPrune > DAY_MS) {
+        try {
+          prune();
+        } catch (err) {
+          onError(err as Error);
+        }
+      }
+    },
+    drain() {
+      ledger.flush();
+      if (inflight.size === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((r) => waiters.push(r));
+    },
+    totals() {
+      const read = (column: "provider" | "model" | "tenant") => {
+        const out = new Map<string, Aggregate>();
+        const rows = db
+          .prepare(
+            `SELECT ${column} AS key, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt, SUM(completion_tokens) AS completion, SUM(cost_usd) AS cost
+             FROM daily GROUP BY ${column}`,
+          )
+          .all() as { key: string; requests: number; prompt: number; completion: number; cost: number }[];
+        for (const r of rows) out.set(r.key, { requests: r.requests, promptTokens: r.prompt, completionTokens: r.completion, costUsd: r.cost });
+        return out;
+      };
+      return { byProvider: read("provider"), byModel: read("model"), byTenant: read("tenant") };
+    },
+    spendSince(fromDay) {
+      const sum = (column: "tenant" | "provider") =>
+        new Map(
+          (db.prepare(`SELECT ${column} AS key, SUM(cost_usd) AS cost FROM daily WHERE day >= ? GROUP BY ${column}`).all(fromDay) as { key: string; cost: number }[]).map(
+            (r) => [r.key, r.cost],
+          ),
+        );
+      return { tenants: sum("tenant"), providers: sum("provider") };
+    },
+    recent(limit) {
+      const rows = db
+        .prepare(
+          `SELECT ts_ms, request_id, tenant, provider, model, upstream_model, prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd
+           FROM calls ORDER BY id DESC LIMIT ?`,
+        )
+        .all(limit) as Record<string, number | string>[];
+      return rows.map((r) => ({
+        ts: r.ts_ms as number,
+        requestId: r.request_id as string,
+        tenant: r.tenant as string,
+        provider: r.provider as string,
+        model: r.model as string,
+        upstreamModel: r.upstream_model as string,
+        promptTokens: r.prompt_tokens as number,
+        completionTokens: r.completion_tokens as number,
+        cachedTokens: r.cached_tokens as number,
+        estimated: r.estimated === 1,
+        costUsd: r.cost_usd as number,
+      }));
+    },
+    prune,
+    async close() {
+      if (closed) return;
+      if (worker) worker.ref();
+      // A disk that keeps failing must not hold shutdown forever.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ledger.drain(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (ledger.pending > 0) onError(new Error(`ledger closed with ${ledger.pending} call(s) unwritten`));
+      closed = true;
+      if (worker) {
+        const w = worker;
+        await new Promise<void>((r) => {
+          onClosed = r;
+          w.postMessage({ type: "close" });
+        });
+        await w.terminate();
+      }
+      db.close();
+    },
+  };
+  prune();
+  return ledger;
+}
