@@ -7,6 +7,7 @@
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 import { createStrategy, hasStrategy, availableStrategies } from "../balancer/registry.js";
+import { raceChat, raceStream, type RaceHost } from "../balancer/race.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { StrategyName } from "../config/schema.js";
 import { costOf, createConfigPricer, type Pricer } from "../cost/pricing.js";
@@ -20,7 +21,7 @@ import {
 } from "../providers/types.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { redact } from "../util/redact.js";
-import { attemptSignal, backoffMs, delay } from "./attempt.js";
+import { attemptSignal, backoffMs, delay, type AttemptSignal } from "./attempt.js";
 import { buildEndpoints } from "./build.js";
 import type { CallRole, Endpoint } from "./endpoint.js";
 import { PoolError, invalidArgument } from "./errors.js";
@@ -148,7 +149,8 @@ export class Pool {
       return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
     }));
     const strategies = new Map<string, Strategy>();
-    strategies.set(loaded.config.pool.strategy, createStrategy(loaded.config.pool.strategy));
+    const { strategy, strategy_options, affinity } = loaded.config.pool;
+    strategies.set(strategy, createStrategy(strategy, strategy_options, affinity));
     return {
       loaded,
       endpoints,
@@ -247,7 +249,7 @@ export class Pool {
           `unknown strategy ${JSON.stringify(key)}; available: ${availableStrategies().join(", ")}`,
         );
       }
-      s = createStrategy(key as StrategyName);
+      s = createStrategy(key as StrategyName, this.config.pool.strategy_options, this.config.pool.affinity);
       this.gen.strategies.set(key, s);
     }
     return s;
@@ -541,6 +543,31 @@ export class Pool {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Racing and hedging (issue 4): extra legs of one attempt, for src/balancer/race.ts. A leg
+  // beyond the first is an extra upstream call, not another attempt.
+
+  private raceHost(plan: Plan, ctx: CallContext): RaceHost<Route, AttemptSignal> {
+    return {
+      clock: this.clock,
+      view: (r) => r.endpoint,
+      startLeg: () => {
+        const route = this.choose(plan);
+        if (!route || plan.tried.has(route.endpoint)) return undefined;
+        this.startAttempt(plan, route, "first");
+        plan.record.attempts--;
+        const e = route.endpoint;
+        return { candidate: route, attempt: attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock), started: this.clock.now() };
+      },
+      endLeg: (leg, outcome) => {
+        leg.attempt.done();
+        const canceled = outcome.canceled || ctx.signal.aborted;
+        this.endAttempt(plan, leg.candidate.endpoint, { ...outcome, canceled });
+        if (!canceled && outcome.error) plan.errors.push(outcome.error);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Unary
 
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
@@ -561,9 +588,9 @@ export class Pool {
     const r = plan.record;
     for (;;) {
       if (ctx.signal.aborted) throw this.abortedError(plan, ctx.signal);
-      const route = this.choose(plan);
+      let route = this.choose(plan);
       if (!route) throw this.exhausted(plan);
-      const e = route.endpoint;
+      let e = route.endpoint;
       let role: CallRole;
       try {
         role = await this.beforeRetry(plan, ctx, route);
@@ -571,15 +598,27 @@ export class Pool {
         throw this.abortedError(plan, ctx.signal);
       }
       this.startAttempt(plan, route, role);
-      const started = this.clock.now();
-      const att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+      let started = this.clock.now();
+      let att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
       try {
-        const result = await e.provider.chat({
-          request: req,
-          model: route.upstreamModel,
-          signal: att.signal,
-          requestId: ctx.requestId,
-        });
+        let result: ChatResult;
+        if (plan.strategy.race && plan.pick.attempt === 1) {
+          // Racing and hedging (issue 4): the legs run in src/balancer/race.ts; the winner goes on below.
+          const won = await raceChat(plan.strategy.race, this.raceHost(plan, ctx), { candidate: route, attempt: att, started }, plan.pick, (rt, signal) =>
+            rt.endpoint.provider.chat({ request: req, model: rt.upstreamModel, signal, requestId: ctx.requestId }),
+          );
+          ({ candidate: route, attempt: att, started } = won.leg);
+          e = route.endpoint;
+          r.provider = e.name;
+          result = won.result;
+        } else {
+          result = await e.provider.chat({
+            request: req,
+            model: route.upstreamModel,
+            signal: att.signal,
+            requestId: ctx.requestId,
+          });
+        }
         const latencyMs = this.clock.now() - started;
         const usage = this.settleUsage(plan, result.usage, result.content);
         const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), usage);
@@ -635,9 +674,9 @@ export class Pool {
     const r = plan.record;
     for (;;) {
       if (ctx.signal.aborted) throw this.abortedError(plan, ctx.signal);
-      const route = this.choose(plan);
+      let route = this.choose(plan);
       if (!route) throw this.exhausted(plan);
-      const e = route.endpoint;
+      let e = route.endpoint;
       let role: CallRole;
       try {
         role = await this.beforeRetry(plan, ctx, route);
@@ -645,14 +684,17 @@ export class Pool {
         throw this.abortedError(plan, ctx.signal);
       }
       this.startAttempt(plan, route, role);
-      const started = this.clock.now();
-      const att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
-      const upstream = e.provider.stream({
-        request: req,
-        model: route.upstreamModel,
-        signal: att.signal,
-        requestId: ctx.requestId,
-      })[Symbol.asyncIterator]();
+      let started = this.clock.now();
+      let att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+      const racing = plan.strategy.race && plan.pick.attempt === 1 ? plan.strategy.race : undefined;
+      let upstream: AsyncIterator<StreamEvent> | undefined = racing
+        ? undefined
+        : e.provider.stream({
+            request: req,
+            model: route.upstreamModel,
+            signal: att.signal,
+            requestId: ctx.requestId,
+          })[Symbol.asyncIterator]();
       let delivered = false;
       let ended = false;
       let text = "";
@@ -663,6 +705,17 @@ export class Pool {
       let usage: TokenUsage | undefined;
       let ttftMs: number | undefined;
       try {
+        if (!upstream) {
+          // Racing and hedging (issue 4): the legs run in src/balancer/race.ts; the first to
+          // produce a token wins and its stream goes on below.
+          const won = await raceStream(racing!, this.raceHost(plan, ctx), { candidate: route, attempt: att, started }, plan.pick, (rt, signal) =>
+            rt.endpoint.provider.stream({ request: req, model: rt.upstreamModel, signal, requestId: ctx.requestId }),
+          );
+          ({ candidate: route, attempt: att, started } = won.leg);
+          e = route.endpoint;
+          r.provider = e.name;
+          upstream = won.result;
+        }
         for (;;) {
           const next = await upstream.next();
           if (next.done) break;
@@ -745,7 +798,7 @@ export class Pool {
         att.done();
         if (!ended) {
           // Caller went away or the attempt failed: release the upstream at once.
-          void upstream.return?.(undefined)?.catch?.(() => undefined);
+          void upstream?.return?.(undefined)?.catch?.(() => undefined);
         }
       }
     }
