@@ -5,18 +5,22 @@
  *   latency  = peak EWMA of time to first token (streams) or of whole-call latency (unary);
  *              an endpoint never measured starts at the best latency known among candidates,
  *              so new and restarted endpoints are tried at once
- *   fresh    = 0.5 ^ (ms since its last completed call / decay_half_life_ms)
- *   latency' = fresh * latency + (1 - fresh) * best known latency
- *   errors'  = fresh * recent error rate
+ *   fresh    = 0.5 ^ (ms since its last completed call / decay_half_life_ms), or 1 while it
+ *              has calls in flight
+ *   latency' = fresh * latency
+ *   errors'  = recent error rate * 0.5 ^ (ms since its last failure / decay_half_life_ms)
  *   score    = latency' * (1 + inflight_penalty * in_flight / weight) / weight
  *                       * (1 + error_penalty * errors')
  *
  * The peak EWMA (endpoint.ts) jumps on a slow call at once, so a slowdown moves traffic on
  * the next pick; errors push the score up in proportion; in-flight calls spread load before
  * an endpoint saturates. An endpoint that was avoided gets no new samples, so its estimate
- * drifts back towards the best one with the idle time (`fresh`): after a few half-lives it
- * gets a probe request, and if it has recovered the probe brings it back into rotation. On
- * top of that, `explore_rate` sends a small share of picks to a uniformly random candidate.
+ * decays towards zero with the idle time (`fresh`, as Finagle's peak EWMA decays on read):
+ * sooner or later it undercuts the others and gets a probe request; its error penalty fades
+ * with the time since its last failure the same way. A still-slow (or still-failing) endpoint
+ * answers slowly and the peak EWMA jumps straight back up (one probe per few half-lives, the
+ * slower the rarer); a recovered one answers fast and wins more picks, until its average has
+ * caught up. On top of that, `explore_rate` sends a small share of picks to a random one.
  * No timers and no I/O: time is `ctx.now`.
  */
 import { z } from "zod";
@@ -33,10 +37,10 @@ export const adaptiveOptions = z.strictObject({
    * latency. Default 0.5: load spreads before queues form, without sending requests to an
    * endpoint several times slower just because the fast one is busy. 0 ignores load. */
   inflight_penalty: z.number().min(0, "must be >= 0").max(10, "must be <= 10").default(0.5),
-  /** Half-life (ms) of an idle endpoint's estimate drifting back towards the best known, so an
-   * endpoint that was slow or failing is probed again. Default 10000: a recovered upstream is
-   * back in rotation within about half a minute, and a still-sick one costs a probe per
-   * ~10-20 s. */
+  /** Half-life (ms) of an idle endpoint's estimate decaying towards zero, so an endpoint that
+   * was slow or failing is probed again. Default 10000 (the EWMA's own half-life): a recovered
+   * upstream is back in rotation within about a minute, and one still 3x slower than the best
+   * costs a probe per ~15 s. */
   decay_half_life_ms: z.number().int("must be an integer").min(100, "must be >= 100").default(10_000),
   /** Share of picks sent to a uniformly random candidate. Default 0.005: recovery is noticed
    * through the decay above; this only keeps every estimate from going stale under load. */
@@ -60,12 +64,11 @@ export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})
       const c = candidates[i]!;
       let latency = latencyOf(c, ctx.stream);
       if (latency <= 0 || c.samples === 0) latency = best;
+      // Only idle endpoints decay: one with calls in flight is being measured already (and one
+      // that hangs must not look ever faster while its calls pile up).
+      if (c.lastCompletedAt > 0 && c.inFlight === 0) latency *= Math.exp(-Math.max(0, ctx.now - c.lastCompletedAt) * LN2);
       let errors = c.errorRate;
-      if (c.lastCompletedAt > 0) {
-        const fresh = Math.exp(-Math.max(0, ctx.now - c.lastCompletedAt) * LN2);
-        latency = fresh * latency + (1 - fresh) * best;
-        errors *= fresh;
-      }
+      if (errors > 0 && c.lastFailedAt > 0) errors *= Math.exp(-Math.max(0, ctx.now - c.lastFailedAt) * LN2);
       out[i] =
         ((latency * (1 + (opts.inflight_penalty * c.inFlight) / c.weight)) / c.weight) *
         (1 + opts.error_penalty * errors);

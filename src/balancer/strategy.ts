@@ -35,6 +35,8 @@ export interface EndpointView {
   readonly pricing: Pricing;
   /** Monotonic ms of the last completed call (0 when none). */
   readonly lastCompletedAt: number;
+  /** Monotonic ms of the last failed call (0 when none). */
+  readonly lastFailedAt: number;
   /** Latency percentile over the recent window (ms); undefined without samples. */
   latencyPercentile(p: number, stream: boolean): number | undefined;
 }

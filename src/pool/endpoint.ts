@@ -71,6 +71,7 @@ export class Endpoint implements EndpointView {
   errorRate = 0;
   samples = 0;
   lastCompletedAt = 0;
+  lastFailedAt = 0;
   /** Set while the provider is out of rotation until its config changes (e.g. bad key). */
   disabledReason = "";
   /** Requests a rate limit, concurrency cap or cool-down kept from this provider. */
@@ -175,6 +176,7 @@ export class Endpoint implements EndpointView {
       }
     } else {
       this.failures++;
+      this.lastFailedAt = now;
       this.consecutiveFailures++;
       this.errorRate += (1 - this.errorRate) / ERROR_WINDOW;
       if (o.error) {

@@ -5,6 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { ChatRequestSchema, type ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView, PickContext, Pricing } from "../../src/balancer/strategy.js";
+import { peakEwma } from "../../src/pool/endpoint.js";
 
 export interface FakeView extends EndpointView {
   name: string;
@@ -18,6 +19,7 @@ export interface FakeView extends EndpointView {
   samples: number;
   pricing: Pricing;
   lastCompletedAt: number;
+  lastFailedAt: number;
   /** Samples latencyPercentile() reads (unary / stream). */
   latencies: number[];
   ttfts: number[];
@@ -37,6 +39,7 @@ export function fakeView(name: string, init: Partial<Omit<FakeView, "latencyPerc
     samples: 0,
     pricing: { inputPer1m: 0, outputPer1m: 0, cachedInputPer1m: 0 },
     lastCompletedAt: 0,
+    lastFailedAt: 0,
     latencies: [],
     ttfts: [],
     ...init,
@@ -77,9 +80,33 @@ export function fakeContext(init: Partial<FakeContext> = {}): FakeContext {
   };
 }
 
-/** Pick `n` times (each pick's endpoint gets the callback, e.g. to simulate load). */
+/** How many of `picks` went to each name. */
 export function counts(names: readonly string[], picks: (string | undefined)[]): Record<string, number> {
   const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (const p of picks) if (p) out[p] = (out[p] ?? 0) + 1;
   return out;
+}
+
+/**
+ * Record a finished call on a fake view the way Endpoint.onCallEnded does (peak EWMA,
+ * error-rate EWMA over ~20 calls, samples, last completion), so strategy tests can drive
+ * feedback loops without a pool.
+ */
+export function complete(v: FakeView, now: number, latencyMs: number, ok = true, ttftMs?: number): void {
+  v.samples++;
+  v.lastCompletedAt = now;
+  if (ok) {
+    v.errorRate -= v.errorRate / 20;
+    v.ewmaLatencyMs = peakEwma(v.ewmaLatencyMs, latencyMs, now - ((v as { _at?: number })._at ?? 0));
+    (v as { _at?: number })._at = now;
+    v.latencies.push(latencyMs);
+    if (ttftMs !== undefined) {
+      v.ewmaTtftMs = peakEwma(v.ewmaTtftMs, ttftMs, now - ((v as { _tat?: number })._tat ?? 0));
+      (v as { _tat?: number })._tat = now;
+      v.ttfts.push(ttftMs);
+    }
+  } else {
+    v.lastFailedAt = now;
+    v.errorRate += (1 - v.errorRate) / 20;
+  }
 }
