@@ -37,7 +37,7 @@ function host(clock: FakeClock, available: string[]) {
 }
 const firstLeg = (clock: FakeClock, name = "first"): Leg<string> => ({ candidate: name, attempt: { signal: new AbortController().signal }, started: clock.now() });
 
-function spec(init: Partial<RaceSpec> & { delay?: number; budget?: number } = {}): RaceSpec {
+function spec(init: { mode?: RaceSpec["mode"]; fanout?: number; delay?: number; budget?: number } = {}): RaceSpec {
   return {
     mode: init.mode ?? "hedged",
     fanout: init.fanout ?? 2,
