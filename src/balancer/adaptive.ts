@@ -2,18 +2,19 @@
  * adaptive: the default strategy. Each candidate gets a score, an estimate of what sending
  * this request there costs in time, and the lowest score wins (exact ties at random):
  *
- *   latency  = peak EWMA of time to first token (streams) or of whole-call latency (unary);
- *              an endpoint never measured starts at the best latency known among candidates,
- *              so new and restarted endpoints are tried at once
+ *   latency  = peak EWMA of time to first token (streams) or of whole-call latency (unary)
  *   fresh    = 0.5 ^ (ms since its last completed call / decay_half_life_ms), or 1 while it
  *              has calls in flight
- *   latency' = fresh * latency
+ *   latency' = fresh * latency; for an endpoint never measured, half the best latency' among
+ *              the candidates, so new and restarted endpoints are tried at once
  *   errors'  = recent error rate * 0.5 ^ (ms since its last failure / decay_half_life_ms)
+ *   alt      = the best latency' among the other candidates (where a failed call is retried)
  *   score    = latency' * (1 + inflight_penalty * in_flight / weight) / weight
- *                       * (1 + error_penalty * errors')
+ *              + error_penalty * errors' * (latency' + alt)
  *
  * The peak EWMA (endpoint.ts) jumps on a slow call at once, so a slowdown moves traffic on
- * the next pick; errors push the score up in proportion; in-flight calls spread load before
+ * the next pick; a failure costs its own time plus a retry elsewhere, weighted by
+ * error_penalty for what else it costs (a wasted call, a retry budget); in-flight calls spread load before
  * an endpoint saturates. An endpoint that was avoided gets no new samples, so its estimate
  * decays towards zero with the idle time (`fresh`, as Finagle's peak EWMA decays on read):
  * sooner or later it undercuts the others and gets a probe request; its error penalty fades
@@ -29,10 +30,11 @@ import type { EndpointView, PickContext, Strategy } from "./strategy.js";
 
 /** `pool.strategy_options.adaptive`. */
 export const adaptiveOptions = z.strictObject({
-  /** How much recent errors cost: a 10% error rate multiplies the score by 1 + 0.1 * this.
-   * Default 5: a failed call costs its own time plus a retry elsewhere, so even a few percent
-   * of failures should lose to a slightly slower, reliable endpoint. */
-  error_penalty: z.number().min(0, "must be >= 0").max(100, "must be <= 100").default(5),
+  /** What a failure costs, in multiples of the time it wastes (its own call plus a retry on
+   * the best other endpoint). Default 10: a failed call also spends an upstream call and a
+   * retry, and risks failing the request, so an endpoint failing even 5% of calls must be
+   * clearly faster to keep its traffic, and one failing every call loses it after a couple. */
+  error_penalty: z.number().min(0, "must be >= 0").max(100, "must be <= 100").default(10),
   /** How much each call in flight (per unit of weight) adds to the score, as a share of the
    * latency. Default 0.5: load spreads before queues form, without sending requests to an
    * endpoint several times slower just because the fast one is busy. 0 ignores load. */
@@ -48,30 +50,52 @@ export const adaptiveOptions = z.strictObject({
 });
 export type AdaptiveOptions = z.infer<typeof adaptiveOptions>;
 
+/**
+ * An endpoint never measured counts as this share of the best known latency: it wins the next
+ * idle pick, yet once two calls are in flight on it the others compete again.
+ */
+const UNMEASURED = 0.5;
+
 export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})): Strategy {
   const LN2 = Math.LN2 / opts.decay_half_life_ms;
 
   /** Scores of all candidates (lower is better); `out` is reused. */
   const score = (candidates: readonly EndpointView[], ctx: PickContext, out: number[]): number[] => {
-    let best = Infinity;
-    for (const c of candidates) {
-      const l = latencyOf(c, ctx.stream);
-      if (c.samples > 0 && l > 0 && l < best) best = l;
-    }
-    if (best === Infinity) best = 1;
     out.length = candidates.length;
+    // Pass 1: the (decayed) latency of every measured candidate, and the best of them.
+    let best = Infinity;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
       let latency = latencyOf(c, ctx.stream);
-      if (latency <= 0 || c.samples === 0) latency = best;
+      if (latency <= 0 || c.samples === 0) {
+        out[i] = -1;
+        continue;
+      }
       // Only idle endpoints decay: one with calls in flight is being measured already (and one
       // that hangs must not look ever faster while its calls pile up).
       if (c.lastCompletedAt > 0 && c.inFlight === 0) latency *= Math.exp(-Math.max(0, ctx.now - c.lastCompletedAt) * LN2);
+      out[i] = latency;
+      if (latency < best) best = latency;
+    }
+    const unmeasured = best === Infinity ? 1 : best * UNMEASURED;
+    let first = Infinity;
+    let second = Infinity;
+    for (let i = 0; i < candidates.length; i++) {
+      const l = out[i]! < 0 ? unmeasured : out[i]!;
+      out[i] = l;
+      if (l < first) [first, second] = [l, first];
+      else if (l < second) second = l;
+    }
+    // Pass 2: scores.
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
+      const latency = out[i]!;
+      const alt = latency === first ? (second === Infinity ? latency : second) : first;
       let errors = c.errorRate;
       if (errors > 0 && c.lastFailedAt > 0) errors *= Math.exp(-Math.max(0, ctx.now - c.lastFailedAt) * LN2);
       out[i] =
-        ((latency * (1 + (opts.inflight_penalty * c.inFlight) / c.weight)) / c.weight) *
-        (1 + opts.error_penalty * errors);
+        (latency * (1 + (opts.inflight_penalty * c.inFlight) / c.weight)) / c.weight +
+        opts.error_penalty * errors * (latency + alt);
     }
     return out;
   };

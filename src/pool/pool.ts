@@ -15,6 +15,7 @@ import {
   ProviderError,
   type ChatResult,
   type FinishReason,
+  type ServedBy,
   type StreamEvent,
   type TokenUsage,
   type ToolCallDeltaOut,
@@ -543,8 +544,17 @@ export class Pool {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Racing and hedging (issue 4): extra legs of one attempt, for src/balancer/race.ts. A leg
-  // beyond the first is an extra upstream call, not another attempt.
+  // Issue 4: pricing composite answers, and the extra legs of racing and hedging (a leg beyond
+  // the first is an extra upstream call of the same attempt), for src/balancer/race.ts.
+
+  /**
+   * Prices for a call: a composite's answer is priced as its serving member's (unless the
+   * composite has its own `pricing`).
+   */
+  private priceOf(e: Endpoint, upstreamModel: string, servedBy: ServedBy | undefined) {
+    const member = servedBy && !e.config.pricing ? this.gen.byName.get(servedBy.provider) : undefined;
+    return member ? this.pricer.pricing(member, servedBy!.model) : this.pricer.pricing(e, upstreamModel);
+  }
 
   private raceHost(plan: Plan, ctx: CallContext): RaceHost<Route, AttemptSignal> {
     return {
@@ -621,7 +631,7 @@ export class Pool {
         }
         const latencyMs = this.clock.now() - started;
         const usage = this.settleUsage(plan, result.usage, result.content);
-        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), usage);
+        const costUsd = costOf(this.priceOf(e, route.upstreamModel, result.servedBy), usage);
         this.endAttempt(plan, e, { ok: true, latencyMs, usage, costUsd });
         r.usage = usage;
         r.costUsd = costUsd;
@@ -704,6 +714,7 @@ export class Pool {
       let rawFinishReason = "";
       let usage: TokenUsage | undefined;
       let ttftMs: number | undefined;
+      let servedBy: ServedBy | undefined;
       try {
         if (!upstream) {
           // Racing and hedging (issue 4): the legs run in src/balancer/race.ts; the first to
@@ -723,6 +734,7 @@ export class Pool {
           if (ev.id) id = ev.id;
           if (ev.model) model = ev.model;
           if (ev.usage) usage = ev.usage;
+          if (ev.servedBy) servedBy = ev.servedBy;
           if (ev.finishReason) {
             finishReason = ev.finishReason;
             rawFinishReason = ev.rawFinishReason ?? ev.finishReason;
@@ -749,7 +761,7 @@ export class Pool {
         ended = true;
         const latencyMs = this.clock.now() - started;
         const settled = this.settleUsage(plan, usage, text);
-        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), settled);
+        const costUsd = costOf(this.priceOf(e, route.upstreamModel, servedBy), settled);
         this.endAttempt(plan, e, { ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs, usage: settled, costUsd });
         r.usage = settled;
         r.costUsd = costUsd;

@@ -2,7 +2,9 @@
  * The provider registry: config `type` -> how to validate and build its adapter. Adding a
  * wire protocol means adding one entry here and one folder beside this file.
  */
-import type { ProviderConfig } from "../config/schema.js";
+import type { PoolConfig, ProviderConfig } from "../config/schema.js";
+import { COMPOSITE_ADAPTERS, type MemberEndpoint } from "../balancer/composite/index.js";
+import type { Clock } from "../util/clock.js";
 import type { ConfigProblem } from "../config/interpolate.js";
 import { MockProvider } from "./mock/index.js";
 import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
@@ -11,6 +13,12 @@ import type { Provider } from "./types.js";
 export interface AdapterDeps {
   /** Another configured provider by name (composites combine them). */
   member(name: string): Provider;
+  /** Another configured provider's endpoint (composites pick members by their state). */
+  memberEndpoint?(name: string): MemberEndpoint;
+  /** Time source for composites (hedge delays, member timeouts). */
+  clock?: Clock;
+  /** The pool settings composites fall back on (strategy_options). */
+  pool?: PoolConfig;
 }
 
 export interface AdapterFactory {
@@ -51,6 +59,8 @@ const ADAPTERS: Record<string, AdapterFactory> = {
   vllm: openAICompatible("vllm"),
   "ollama-openai": openAICompatible("ollama-openai"),
   mock: noUpstream,
+  // Composites (src/balancer/composite): racing, fallback, loadbalance over other providers.
+  ...COMPOSITE_ADAPTERS,
 };
 
 export function adapterFactory(type: string): AdapterFactory | undefined {
