@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
 import { seededRandom } from "./helpers/fake-endpoint.js";
 import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { createLogger } from "../src/util/logger.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,8 +18,8 @@ async function fakes(...names: string[]): Promise<FakeUpstream[]> {
   for (const f of out) cleanup.push(() => f.close());
   return out;
 }
-async function serve(raw: Record<string, unknown>, random?: () => number): Promise<TestServer> {
-  const s = await startServer(raw, random ? { random } : {});
+async function serve(raw: Record<string, unknown>, random?: () => number, opts: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
+  const s = await startServer(raw, { ...(random ? { random } : {}), ...opts });
   cleanup.push(() => s.close());
   return s;
 }
@@ -167,5 +168,20 @@ describe("strategies through the API", () => {
     expect(got.slice(6)).toEqual(Array(6).fill("dear"));
     const loose = await serve({ pool: { strategy: "slo", strategy_options: { slo: { max_p95_ms: 5000, min_samples: 3, explore_rate: 0 } } }, providers });
     expect(new Set(await sequential(loose, 6))).toEqual(new Set(["cheap"]));
+  });
+
+  it("logs each selection with every candidate's score at debug level", async () => {
+    const [a, b] = await fakes("a", "b");
+    a!.behave({ delayMs: 30 });
+    const lines: any[] = [];
+    const logger = createLogger("debug", { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const s = await serve({ providers: [openaiProvider("a", a!.url), openaiProvider("b", b!.url)] }, undefined, { logger });
+    await sequential(s, 3);
+    const sel = lines.filter((l) => l.msg === "selection");
+    expect(sel).toHaveLength(3);
+    const last = sel[2];
+    expect(last).toMatchObject({ strategy: "adaptive", attempt: 1, chosen: "b" });
+    expect(last.candidates.map((c: { name: string }) => c.name)).toEqual(["a", "b"]);
+    expect(last.candidates[0].score).toBeGreaterThan(last.candidates[1].score);
   });
 });

@@ -100,10 +100,10 @@ describe("per-request overrides", () => {
     expect((await s.grpc.chat({ messages: [user("x")], routing: { provider: "b" } })).providersTried[0]).toBe("b");
     const only = await error(s.grpc.chat({ messages: [user("x")], routing: { provider: "b", onlyProvider: true } }));
     expect(only.code).toBe(Code.Unavailable);
-    const bad = [
+    const bad: [{ routing: { excludeProviders?: string[]; strategy?: string } }, RegExp][] = [
       [{ routing: { excludeProviders: ["zzz"] } }, /routing\.exclude_providers\[0\]: no provider named "zzz"/],
       [{ routing: { strategy: "fastest-ever" } }, /routing\.strategy: unknown strategy "fastest-ever"; available: round_robin/],
-    ] as const;
+    ];
     for (const [extra, msg] of bad) {
       const err = await error(s.grpc.chat({ messages: [user("x")], ...extra }));
       expect(err.code).toBe(Code.InvalidArgument);

@@ -3,9 +3,31 @@
  */
 import type { Logger } from "../util/logger.js";
 import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 
 export function createLogObserver(logger: Logger): PoolObserver {
   return {
+    // Selection decisions at debug level: who was eligible, each one's score, who was picked.
+    picked(r: RequestRecord, candidates: readonly EndpointView[], chosen: EndpointView, strategy: Strategy, ctx: PickContext) {
+      if (!logger.isLevelEnabled("debug")) return;
+      const scores = strategy.scores?.(candidates, ctx);
+      logger.debug(
+        {
+          request_id: r.requestId,
+          strategy: strategy.name,
+          attempt: ctx.attempt,
+          chosen: chosen.name,
+          candidates: candidates.map((c, i) => ({
+            name: c.name,
+            score: scores ? Math.round(scores[i]! * 1e6) / 1e6 : undefined,
+            in_flight: c.inFlight,
+            ewma_ms: Math.round(c.ewmaLatencyMs * 10) / 10,
+            error_rate: Math.round(c.errorRate * 1000) / 1000,
+          })),
+        },
+        "selection",
+      );
+    },
     requestEnded(r: RequestRecord) {
       const line = {
         request_id: r.requestId,
