@@ -106,9 +106,15 @@ describe("strategies through the API", () => {
     await sequential(s, 6);
     flaky!.behave({ status: 503 });
     const before = received(flaky!)[0]!;
-    const got = await sequential(s, 20);
-    expect(got.every((p) => p === "steady")).toBe(true);
-    expect(received(flaky!)[0]! - before).toBeLessThanOrEqual(3);
+    const tried: string[][] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await s.grpc.chat({ messages: [user(`q${i}`)] });
+      expect(res.provider).toBe("steady");
+      tried.push(res.providersTried);
+    }
+    // A handful of failures (flaky answers ~10x faster, so it takes a few), then none.
+    expect(received(flaky!)[0]! - before).toBeLessThanOrEqual(10);
+    expect(tried.slice(15).every((t) => t.join() === "steady")).toBe(true);
   });
 
   it("fastest: the lowest latency, with exploration off", async () => {

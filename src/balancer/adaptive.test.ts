@@ -68,17 +68,22 @@ describe("adaptive", () => {
 
   it("spreads load by calls in flight and weight", () => {
     const s = createAdaptive(adaptiveOptions.parse({ explore_rate: 0 }));
-    const a = fakeView("a", { ewmaLatencyMs: 100, samples: 10, lastCompletedAt: 1 });
-    const b = fakeView("b", { ewmaLatencyMs: 100, samples: 10, lastCompletedAt: 1 });
     const ctx = fakeContext({ now: 1 });
-    for (let i = 0; i < 10; i++) (s.pick([a, b], ctx) as FakeView).inFlight++;
-    expect([a.inFlight, b.inFlight]).toEqual([5, 5]);
-    // b twice as slow: a takes more, but not everything once it is busy.
-    const c = fakeView("c", { ewmaLatencyMs: 100, samples: 10, lastCompletedAt: 1 });
-    const d = fakeView("d", { ewmaLatencyMs: 200, samples: 10, lastCompletedAt: 1 });
-    for (let i = 0; i < 20; i++) (s.pick([c, d], ctx) as FakeView).inFlight++;
-    expect(c.inFlight).toBeGreaterThan(d.inFlight);
-    expect(d.inFlight).toBeGreaterThan(0);
+    const view = (name: string, ms: number, weight = 1) => fakeView(name, { ewmaLatencyMs: ms, samples: 10, lastCompletedAt: 1, weight });
+    const load = (views: FakeView[], n: number) => {
+      for (let i = 0; i < n; i++) (s.pick(views, ctx) as FakeView).inFlight++;
+      return views.map((v) => v.inFlight);
+    };
+    // Equal latency: equal shares; weight 2 carries twice the calls.
+    expect(load([view("a", 100), view("b", 100)], 10)).toEqual([5, 5]);
+    expect(load([view("a", 100, 2), view("b", 100)], 30)).toEqual([20, 10]);
+    // Twice as slow: the fast one keeps the traffic until 50 calls in flight make it look as slow.
+    expect(load([view("c", 100), view("d", 200)], 60)).toEqual([56, 4]);
+    // A higher in-flight penalty spreads sooner.
+    const eager = createAdaptive(adaptiveOptions.parse({ explore_rate: 0, inflight_penalty: 0.5 }));
+    const e = [view("e", 100), view("f", 200)];
+    for (let i = 0; i < 20; i++) (eager.pick(e, ctx) as FakeView).inFlight++;
+    expect(e.map((v) => v.inFlight)).toEqual([14, 6]);
   });
 
   it("judges streams by time to first token", () => {
@@ -108,12 +113,18 @@ describe("adaptive with a hanging endpoint", () => {
     const hang = fakeView("hang", { ewmaLatencyMs: 50, samples: 10, lastCompletedAt: 1000 });
     const ok = fakeView("ok", { ewmaLatencyMs: 100, samples: 10, lastCompletedAt: 1000 });
     const ctx = fakeContext();
-    for (let t = 1000; t < 60_000; t += 50) {
+    const starts: number[] = [];
+    for (let t = 1000; t < 60_000; t += 10) {
       ctx.now = t;
       const v = s.pick([hang, ok], ctx) as FakeView;
-      if (v === hang) hang.inFlight++;
-      else complete(ok, t, 100);
+      if (v === hang) {
+        hang.inFlight++;
+        starts.push(t);
+        hang.inFlightSince = starts.reduce((a, b) => a + b, 0) / starts.length;
+      } else complete(ok, t, 100);
     }
-    expect(hang.inFlight).toBeLessThanOrEqual(3);
+    // Only until its calls have been out longer than ok takes to answer.
+    expect(hang.inFlight).toBeLessThanOrEqual(20);
+    expect(Math.max(...starts)).toBeLessThan(1300);
   });
 });

@@ -9,7 +9,7 @@
  *              the candidates, so new and restarted endpoints are tried at once
  *   errors'  = recent error rate * 0.5 ^ (ms since its last failure / decay_half_life_ms)
  *   alt      = the best latency' among the other candidates (where a failed call is retried)
- *   score    = latency' * (1 + inflight_penalty * in_flight / weight) / weight
+ *   score    = latency' * (1 + inflight_penalty * in_flight / weight)
  *              + error_penalty * errors' * (latency' + alt)
  *
  * The peak EWMA (endpoint.ts) jumps on a slow call at once, so a slowdown moves traffic on
@@ -31,14 +31,17 @@ import type { EndpointView, PickContext, Strategy } from "./strategy.js";
 /** `pool.strategy_options.adaptive`. */
 export const adaptiveOptions = z.strictObject({
   /** What a failure costs, in multiples of the time it wastes (its own call plus a retry on
-   * the best other endpoint). Default 10: a failed call also spends an upstream call and a
-   * retry, and risks failing the request, so an endpoint failing even 5% of calls must be
-   * clearly faster to keep its traffic, and one failing every call loses it after a couple. */
-  error_penalty: z.number().min(0, "must be >= 0").max(100, "must be <= 100").default(10),
+   * the best other endpoint), per expected failure before a success (e / (1 - e)). Default 2:
+   * a failure also spends an upstream call and risks the request, so an endpoint failing 10%
+   * of calls must be about 20% faster to keep its traffic, while one chance failure (the error
+   * rate is an average over ~20 calls) does not send all traffic elsewhere. */
+  error_penalty: z.number().min(0, "must be >= 0").max(100, "must be <= 100").default(2),
   /** How much each call in flight (per unit of weight) adds to the score, as a share of the
-   * latency. Default 0.5: load spreads before queues form, without sending requests to an
-   * endpoint several times slower just because the fast one is busy. 0 ignores load. */
-  inflight_penalty: z.number().min(0, "must be >= 0").max(10, "must be <= 10").default(0.5),
+   * latency. Default 0.02: equal endpoints share load evenly and a burst spreads, but a busy
+   * fast endpoint keeps winning over an idle slow one; a backend that slows under load shows
+   * it in its latency (and in the age of its calls in flight) and loses traffic that way.
+   * Raise it for self-hosted backends whose capacity you have not set with max_concurrency. */
+  inflight_penalty: z.number().min(0, "must be >= 0").max(10, "must be <= 10").default(0.02),
   /** Half-life (ms) of an idle endpoint's estimate decaying towards zero, so an endpoint that
    * was slow or failing is probed again. Default 10000 (the EWMA's own half-life): a recovered
    * upstream is back in rotation within about a minute, and one still 3x slower than the best
@@ -55,6 +58,8 @@ export type AdaptiveOptions = z.infer<typeof adaptiveOptions>;
  * idle pick, yet once two calls are in flight on it the others compete again.
  */
 const UNMEASURED = 0.5;
+/** Calls in flight for longer than an endpoint's EWMA (on average, times this) mean it slowed. */
+const AGE_FACTOR = 1;
 
 export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})): Strategy {
   const LN2 = Math.LN2 / opts.decay_half_life_ms;
@@ -68,9 +73,12 @@ export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})
       const c = candidates[i]!;
       let latency = latencyOf(c, ctx.stream);
       if (latency <= 0 || c.samples === 0) {
-        out[i] = -1;
+        // Never measured: a probe while idle; while its first calls are out, wait for them.
+        out[i] = c.inFlight > 0 ? -2 : -1;
         continue;
       }
+      const age = c.inFlight > 0 ? c.inFlightAgeMs(ctx.now) * AGE_FACTOR : 0;
+      if (age > latency) latency = age;
       // Only idle endpoints decay: one with calls in flight is being measured already (and one
       // that hangs must not look ever faster while its calls pile up).
       if (c.lastCompletedAt > 0 && c.inFlight === 0) latency *= Math.exp(-Math.max(0, ctx.now - c.lastCompletedAt) * LN2);
@@ -78,10 +86,13 @@ export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})
       if (latency < best) best = latency;
     }
     const unmeasured = best === Infinity ? 1 : best * UNMEASURED;
+    let worst = 0;
+    for (let i = 0; i < candidates.length; i++) if (out[i]! > worst) worst = out[i]!;
+    const probing = Math.max(worst, unmeasured) * 2;
     let first = Infinity;
     let second = Infinity;
     for (let i = 0; i < candidates.length; i++) {
-      const l = out[i]! < 0 ? unmeasured : out[i]!;
+      const l = out[i] === -1 ? unmeasured : out[i] === -2 ? probing : out[i]!;
       out[i] = l;
       if (l < first) [first, second] = [l, first];
       else if (l < second) second = l;
@@ -94,8 +105,8 @@ export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})
       let errors = c.errorRate;
       if (errors > 0 && c.lastFailedAt > 0) errors *= Math.exp(-Math.max(0, ctx.now - c.lastFailedAt) * LN2);
       out[i] =
-        (latency * (1 + (opts.inflight_penalty * c.inFlight) / c.weight)) / c.weight +
-        opts.error_penalty * errors * (latency + alt);
+        latency * (1 + (opts.inflight_penalty * c.inFlight) / c.weight) +
+        opts.error_penalty * (errors / (1 - Math.min(errors, 0.99))) * (latency + alt);
     }
     return out;
   };

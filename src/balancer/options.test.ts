@@ -19,7 +19,7 @@ describe("strategy options in the config", () => {
     const { config } = validateConfig({ providers }, "t", {});
     expect(config.pool.strategy).toBe("adaptive");
     expect(config.pool.strategy_options).toEqual(DEFAULT_STRATEGY_OPTIONS);
-    expect(config.pool.strategy_options.adaptive).toEqual({ error_penalty: 10, inflight_penalty: 0.5, decay_half_life_ms: 10_000, explore_rate: 0.005 });
+    expect(config.pool.strategy_options.adaptive).toEqual({ error_penalty: 2, inflight_penalty: 0.02, decay_half_life_ms: 10_000, explore_rate: 0.005 });
     expect(config.pool.strategy_options.racing).toMatchObject({ mode: "first_wins", fanout: 2, select: "adaptive", hedge_delay: "p95", hedge_budget: 0.1 });
     expect(config.pool.affinity).toMatchObject({ enabled: true, load_factor: 1.25, min_prefix_tokens: 1024 });
   });

@@ -37,6 +37,9 @@ export interface EndpointView {
   readonly lastCompletedAt: number;
   /** Monotonic ms of the last failed call (0 when none). */
   readonly lastFailedAt: number;
+  /** Mean age (ms) of the calls in flight at `now`; 0 when none. Calls outstanding longer than
+   * the EWMA say an endpoint has slowed before any slow call completes. */
+  inFlightAgeMs(now: number): number;
   /** Latency percentile over the recent window (ms); undefined without samples. */
   latencyPercentile(p: number, stream: boolean): number | undefined;
 }

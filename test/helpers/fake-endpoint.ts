@@ -20,12 +20,14 @@ export interface FakeView extends EndpointView {
   pricing: Pricing;
   lastCompletedAt: number;
   lastFailedAt: number;
+  /** When the calls in flight started, on average (inFlightAgeMs). */
+  inFlightSince?: number;
   /** Samples latencyPercentile() reads (unary / stream). */
   latencies: number[];
   ttfts: number[];
 }
 
-export function fakeView(name: string, init: Partial<Omit<FakeView, "latencyPercentile">> = {}): FakeView {
+export function fakeView(name: string, init: Partial<Omit<FakeView, "latencyPercentile" | "inFlightAgeMs">> = {}): FakeView {
   const v: FakeView = {
     name,
     type: "fake",
@@ -43,6 +45,9 @@ export function fakeView(name: string, init: Partial<Omit<FakeView, "latencyPerc
     latencies: [],
     ttfts: [],
     ...init,
+    inFlightAgeMs(now: number) {
+      return v.inFlight > 0 && v.inFlightSince !== undefined ? now - v.inFlightSince : 0;
+    },
     latencyPercentile(p: number, stream: boolean) {
       const s = [...(stream ? v.ttfts : v.latencies)].sort((a, b) => a - b);
       if (s.length === 0) return undefined;
