@@ -86,6 +86,15 @@ describe("adaptive", () => {
     expect(e.map((v) => v.inFlight)).toEqual([14, 6]);
   });
 
+  it("sees a slowdown in the age of calls in flight before any slow call completes", () => {
+    const s = createAdaptive(adaptiveOptions.parse({ explore_rate: 0 }));
+    const a = fakeView("a", { ewmaLatencyMs: 100, samples: 50, lastCompletedAt: 1000, inFlight: 3, inFlightSince: 1000 });
+    const b = fakeView("b", { ewmaLatencyMs: 300, samples: 50, lastCompletedAt: 1000, inFlight: 3, inFlightSince: 1000 });
+    expect(s.pick([a, b], fakeContext({ now: 1100 }))!.name).toBe("a");
+    // a's calls have been out 500 ms on average: it is slower than its EWMA says.
+    expect(s.pick([a, b], fakeContext({ now: 1500 }))!.name).toBe("b");
+  });
+
   it("judges streams by time to first token", () => {
     const s = createAdaptive(adaptiveOptions.parse({ explore_rate: 0 }));
     // a: quick first token, slow to finish; b: the opposite.

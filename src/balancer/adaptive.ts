@@ -1,28 +1,32 @@
 /**
- * adaptive: the default strategy. Each candidate gets a score, an estimate of what sending
- * this request there costs in time, and the lowest score wins (exact ties at random):
+ * adaptive: the default strategy. Each candidate gets a score, an estimate of the time this
+ * request would take there, and the lowest score wins (exact ties at random):
  *
- *   latency  = peak EWMA of time to first token (streams) or of whole-call latency (unary)
- *   fresh    = 0.5 ^ (ms since its last completed call / decay_half_life_ms), or 1 while it
- *              has calls in flight
- *   latency' = fresh * latency; for an endpoint never measured, half the best latency' among
- *              the candidates, so new and restarted endpoints are tried at once
- *   errors'  = recent error rate * 0.5 ^ (ms since its last failure / decay_half_life_ms)
+ *   latency  = peak EWMA of time to first token (streams) or of whole-call latency (unary),
+ *              raised to the mean age of its calls in flight when they have been out longer
+ *   latency' = latency * 0.5 ^ (ms since its last completed call / decay_half_life_ms) when
+ *              it has nothing in flight, else latency. Never measured: half the best
+ *              latency' among the candidates while idle (so it is tried at once), twice the
+ *              worst while its first calls are out (so they are not piled onto it)
+ *   errors'  = recent error rate e * 0.5 ^ (ms since its last failure / decay_half_life_ms)
  *   alt      = the best latency' among the other candidates (where a failed call is retried)
  *   score    = latency' * (1 + inflight_penalty * in_flight / weight)
- *              + error_penalty * errors' * (latency' + alt)
+ *              + error_penalty * errors' / (1 - errors') * (latency' + alt)
  *
- * The peak EWMA (endpoint.ts) jumps on a slow call at once, so a slowdown moves traffic on
- * the next pick; a failure costs its own time plus a retry elsewhere, weighted by
- * error_penalty for what else it costs (a wasted call, a retry budget); in-flight calls spread load before
- * an endpoint saturates. An endpoint that was avoided gets no new samples, so its estimate
- * decays towards zero with the idle time (`fresh`, as Finagle's peak EWMA decays on read):
- * sooner or later it undercuts the others and gets a probe request; its error penalty fades
- * with the time since its last failure the same way. A still-slow (or still-failing) endpoint
- * answers slowly and the peak EWMA jumps straight back up (one probe per few half-lives, the
- * slower the rarer); a recovered one answers fast and wins more picks, until its average has
- * caught up. On top of that, `explore_rate` sends a small share of picks to a random one.
- * No timers and no I/O: time is `ctx.now`.
+ * The peak EWMA (endpoint.ts) jumps on a slow call at once, and the age of calls in flight
+ * shows a slowdown (or a hang) even before the first slow call completes, so traffic moves on
+ * the next pick. A failure costs its own time plus a retry elsewhere, per expected failure
+ * before a success, times error_penalty for what else it costs. Calls in flight spread load
+ * among equals; weight is capacity (a weight-2 endpoint carries twice the calls in flight
+ * before it looks as busy).
+ *
+ * Recovery: an endpoint that was avoided gets no new samples, so its estimate decays towards
+ * zero with the idle time (as Finagle's peak EWMA decays on read) and its error penalty with
+ * the time since its last failure. Sooner or later it undercuts the others and gets a probe.
+ * A still-slow or still-failing endpoint answers badly and jumps straight back up (one probe
+ * per few half-lives, the worse the rarer); a recovered one answers well, wins more picks and
+ * is back in rotation. On top of that, `explore_rate` sends a small share of picks to a
+ * random candidate. No timers and no I/O: time is `ctx.now`.
  */
 import { z } from "zod";
 import { argmin, latencyOf } from "./choose.js";
@@ -58,8 +62,6 @@ export type AdaptiveOptions = z.infer<typeof adaptiveOptions>;
  * idle pick, yet once two calls are in flight on it the others compete again.
  */
 const UNMEASURED = 0.5;
-/** Calls in flight for longer than an endpoint's EWMA (on average, times this) mean it slowed. */
-const AGE_FACTOR = 1;
 
 export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})): Strategy {
   const LN2 = Math.LN2 / opts.decay_half_life_ms;
@@ -77,7 +79,8 @@ export function createAdaptive(opts: AdaptiveOptions = adaptiveOptions.parse({})
         out[i] = c.inFlight > 0 ? -2 : -1;
         continue;
       }
-      const age = c.inFlight > 0 ? c.inFlightAgeMs(ctx.now) * AGE_FACTOR : 0;
+      // Calls out for longer than the EWMA, on average: it has slowed (or hangs).
+      const age = c.inFlight > 0 ? c.inFlightAgeMs(ctx.now) : 0;
       if (age > latency) latency = age;
       // Only idle endpoints decay: one with calls in flight is being measured already (and one
       // that hangs must not look ever faster while its calls pile up).
