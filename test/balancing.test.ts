@@ -86,7 +86,7 @@ describe("strategies through the API", () => {
 
   it("adaptive: traffic moves to the faster upstream", async () => {
     const [slow, fast] = await fakes("slow", "fast");
-    slow!.behave({ delayMs: 60 });
+    slow!.behave({ delayMs: 150 });
     const s = await serve({ providers: [openaiProvider("slow", slow!.url), openaiProvider("fast", fast!.url)] });
     expect((await s.grpc.getPoolStats({})).strategy).toBe("adaptive");
     await sequential(s, 25);
@@ -100,7 +100,8 @@ describe("strategies through the API", () => {
     const [flaky, steady] = await fakes("flaky", "steady");
     steady!.behave({ delayMs: 15 });
     const s = await serve({
-      pool: { retry_backoff_ms: { initial: 0, max: 0 } },
+      // A long decay: no recovery probe within the few seconds this test runs, however slow the machine.
+      pool: { retry_backoff_ms: { initial: 0, max: 0 }, strategy_options: { adaptive: { decay_half_life_ms: 120_000, explore_rate: 0 } } },
       providers: [openaiProvider("flaky", flaky!.url), openaiProvider("steady", steady!.url)],
     });
     await sequential(s, 6);
@@ -119,7 +120,7 @@ describe("strategies through the API", () => {
 
   it("fastest: the lowest latency, with exploration off", async () => {
     const [slow, fast] = await fakes("slow", "fast");
-    slow!.behave({ delayMs: 40 });
+    slow!.behave({ delayMs: 150 });
     const s = await serve({
       pool: { strategy: "fastest", strategy_options: { fastest: { explore_rate: 0 } } },
       providers: [openaiProvider("slow", slow!.url), openaiProvider("fast", fast!.url)],
@@ -178,7 +179,7 @@ describe("strategies through the API", () => {
 
   it("logs each selection with every candidate's score at debug level", async () => {
     const [a, b] = await fakes("a", "b");
-    a!.behave({ delayMs: 30 });
+    a!.behave({ delayMs: 80 });
     const lines: any[] = [];
     const logger = createLogger("debug", { write: (l: string) => void lines.push(JSON.parse(l)) });
     const s = await serve({ providers: [openaiProvider("a", a!.url), openaiProvider("b", b!.url)] }, undefined, { logger });
