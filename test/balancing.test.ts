@@ -182,7 +182,11 @@ describe("strategies through the API", () => {
     a!.behave({ delayMs: 80 });
     const lines: any[] = [];
     const logger = createLogger("debug", { write: (l: string) => void lines.push(JSON.parse(l)) });
-    const s = await serve({ providers: [openaiProvider("a", a!.url), openaiProvider("b", b!.url)] }, undefined, { logger });
+    const s = await serve(
+      { pool: { strategy_options: { adaptive: { explore_rate: 0 } } }, providers: [openaiProvider("a", a!.url), openaiProvider("b", b!.url)] },
+      undefined,
+      { logger },
+    );
     await sequential(s, 3);
     const sel = lines.filter((l) => l.msg === "selection");
     expect(sel).toHaveLength(3);
