@@ -10,7 +10,7 @@ import { ModelRouter } from "../src/pool/router.js";
 import { createFakeClock } from "../src/util/clock.js";
 import { memberModel } from "../src/balancer/composite/members.js";
 import { affinityOptions } from "../src/balancer/affinity.js";
-import { DEFAULT_STRATEGY_OPTIONS } from "../src/balancer/options.js";
+import { DEFAULT_STRATEGY_OPTIONS } from "../src/balancer/registry.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const section = readme.slice(readme.indexOf("## Strategies"), readme.indexOf("## CLI"));

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { affinityOptions } from "../balancer/affinity.js";
 import { STRATEGY_NAMES } from "../balancer/names.js";
-import { strategyOptionsSchema } from "../balancer/options.js";
+import { strategyOptionsSchema } from "../balancer/registry.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
 export { STRATEGY_NAMES };
@@ -191,7 +191,7 @@ const poolSchema = z.strictObject({
         `unknown strategy ${JSON.stringify(issue.input)}; expected one of ${STRATEGY_NAMES.join(", ")}`,
     })
     .default("adaptive"),
-  /** Knobs of each strategy (balancer/options.ts; defaults beside each strategy). */
+  /** Knobs of each strategy (balancer/registry.ts; defaults beside each strategy). */
   strategy_options: strategyOptionsSchema.prefault({}),
   /** Prompt-cache affinity (balancer/affinity.ts). */
   affinity: affinityOptions.prefault({}),

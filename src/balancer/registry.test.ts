@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, validateConfig } from "../config/load.js";
-import { DEFAULT_STRATEGY_OPTIONS } from "./options.js";
-import { availableStrategies, createStrategy } from "./registry.js";
+import { availableStrategies, createStrategy, DEFAULT_STRATEGY_OPTIONS } from "./registry.js";
 
 const providers = [{ name: "a", type: "mock", models: ["m"] }];
 
