@@ -564,7 +564,7 @@ export class Pool {
         const route = this.choose(plan);
         if (!route || plan.tried.has(route.endpoint)) return undefined;
         this.startAttempt(plan, route, "first");
-        plan.record.attempts--;
+        plan.record.attempts--; // the same attempt: counted in upstream_calls, not in attempts
         const e = route.endpoint;
         return { candidate: route, attempt: attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock), started: this.clock.now() };
       },
