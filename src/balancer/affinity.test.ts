@@ -5,6 +5,8 @@ import { counts, fakeContext, fakeView } from "../../test/helpers/fake-endpoint.
 import { affinityKeyOf, affinityOptions, createAffinityRouter, withAffinity } from "./affinity.js";
 import { createCost } from "./cost.js";
 import { createRoundRobin } from "./round-robin.js";
+import { createPriority, priorityOptions } from "./priority.js";
+import { createStrategy } from "./registry.js";
 
 const opts = affinityOptions.parse({ min_prefix_tokens: 10 });
 const names = ["a", "b", "c", "d"];
@@ -86,6 +88,15 @@ describe("withAffinity", () => {
     expect(homes.size).toBe(1);
     const plain = fakeContext();
     expect(Array.from({ length: 4 }, () => s.pick(c, plain)!.name).sort()).toEqual(names);
+  });
+
+  it("keeps the home within the tier a priority strategy would use", () => {
+    const s = withAffinity(createPriority(priorityOptions.parse({}), (n) => createStrategy(n)), opts);
+    const top = [fakeView("t1", { priority: 1 }), fakeView("t2", { priority: 1 })];
+    const backup = [fakeView("b1", { priority: 2 }), fakeView("b2", { priority: 2 }), fakeView("b3", { priority: 2 })];
+    const homes = new Set<string>();
+    for (let i = 0; i < 50; i++) homes.add(s.pick([...backup, ...top], fakeContext({ affinityKey: `key-${i}` }))!.name);
+    expect(homes).toEqual(new Set(["t1", "t2"]));
   });
 
   it("tells price-aware strategies where the prompt is cached instead of forcing it", () => {

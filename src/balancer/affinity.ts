@@ -204,11 +204,13 @@ export function withAffinity(inner: Strategy, opts: AffinityOptions): Strategy {
     name: inner.name,
     race: inner.race,
     priceAware: inner.priceAware,
+    shortlist: inner.shortlist,
     pick<T extends EndpointView>(candidates: readonly T[], ctx: PickContext): T | undefined {
       if (candidates.length <= 1) return inner.pick(candidates, ctx);
       const k = keyOf(ctx);
       if (!k) return inner.pick(candidates, ctx);
-      const home = router.home(candidates, k.key);
+      // The home is chosen among what the strategy would consider (priority: its top tier).
+      const home = router.home(inner.shortlist ? inner.shortlist(candidates) : candidates, k.key);
       if (!home) return inner.pick(candidates, ctx);
       if (!inner.priceAware) return home;
       return inner.pick(candidates, { ...ctx, cacheAffinity: { home, cachedTokens: k.cachedTokens } });
@@ -217,7 +219,7 @@ export function withAffinity(inner: Strategy, opts: AffinityOptions): Strategy {
   if (inner.scores) {
     wrapped.scores = (candidates, ctx) => {
       const k = inner.priceAware ? keyOf(ctx) : undefined;
-      const home = k && router.home(candidates, k.key);
+      const home = k && router.home(inner.shortlist ? inner.shortlist(candidates) : candidates, k.key);
       return inner.scores!(candidates, home ? { ...ctx, cacheAffinity: { home, cachedTokens: k.cachedTokens } } : ctx);
     };
   }

@@ -23,15 +23,20 @@ export type PriorityOptions = z.infer<typeof priorityOptions>;
 export function createPriority(opts: PriorityOptions, make: (name: StrategyName) => Strategy): Strategy {
   const inner = make(opts.within);
   const tier: EndpointView[] = [];
+  /** The candidates of the lowest priority number present (reuses one array). */
+  const topTier = <T extends EndpointView>(candidates: readonly T[]): T[] => {
+    let top = Infinity;
+    for (const c of candidates) if (c.priority < top) top = c.priority;
+    tier.length = 0;
+    for (const c of candidates) if (c.priority === top) tier.push(c);
+    return tier as T[];
+  };
   return {
     name: "priority",
     pick<T extends EndpointView>(candidates: readonly T[], ctx: PickContext): T | undefined {
-      let top = Infinity;
-      for (const c of candidates) if (c.priority < top) top = c.priority;
-      tier.length = 0;
-      for (const c of candidates) if (c.priority === top) tier.push(c);
-      return inner.pick(tier as T[], ctx);
+      return inner.pick(topTier(candidates), ctx);
     },
+    shortlist: (candidates) => [...topTier(candidates)],
     scores: (candidates) => candidates.map((c) => c.priority),
   };
 }

@@ -70,6 +70,7 @@ export function createRacing(opts: RacingOptions, make: (name: StrategyName) => 
     race,
     priceAware: inner.priceAware,
     pick: (candidates, ctx) => inner.pick(candidates, ctx),
+    shortlist: inner.shortlist && ((candidates) => inner.shortlist!(candidates)),
     scores: inner.scores && ((candidates, ctx) => inner.scores!(candidates, ctx)),
   };
 }

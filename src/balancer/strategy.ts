@@ -110,6 +110,11 @@ export interface Strategy {
    * (strategies that score candidates implement it; lower is better unless documented).
    */
   scores?(candidates: readonly EndpointView[], ctx: PickContext): number[];
+  /**
+   * The candidates this strategy would choose among at all (priority: the top tier). The
+   * affinity layer keeps a request's home within them.
+   */
+  shortlist?<T extends EndpointView>(candidates: readonly T[]): readonly T[];
   /** Set by strategies that call several endpoints per attempt (racing, hedging). */
   readonly race?: RaceSpec;
   /**
