@@ -42,7 +42,7 @@ describe("llmpool CLI", () => {
     writeFileSync(good, "providers:\n  - name: m\n    type: mock\n    models: [mock]\n");
     const ok = await run(["check-config", good]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/good\.yaml: OK \(version [0-9a-f]{12}; 1 provider\(s\), strategy round_robin, fallback next_available\)/);
+    expect(ok.stdout).toMatch(/good\.yaml: OK \(version [0-9a-f]{12}; 1 provider\(s\), strategy adaptive, fallback next_available\)/);
 
     const bad = join(dir, "bad.yaml");
     writeFileSync(

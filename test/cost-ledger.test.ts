@@ -45,6 +45,7 @@ describe("cost ledger across restarts", () => {
     // The estimate before a call with max_tokens 100: ~10 prompt tokens + 100 = ~$0.00101.
     const pricing = { input_per_1m: 1, output_per_1m: 10 };
     const raw = {
+      pool: { strategy: "round_robin" },
       cost: { ledger: { path: join(dir, "ledger.db") }, budgets: { tenants: { acme: { daily_usd: 0.0065, monthly_usd: 1 } } } },
       providers: [
         openaiProvider("up", up.url, { pricing, budget: { daily_usd: 0.0045 } }),

@@ -158,7 +158,7 @@ describe("OpenAI-compatible upstream", () => {
   it("times out a slow upstream after timeout_ms and moves on", async () => {
     const [slow, fast] = await fakes("slow", "fast");
     slow!.behave({ hang: true });
-    const s = await serve({ providers: [openaiProvider("slow", slow!.url, { timeout_ms: 150 }), openaiProvider("fast", fast!.url)] });
+    const s = await serve({ pool: { strategy: "round_robin" }, providers: [openaiProvider("slow", slow!.url, { timeout_ms: 150 }), openaiProvider("fast", fast!.url)] });
     const res1 = await s.grpc.chat({ messages: [user("x")] });
     const res2 = await s.grpc.chat({ messages: [user("x")] });
     const viaSlow = [res1, res2].find((r) => r.attempts === 2)!;

@@ -15,7 +15,7 @@ function client(raw: Record<string, unknown>) {
 }
 
 const mocks = {
-  pool: { default_model: "mock" },
+  pool: { default_model: "mock", strategy: "round_robin" },
   providers: [
     { name: "m1", type: "mock", models: ["mock"], mock: { latency_ms: 0, reply: "one says {prompt}" } },
     { name: "m2", type: "mock", models: ["mock", "other"], mock: { latency_ms: 0, reply: "two says {prompt}" } },
@@ -125,7 +125,7 @@ describe("LLMPool in memory", () => {
 
   it("answers UNAVAILABLE listing each provider's last error when all fail", async () => {
     const { client: c } = client({
-      pool: { max_retries: 1, retry_backoff_ms: { initial: 0, max: 0 } },
+      pool: { strategy: "round_robin", max_retries: 1, retry_backoff_ms: { initial: 0, max: 0 } },
       providers: [
         { name: "a", type: "mock", models: ["m"], mock: { latency_ms: 0, failure_rate: 1 } },
         { name: "b", type: "mock", models: ["m"], mock: { latency_ms: 0, failure_rate: 1 } },

@@ -35,6 +35,11 @@ export interface EndpointView {
   readonly pricing: Pricing;
   /** Monotonic ms of the last completed call (0 when none). */
   readonly lastCompletedAt: number;
+  /** Monotonic ms of the last failed call (0 when none). */
+  readonly lastFailedAt: number;
+  /** Mean age (ms) of the calls in flight at `now`; 0 when none. Calls outstanding longer than
+   * the EWMA say an endpoint has slowed before any slow call completes. */
+  inFlightAgeMs(now: number): number;
   /** Latency percentile over the recent window (ms); undefined without samples. */
   latencyPercentile(p: number, stream: boolean): number | undefined;
 }
@@ -56,6 +61,44 @@ export interface PickContext {
   readonly random: () => number;
   /** Prices of an endpoint for this request's model (per-model price tables). */
   pricing(endpoint: EndpointView): Pricing;
+  /**
+   * Set by the affinity layer (affinity.ts) for price-aware strategies: the endpoint whose
+   * prompt cache likely holds this request's prefix, and how many prompt tokens it would
+   * serve from that cache.
+   */
+  readonly cacheAffinity?: CacheAffinity;
+}
+
+/** Where a request's prompt prefix is likely cached (see PickContext.cacheAffinity). */
+export interface CacheAffinity {
+  readonly home: EndpointView;
+  /** Estimated prompt tokens the home would bill at its cached-input price. */
+  readonly cachedTokens: number;
+}
+
+/**
+ * Concurrent upstream calls for one attempt (strategy `racing`; src/balancer/race.ts runs
+ * them). The strategy still picks each leg; this says how many and when.
+ */
+export interface RaceSpec {
+  /** first_wins: `fanout` legs at once; hedged: a second leg only after a delay. */
+  readonly mode: "first_wins" | "hedged";
+  /** first_wins: legs started at once (>= 2). */
+  readonly fanout: number;
+  /** hedged: how long to wait on the first leg (its first token, for streams) before hedging. */
+  hedgeDelayMs(first: EndpointView, ctx: PickContext): number;
+  /** hedged: asked once per request and before every hedge, so hedges stay within budget. */
+  readonly budget: HedgeBudget;
+}
+
+/** A budget of hedged calls per request (a token bucket; see race.ts createHedgeBudget). */
+export interface HedgeBudget {
+  /** A request arrived: earn its share of a hedge. */
+  deposit(): void;
+  /** Spend one hedge if the budget allows; false when it does not. */
+  tryWithdraw(): boolean;
+  /** Give back a hedge that could not be sent (no endpoint was left to send it to). */
+  refund(): void;
 }
 
 export interface Strategy {
@@ -67,4 +110,16 @@ export interface Strategy {
    * (strategies that score candidates implement it; lower is better unless documented).
    */
   scores?(candidates: readonly EndpointView[], ctx: PickContext): number[];
+  /**
+   * The candidates this strategy would choose among at all (priority: the top tier). The
+   * affinity layer keeps a request's home within them.
+   */
+  shortlist?<T extends EndpointView>(candidates: readonly T[]): readonly T[];
+  /** Set by strategies that call several endpoints per attempt (racing, hedging). */
+  readonly race?: RaceSpec;
+  /**
+   * True for strategies that price requests (cost, slo): the affinity layer then tells them
+   * where the prompt is cached (ctx.cacheAffinity) instead of forcing that endpoint.
+   */
+  readonly priceAware?: boolean;
 }

@@ -176,7 +176,7 @@ export async function defaultRawConfig(env: NodeJS.ProcessEnv = process.env, pro
   providers.push(...cloudWithSettings(env));
   providers.push(...(await localProviders(env, probeLocal)));
   if (providers.length === 0) {
-    return { pool: { strategy: "round_robin", default_model: "mock" }, providers: MOCK_PROVIDERS };
+    return { pool: { strategy: "adaptive", default_model: "mock" }, providers: MOCK_PROVIDERS };
   }
   const hasFast = providers.some((p) => p.models && typeof p.models === "object" && "fast" in (p.models as object));
   return { pool: hasFast ? { default_model: "fast" } : {}, providers };

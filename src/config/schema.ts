@@ -4,21 +4,12 @@
  * reads the config cannot drift apart.
  */
 import { z } from "zod";
+import { affinityOptions } from "../balancer/affinity.js";
+import { STRATEGY_NAMES } from "../balancer/names.js";
+import { strategyOptionsSchema } from "../balancer/registry.js";
 
-/** Strategy names accepted in `pool.strategy` and `routing.strategy`. */
-export const STRATEGY_NAMES = [
-  "round_robin",
-  "weighted_round_robin",
-  "least_connections",
-  "random",
-  "p2c",
-  "adaptive",
-  "fastest",
-  "priority",
-  "cost",
-  "slo",
-  "racing",
-] as const;
+/** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
+export { STRATEGY_NAMES };
 
 export const FALLBACK_POLICIES = ["none", "next_available", "retry_same", "best_alternative"] as const;
 
@@ -190,6 +181,15 @@ export const providerSchema = z.strictObject({
   aws_session_token: z.string().min(1, "must not be empty").optional(),
   /** ollama: how long the model stays loaded after a request ("5m", "1h", -1 = forever). */
   keep_alive: z.union([z.string().min(1), z.number().int()]).optional(),
+  /** loadbalance composites: how a member is chosen (default adaptive). */
+  strategy: z
+    .enum(STRATEGY_NAMES, {
+      error: (issue) =>
+        `unknown strategy ${JSON.stringify(issue.input)}; expected one of ${STRATEGY_NAMES.join(", ")}`,
+    })
+    .optional(),
+  /** Composites: strategy knobs for choosing members, replacing `pool.strategy_options`. */
+  strategy_options: strategyOptionsSchema.optional(),
 });
 
 const serverSchema = z.strictObject({
@@ -239,7 +239,11 @@ const poolSchema = z.strictObject({
       error: (issue) =>
         `unknown strategy ${JSON.stringify(issue.input)}; expected one of ${STRATEGY_NAMES.join(", ")}`,
     })
-    .default("round_robin"),
+    .default("adaptive"),
+  /** Knobs of each strategy (balancer/registry.ts; defaults beside each strategy). */
+  strategy_options: strategyOptionsSchema.prefault({}),
+  /** Prompt-cache affinity (balancer/affinity.ts). */
+  affinity: affinityOptions.prefault({}),
   /** Model used when a request names none (default: the first model served). */
   default_model: z.string().optional(),
   fallback: z

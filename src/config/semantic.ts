@@ -7,6 +7,7 @@ import { COMPOSITE_TYPES } from "./schema.js";
 import type { ConfigProblem } from "./interpolate.js";
 import { adapterFactory } from "../providers/registry.js";
 import { availableStrategies, hasStrategy } from "../balancer/registry.js";
+import { upstreamModelFor } from "../pool/router.js";
 
 const isComposite = (type: string) => (COMPOSITE_TYPES as readonly string[]).includes(type);
 
@@ -28,12 +29,17 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
         }
       }
       if (p.base_url) problems.push({ path: at("base_url"), message: `not used by type ${p.type}` });
-      if (!adapterFactory(p.type)) {
+      const composite = adapterFactory(p.type);
+      if (!composite) {
         problems.push({ path: at("type"), message: `type ${p.type} is not available in this build` });
+      } else {
+        for (const prob of composite.validate(p)) problems.push({ path: at(prob.path), message: prob.message });
       }
       return;
     }
     if (p.members) problems.push({ path: at("members"), message: `only for types ${COMPOSITE_TYPES.join(", ")}` });
+    if (p.strategy) problems.push({ path: at("strategy"), message: "only for type loadbalance" });
+    if (p.strategy_options) problems.push({ path: at("strategy_options"), message: `only for types ${COMPOSITE_TYPES.join(", ")}` });
     if (p.mock && p.type !== "mock") problems.push({ path: at("mock"), message: "only for type mock" });
     const factory = adapterFactory(p.type);
     if (!factory) {
@@ -72,8 +78,12 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
   }
 
   if (cfg.pool.default_model) {
-    const served = cfg.providers.some((p) =>
-      Array.isArray(p.models) ? p.models.includes(cfg.pool.default_model!) : cfg.pool.default_model! in p.models,
+    const served = cfg.providers.some(
+      (p) =>
+        upstreamModelFor(
+          new Map(Array.isArray(p.models) ? p.models.map((m) => [m, m]) : Object.entries(p.models)),
+          cfg.pool.default_model!,
+        ) !== undefined,
     );
     const discovering = cfg.providers.some((p) => p.discover_models);
     if (!served && !discovering) {

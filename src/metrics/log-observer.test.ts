@@ -28,6 +28,8 @@ const view = (name: string, ewma: number): EndpointView => ({
   ewmaTtftMs: ewma / 4,
   errorRate: 0.125,
   samples: 10,
+  lastFailedAt: 0,
+  inFlightAgeMs: () => 0,
   pricing: { inputPer1m: 0, outputPer1m: 0, cachedInputPer1m: 0 },
   lastCompletedAt: 0,
   latencyPercentile: () => undefined,

@@ -13,13 +13,18 @@ export function buildEndpoints(config: Config, clock: Clock, reuse?: (cfg: Provi
   const build = (cfg: ProviderConfig): Endpoint => {
     const existing = built.get(cfg.name);
     if (existing) return existing;
-    const kept = reuse?.(cfg);
+    let kept = reuse?.(cfg);
+    // A composite is kept only if its members are: it holds their endpoints.
+    if (kept && cfg.members?.some((m) => build(byName.get(m)!) !== reuse?.(byName.get(m)!))) kept = undefined;
     const endpoint =
       kept ??
       new Endpoint(
         cfg,
         createAdapter(cfg, {
           member: (name: string): Provider => build(byName.get(name)!).provider,
+          memberEndpoint: (name: string) => build(byName.get(name)!),
+          clock,
+          pool: config.pool,
         }),
         clock,
       );

@@ -71,6 +71,7 @@ export class Endpoint implements EndpointView {
   errorRate = 0;
   samples = 0;
   lastCompletedAt = 0;
+  lastFailedAt = 0;
   /** Set while the provider is out of rotation until its config changes (e.g. bad key). */
   disabledReason = "";
   /** Requests a rate limit, concurrency cap or cool-down kept from this provider. */
@@ -79,6 +80,8 @@ export class Endpoint implements EndpointView {
   readonly latency: SlidingWindow;
   readonly ttft: SlidingWindow;
   private ewmaAt = 0;
+  /** Sum of the start times of the calls in flight (for inFlightAgeMs). */
+  private inFlightStartSum = 0;
   private ttftAt = 0;
 
   constructor(
@@ -139,12 +142,18 @@ export class Endpoint implements EndpointView {
     };
   }
 
+  /** Mean age (ms) of the calls in flight now; 0 when none. */
+  inFlightAgeMs(now: number): number {
+    return this.inFlight > 0 ? Math.max(0, now - this.inFlightStartSum / this.inFlight) : 0;
+  }
+
   latencyPercentile(p: number, stream: boolean): number | undefined {
     return (stream ? this.ttft : this.latency).percentile(p, this.clock.now());
   }
 
   onCallStarted(role: CallRole): void {
     this.inFlight++;
+    this.inFlightStartSum += this.clock.now();
     this.requests++;
     if (role === "retry") this.retries++;
     else if (role === "fallback") this.fallbacks++;
@@ -153,6 +162,8 @@ export class Endpoint implements EndpointView {
   onCallEnded(o: CallOutcome): void {
     this.inFlight--;
     const now = this.clock.now();
+    // The call started latencyMs ago; with nothing left in flight, start the sum afresh.
+    this.inFlightStartSum = this.inFlight > 0 ? this.inFlightStartSum - (now - o.latencyMs) : 0;
     if (o.canceled) return;
     this.lastCompletedAt = now;
     this.samples++;
@@ -175,6 +186,7 @@ export class Endpoint implements EndpointView {
       }
     } else {
       this.failures++;
+      this.lastFailedAt = now;
       this.consecutiveFailures++;
       this.errorRate += (1 - this.errorRate) / ERROR_WINDOW;
       if (o.error) {

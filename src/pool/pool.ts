@@ -7,6 +7,7 @@
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 import { createStrategy, hasStrategy, availableStrategies } from "../balancer/registry.js";
+import { raceChat, raceStream, type RaceHost } from "../balancer/race.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { StrategyName } from "../config/schema.js";
 import { costOf, createConfigPricer, type Pricer } from "../cost/pricing.js";
@@ -14,13 +15,14 @@ import {
   ProviderError,
   type ChatResult,
   type FinishReason,
+  type ServedBy,
   type StreamEvent,
   type TokenUsage,
   type ToolCallDeltaOut,
 } from "../providers/types.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { redact } from "../util/redact.js";
-import { attemptSignal, backoffMs, delay } from "./attempt.js";
+import { attemptSignal, backoffMs, delay, type AttemptSignal } from "./attempt.js";
 import { buildEndpoints } from "./build.js";
 import type { CallRole, Endpoint } from "./endpoint.js";
 import { PoolError, invalidArgument } from "./errors.js";
@@ -150,7 +152,8 @@ export class Pool {
       return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
     }));
     const strategies = new Map<string, Strategy>();
-    strategies.set(loaded.config.pool.strategy, createStrategy(loaded.config.pool.strategy));
+    const { strategy, strategy_options, affinity } = loaded.config.pool;
+    strategies.set(strategy, createStrategy(strategy, strategy_options, affinity));
     return {
       loaded,
       endpoints,
@@ -249,7 +252,7 @@ export class Pool {
           `unknown strategy ${JSON.stringify(key)}; available: ${availableStrategies().join(", ")}`,
         );
       }
-      s = createStrategy(key as StrategyName);
+      s = createStrategy(key as StrategyName, this.config.pool.strategy_options, this.config.pool.affinity);
       this.gen.strategies.set(key, s);
     }
     return s;
@@ -560,6 +563,40 @@ export class Pool {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Issue 4: pricing composite answers, and the extra legs of racing and hedging (a leg beyond
+  // the first is an extra upstream call of the same attempt), for src/balancer/race.ts.
+
+  /**
+   * Prices for a call: a composite's answer is priced as its serving member's (unless the
+   * composite has its own `pricing`).
+   */
+  private priceOf(e: Endpoint, upstreamModel: string, servedBy: ServedBy | undefined) {
+    const member = servedBy && !e.config.pricing ? this.gen.byName.get(servedBy.provider) : undefined;
+    return member ? this.pricer.pricing(member, servedBy!.model) : this.pricer.pricing(e, upstreamModel);
+  }
+
+  private raceHost(plan: Plan, ctx: CallContext): RaceHost<Route, AttemptSignal> {
+    return {
+      clock: this.clock,
+      view: (r) => r.endpoint,
+      startLeg: () => {
+        const route = this.choose(plan);
+        if (!route || plan.tried.has(route.endpoint)) return undefined;
+        this.startAttempt(plan, route, "first");
+        plan.record.attempts--; // the same attempt: counted in upstream_calls, not in attempts
+        const e = route.endpoint;
+        return { candidate: route, attempt: attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock), started: this.clock.now() };
+      },
+      endLeg: (leg, outcome) => {
+        leg.attempt.done();
+        const canceled = outcome.canceled || ctx.signal.aborted;
+        this.endAttempt(plan, leg.candidate.endpoint, { ...outcome, canceled });
+        if (!canceled && outcome.error) plan.errors.push(outcome.error);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Unary
 
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
@@ -580,9 +617,9 @@ export class Pool {
     const r = plan.record;
     for (;;) {
       if (ctx.signal.aborted) throw this.abortedError(plan, ctx.signal);
-      const route = this.choose(plan);
+      let route = this.choose(plan);
       if (!route) throw this.exhausted(plan);
-      const e = route.endpoint;
+      let e = route.endpoint;
       let role: CallRole;
       try {
         role = await this.beforeRetry(plan, ctx, route);
@@ -590,18 +627,30 @@ export class Pool {
         throw this.abortedError(plan, ctx.signal);
       }
       this.startAttempt(plan, route, role);
-      const started = this.clock.now();
-      const att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+      let started = this.clock.now();
+      let att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
       try {
-        const result = await e.provider.chat({
-          request: req,
-          model: route.upstreamModel,
-          signal: att.signal,
-          requestId: ctx.requestId,
-        });
+        let result: ChatResult;
+        if (plan.strategy.race && plan.pick.attempt === 1) {
+          // Racing and hedging (issue 4): the legs run in src/balancer/race.ts; the winner goes on below.
+          const won = await raceChat(plan.strategy.race, this.raceHost(plan, ctx), { candidate: route, attempt: att, started }, plan.pick, (rt, signal) =>
+            rt.endpoint.provider.chat({ request: req, model: rt.upstreamModel, signal, requestId: ctx.requestId }),
+          );
+          ({ candidate: route, attempt: att, started } = won.leg);
+          e = route.endpoint;
+          r.provider = e.name;
+          result = won.result;
+        } else {
+          result = await e.provider.chat({
+            request: req,
+            model: route.upstreamModel,
+            signal: att.signal,
+            requestId: ctx.requestId,
+          });
+        }
         const latencyMs = this.clock.now() - started;
         const usage = this.settleUsage(plan, result.usage, result.content);
-        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), usage);
+        const costUsd = costOf(this.priceOf(e, route.upstreamModel, result.servedBy), usage);
         this.endAttempt(plan, e, { ok: true, latencyMs, usage, costUsd });
         r.usage = usage;
         r.costUsd = costUsd;
@@ -654,9 +703,9 @@ export class Pool {
     const r = plan.record;
     for (;;) {
       if (ctx.signal.aborted) throw this.abortedError(plan, ctx.signal);
-      const route = this.choose(plan);
+      let route = this.choose(plan);
       if (!route) throw this.exhausted(plan);
-      const e = route.endpoint;
+      let e = route.endpoint;
       let role: CallRole;
       try {
         role = await this.beforeRetry(plan, ctx, route);
@@ -664,14 +713,17 @@ export class Pool {
         throw this.abortedError(plan, ctx.signal);
       }
       this.startAttempt(plan, route, role);
-      const started = this.clock.now();
-      const att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
-      const upstream = e.provider.stream({
-        request: req,
-        model: route.upstreamModel,
-        signal: att.signal,
-        requestId: ctx.requestId,
-      })[Symbol.asyncIterator]();
+      let started = this.clock.now();
+      let att = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+      const racing = plan.strategy.race && plan.pick.attempt === 1 ? plan.strategy.race : undefined;
+      let upstream: AsyncIterator<StreamEvent> | undefined = racing
+        ? undefined
+        : e.provider.stream({
+            request: req,
+            model: route.upstreamModel,
+            signal: att.signal,
+            requestId: ctx.requestId,
+          })[Symbol.asyncIterator]();
       let delivered = false;
       let ended = false;
       let text = "";
@@ -681,7 +733,19 @@ export class Pool {
       let rawFinishReason = "";
       let usage: TokenUsage | undefined;
       let ttftMs: number | undefined;
+      let servedBy: ServedBy | undefined;
       try {
+        if (!upstream) {
+          // Racing and hedging (issue 4): the legs run in src/balancer/race.ts; the first to
+          // produce a token wins and its stream goes on below.
+          const won = await raceStream(racing!, this.raceHost(plan, ctx), { candidate: route, attempt: att, started }, plan.pick, (rt, signal) =>
+            rt.endpoint.provider.stream({ request: req, model: rt.upstreamModel, signal, requestId: ctx.requestId }),
+          );
+          ({ candidate: route, attempt: att, started } = won.leg);
+          e = route.endpoint;
+          r.provider = e.name;
+          upstream = won.result;
+        }
         for (;;) {
           const next = await upstream.next();
           if (next.done) break;
@@ -689,6 +753,7 @@ export class Pool {
           if (ev.id) id = ev.id;
           if (ev.model) model = ev.model;
           if (ev.usage) usage = ev.usage;
+          if (ev.servedBy) servedBy = ev.servedBy;
           if (ev.finishReason) {
             finishReason = ev.finishReason;
             rawFinishReason = ev.rawFinishReason ?? ev.finishReason;
@@ -715,7 +780,7 @@ export class Pool {
         ended = true;
         const latencyMs = this.clock.now() - started;
         const settled = this.settleUsage(plan, usage, text);
-        const costUsd = costOf(this.pricer.pricing(e, route.upstreamModel), settled);
+        const costUsd = costOf(this.priceOf(e, route.upstreamModel, servedBy), settled);
         this.endAttempt(plan, e, { ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs, usage: settled, costUsd });
         r.usage = settled;
         r.costUsd = costUsd;
@@ -764,7 +829,7 @@ export class Pool {
         att.done();
         if (!ended) {
           // Caller went away or the attempt failed: release the upstream at once.
-          void upstream.return?.(undefined)?.catch?.(() => undefined);
+          void upstream?.return?.(undefined)?.catch?.(() => undefined);
         }
       }
     }

@@ -2,7 +2,9 @@
  * The provider registry: config `type` -> how to validate and build its adapter. Adding a
  * wire protocol means adding one entry here and one folder beside this file.
  */
-import type { ProviderConfig } from "../config/schema.js";
+import type { PoolConfig, ProviderConfig } from "../config/schema.js";
+import { COMPOSITE_ADAPTERS, type MemberEndpoint } from "../balancer/composite/index.js";
+import type { Clock } from "../util/clock.js";
 import type { ConfigProblem } from "../config/interpolate.js";
 import { anthropicAdapter } from "./anthropic/index.js";
 import { azureAdapter } from "./azure/index.js";
@@ -17,6 +19,12 @@ import type { Provider } from "./types.js";
 export interface AdapterDeps {
   /** Another configured provider by name (composites combine them). */
   member(name: string): Provider;
+  /** Another configured provider's endpoint (composites pick members by their state). */
+  memberEndpoint?(name: string): MemberEndpoint;
+  /** Time source for composites (hedge delays, member timeouts). */
+  clock?: Clock;
+  /** The pool settings composites fall back on (strategy_options). */
+  pool?: PoolConfig;
 }
 
 export interface AdapterFactory {
@@ -63,6 +71,8 @@ const ADAPTERS: Record<string, AdapterFactory> = {
   ollama: ollamaAdapter,
   cohere: cohereAdapter,
   bedrock: bedrockAdapter,
+  // Composites (src/balancer/composite): racing, fallback, loadbalance over other providers.
+  ...COMPOSITE_ADAPTERS,
 };
 
 /** Type-specific provider keys and the types that read them (anything else is a mistake). */

@@ -51,6 +51,14 @@ export interface ChatResult {
   /** Undefined when the upstream reported no usage (the pool then estimates it). */
   usage?: TokenUsage;
   rateLimit?: RateLimitInfo;
+  /** Set by composite providers: the member that answered (innermost) and its upstream model. */
+  servedBy?: ServedBy;
+}
+
+/** Which configured provider really answered a composite's call, for pricing. */
+export interface ServedBy {
+  provider: string;
+  model: string;
 }
 
 /**
@@ -66,6 +74,8 @@ export interface StreamEvent {
   rawFinishReason?: string;
   usage?: TokenUsage;
   rateLimit?: RateLimitInfo;
+  /** Set by composite providers on the first event they pass on (see ChatResult.servedBy). */
+  servedBy?: ServedBy;
 }
 
 export interface UpstreamCall {

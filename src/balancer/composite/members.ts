@@ -1,0 +1,106 @@
+/**
+ * What composite providers share: the member endpoints they call (their state is what member
+ * selection reads, and every member call is recorded on it), the model name each member is
+ * sent, the composite's capabilities, and the pick context for a member choice.
+ */
+import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
+import type { ProviderConfig } from "../../config/schema.js";
+import { estimatePromptTokens } from "../../pool/tokens.js";
+import { upstreamModelFor } from "../../pool/router.js";
+import {
+  ProviderError,
+  type Provider,
+  type ProviderCapabilities,
+  type ServedBy,
+  type StreamEvent,
+} from "../../providers/types.js";
+import type { EndpointView, PickContext } from "../strategy.js";
+
+/** A member as a composite sees it: src/pool/endpoint.ts Endpoint satisfies this. */
+export interface MemberEndpoint extends EndpointView {
+  readonly provider: Provider;
+  readonly config: { readonly timeout_ms: number };
+  readonly models: ReadonlyMap<string, string>;
+  readonly healthy: boolean;
+  readonly saturated: boolean;
+  onCallStarted(role: "first" | "retry" | "fallback"): void;
+  /** Members record latency and errors only: the pool records the composite's tokens and cost. */
+  onCallEnded(o: { ok: boolean; latencyMs: number; ttftMs?: number; error?: ProviderError; canceled?: boolean }): void;
+}
+
+/** The name a member is sent for the composite's model: its own mapping, else the same name. */
+export function memberModel(m: MemberEndpoint, model: string): string {
+  return upstreamModelFor(m.models, model) ?? model;
+}
+
+/** A composite can take what every member can (config `capabilities` overrides). */
+export function compositeCapabilities(cfg: ProviderConfig, members: readonly MemberEndpoint[]): ProviderCapabilities {
+  let vision = true;
+  let tools = true;
+  let imageUrls = true;
+  let contextWindow = 0;
+  for (const m of members) {
+    const c = m.provider.capabilities;
+    vision &&= c.vision;
+    tools &&= c.tools;
+    imageUrls &&= c.imageUrls ?? c.vision;
+    if (c.contextWindow > 0 && (contextWindow === 0 || c.contextWindow < contextWindow)) contextWindow = c.contextWindow;
+  }
+  return {
+    vision: cfg.capabilities.vision ?? vision,
+    tools: cfg.capabilities.tools ?? tools,
+    imageUrls,
+    contextWindow: cfg.capabilities.context_window ?? contextWindow,
+  };
+}
+
+/** Members that may take a call now (in rotation, under their concurrency cap), not yet tried. */
+export function available(members: readonly MemberEndpoint[], tried: ReadonlySet<MemberEndpoint>): MemberEndpoint[] {
+  return members.filter((m) => m.healthy && !m.saturated && !tried.has(m));
+}
+
+/** The context strategies get for a member choice. */
+export function memberPickContext(request: ChatRequest, stream: boolean, now: number, random: () => number): PickContext & { attempt: number; now: number } {
+  return {
+    request,
+    stream,
+    promptTokens: estimatePromptTokens(request),
+    maxTokens: request.maxTokens ?? 256,
+    affinityKey: request.routing?.affinityKey || request.metadata.affinity_key || undefined,
+    attempt: 1,
+    now,
+    random,
+    pricing: (v) => v.pricing,
+  };
+}
+
+/** Tag a member's answer with who served it (an inner composite's tag is kept). */
+export function servedBy(m: MemberEndpoint, model: string, existing?: ServedBy): ServedBy {
+  return existing ?? { provider: m.name, model };
+}
+
+export function hasContent(ev: StreamEvent): boolean {
+  return !!ev.delta || (ev.toolCalls !== undefined && ev.toolCalls.length > 0);
+}
+
+/** Anything a member threw, as a ProviderError. */
+export function asProviderError(provider: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  return new ProviderError({ provider, kind: "server", message: String((err as Error)?.message ?? err) });
+}
+
+/** The composite's error after its members failed: the last member's kind, every member's reason. */
+export function membersFailed(composite: string, errors: readonly ProviderError[]): ProviderError {
+  const last = errors[errors.length - 1];
+  if (!last) {
+    return new ProviderError({ provider: composite, kind: "overloaded", message: "no member can take the call now" });
+  }
+  if (errors.length === 1 && last.scope === "request") return last;
+  return new ProviderError({
+    provider: composite,
+    kind: last.kind,
+    status: last.status,
+    retryAfterMs: last.retryAfterMs,
+    message: `${errors.length === 1 ? "member" : `all ${errors.length} members`} failed: ${errors.map((e) => `${e.provider}: ${e.describe()}`).join("; ")}`,
+  });
+}

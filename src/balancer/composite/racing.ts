@@ -1,0 +1,151 @@
+/**
+ * The racing composite: its members race for every call, as the `racing` strategy does for
+ * the pool (first_wins over `fanout` members, or hedged), with options from the composite's
+ * `strategy_options.racing` (else the pool's). Nested in a pool it is one provider, so "a
+ * racing pair inside a weighted pool" is two providers in a composite listed beside others.
+ */
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../providers/types.js";
+import { attemptSignal, type AttemptSignal } from "../../pool/attempt.js";
+import type { ProviderConfig } from "../../config/schema.js";
+import type { Clock } from "../../util/clock.js";
+import { raceChat, raceStream, type Leg, type RaceHost } from "../race.js";
+import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
+import {
+  asProviderError,
+  available,
+  compositeCapabilities,
+  hasContent,
+  memberModel,
+  memberPickContext,
+  membersFailed,
+  servedBy,
+  type MemberEndpoint,
+} from "./members.js";
+
+export interface RacingCompositeOptions {
+  cfg: ProviderConfig;
+  members: MemberEndpoint[];
+  clock: Clock;
+  random: () => number;
+  /** A `racing` strategy (its `race` says how; its pick chooses each leg). */
+  strategy: Strategy;
+}
+
+type MemberLeg = Leg<MemberEndpoint, AttemptSignal>;
+
+export class RacingComposite implements Provider {
+  readonly name: string;
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+  private readonly race: RaceSpec;
+
+  constructor(private readonly o: RacingCompositeOptions) {
+    this.name = o.cfg.name;
+    this.type = o.cfg.type;
+    this.capabilities = compositeCapabilities(o.cfg, o.members);
+    this.race = o.strategy.race!;
+  }
+
+  /** Start a leg on the member the strategy picks among those not yet racing. */
+  private startLeg(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): MemberLeg | undefined {
+    const open = available(this.o.members, tried);
+    if (open.length === 0) return undefined;
+    ctx.now = this.o.clock.now();
+    const m = this.o.strategy.pick(open, ctx);
+    if (!m) return undefined;
+    tried.add(m);
+    m.onCallStarted("first");
+    return { candidate: m, attempt: attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock), started: this.o.clock.now() };
+  }
+
+  private host(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): RaceHost<MemberEndpoint, AttemptSignal> {
+    return {
+      clock: this.o.clock,
+      view: (m) => m,
+      startLeg: () => this.startLeg(call, ctx, tried),
+      endLeg: (leg, outcome) => {
+        leg.attempt.done();
+        leg.candidate.onCallEnded({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
+      },
+    };
+  }
+
+  async chat(call: UpstreamCall): Promise<ChatResult> {
+    const ctx = memberPickContext(call.request, false, this.o.clock.now(), this.o.random);
+    const tried = new Set<MemberEndpoint>();
+    const first = this.startLeg(call, ctx, tried);
+    if (!first) throw membersFailed(this.name, []);
+    try {
+      const won = await raceChat(this.race, this.host(call, ctx, tried), first, ctx, (m, signal) =>
+        m.provider.chat({ ...call, model: memberModel(m, call.model), signal }),
+      );
+      const m = won.leg.candidate;
+      m.onCallEnded({ ok: true, latencyMs: this.o.clock.now() - won.leg.started });
+      won.leg.attempt.done();
+      return { ...won.result, servedBy: servedBy(m, memberModel(m, call.model), won.result.servedBy) };
+    } catch (err) {
+      const pe = asProviderError(first.candidate.name, err);
+      first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
+      first.attempt.done();
+      throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
+    }
+  }
+
+  async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
+    const ctx = memberPickContext(call.request, true, this.o.clock.now(), this.o.random);
+    const tried = new Set<MemberEndpoint>();
+    const first = this.startLeg(call, ctx, tried);
+    if (!first) throw membersFailed(this.name, []);
+    let leg: MemberLeg = first;
+    let it: AsyncIterator<StreamEvent>;
+    try {
+      const won = await raceStream(this.race, this.host(call, ctx, tried), first, ctx, (m, signal) =>
+        m.provider.stream({ ...call, model: memberModel(m, call.model), signal }),
+      );
+      leg = won.leg;
+      it = won.result;
+    } catch (err) {
+      const pe = asProviderError(first.candidate.name, err);
+      first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
+      first.attempt.done();
+      throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
+    }
+    const m = leg.candidate;
+    const model = memberModel(m, call.model);
+    let ttftMs: number | undefined;
+    let settled = false;
+    let tagged = false;
+    try {
+      for (;;) {
+        const n = await it.next();
+        if (n.done) break;
+        let ev = n.value;
+        if (ttftMs === undefined && hasContent(ev)) {
+          ttftMs = this.o.clock.now() - leg.started;
+          leg.attempt.clearTimeout();
+        }
+        if (!tagged) {
+          tagged = true;
+          ev = { ...ev, servedBy: servedBy(m, model, ev.servedBy) };
+        }
+        yield ev;
+      }
+      settled = true;
+      const latencyMs = this.o.clock.now() - leg.started;
+      m.onCallEnded({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
+    } catch (err) {
+      settled = true;
+      const pe = asProviderError(m.name, err);
+      m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - leg.started, error: pe, canceled: call.signal.aborted });
+      throw pe;
+    } finally {
+      leg.attempt.done();
+      if (!settled) {
+        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - leg.started, canceled: true });
+        void it.return?.(undefined)?.catch?.(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+}

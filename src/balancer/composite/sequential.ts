@@ -1,0 +1,145 @@
+/**
+ * Sequential composites: `fallback` tries its members in the order listed, `loadbalance`
+ * picks each next member with a strategy (default adaptive); both move on to another member
+ * when one fails with a retryable or provider-specific error, each member at most once per
+ * call. Streams move on only before the first token (after it, the failure is the caller's;
+ * the pool's own stream handling takes over).
+ */
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../providers/types.js";
+import type { ProviderError } from "../../providers/types.js";
+import { attemptSignal } from "../../pool/attempt.js";
+import type { Clock } from "../../util/clock.js";
+import type { PickContext, Strategy } from "../strategy.js";
+import {
+  asProviderError,
+  available,
+  compositeCapabilities,
+  hasContent,
+  memberModel,
+  memberPickContext,
+  membersFailed,
+  servedBy,
+  type MemberEndpoint,
+} from "./members.js";
+import type { ProviderConfig } from "../../config/schema.js";
+
+export interface SequentialOptions {
+  cfg: ProviderConfig;
+  members: MemberEndpoint[];
+  clock: Clock;
+  random: () => number;
+  /** loadbalance: how the next member is picked; undefined = in the order listed (fallback). */
+  strategy?: Strategy;
+}
+
+export class SequentialComposite implements Provider {
+  readonly name: string;
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+
+  constructor(private readonly o: SequentialOptions) {
+    this.name = o.cfg.name;
+    this.type = o.cfg.type;
+    this.capabilities = compositeCapabilities(o.cfg, o.members);
+  }
+
+  private next(tried: Set<MemberEndpoint>, ctx: PickContext & { now: number }): MemberEndpoint | undefined {
+    const open = available(this.o.members, tried);
+    if (open.length === 0) return undefined;
+    if (!this.o.strategy) return open[0];
+    ctx.now = this.o.clock.now();
+    return this.o.strategy.pick(open, ctx);
+  }
+
+  async chat(call: UpstreamCall): Promise<ChatResult> {
+    const ctx = memberPickContext(call.request, false, this.o.clock.now(), this.o.random);
+    const tried = new Set<MemberEndpoint>();
+    const errors: ProviderError[] = [];
+    for (let m = this.next(tried, ctx); m; m = this.next(tried, ctx)) {
+      tried.add(m);
+      m.onCallStarted(tried.size === 1 ? "first" : "fallback");
+      const started = this.o.clock.now();
+      const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
+      const model = memberModel(m, call.model);
+      try {
+        const res = await m.provider.chat({ ...call, model, signal: att.signal });
+        m.onCallEnded({ ok: true, latencyMs: this.o.clock.now() - started });
+        return { ...res, servedBy: servedBy(m, model, res.servedBy) };
+      } catch (err) {
+        const pe = asProviderError(m.name, err);
+        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
+        if (call.signal.aborted) throw pe;
+        errors.push(pe);
+        if (pe.scope === "request") break;
+      } finally {
+        att.done();
+      }
+    }
+    throw membersFailed(this.name, errors);
+  }
+
+  async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
+    const ctx = memberPickContext(call.request, true, this.o.clock.now(), this.o.random);
+    const tried = new Set<MemberEndpoint>();
+    const errors: ProviderError[] = [];
+    for (let m = this.next(tried, ctx); m; m = this.next(tried, ctx)) {
+      tried.add(m);
+      m.onCallStarted(tried.size === 1 ? "first" : "fallback");
+      const started = this.o.clock.now();
+      const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
+      const model = memberModel(m, call.model);
+      const it = m.provider.stream({ ...call, model, signal: att.signal })[Symbol.asyncIterator]();
+      // Events before the first token are held back, so a member that fails before answering
+      // leaves no trace in the stream.
+      const held: StreamEvent[] = [];
+      let ttftMs: number | undefined;
+      let settled = false;
+      try {
+        for (;;) {
+          const n = await it.next();
+          if (n.done) break;
+          if (ttftMs !== undefined) {
+            yield n.value;
+            continue;
+          }
+          held.push(n.value);
+          if (!hasContent(n.value)) continue;
+          ttftMs = this.o.clock.now() - started;
+          att.clearTimeout();
+          yield* release(held, m, model);
+        }
+        if (ttftMs === undefined) yield* release(held, m, model);
+        settled = true;
+        const latencyMs = this.o.clock.now() - started;
+        m.onCallEnded({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
+        return;
+      } catch (err) {
+        settled = true;
+        const pe = asProviderError(m.name, err);
+        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
+        if (call.signal.aborted || ttftMs !== undefined) throw pe;
+        errors.push(pe);
+        if (pe.scope === "request") break;
+      } finally {
+        att.done();
+        if (!settled) {
+          // The consumer stopped reading: release the member's stream.
+          m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, canceled: true });
+          void it.return?.(undefined)?.catch?.(() => undefined);
+        }
+      }
+    }
+    throw membersFailed(this.name, errors);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The held events, the first tagged with the member that serves the stream. */
+function* release(held: StreamEvent[], m: MemberEndpoint, model: string): Generator<StreamEvent> {
+  for (let i = 0; i < held.length; i++) {
+    const ev = held[i]!;
+    yield i === 0 ? { ...ev, servedBy: servedBy(m, model, ev.servedBy) } : ev;
+  }
+  held.length = 0;
+}
