@@ -81,7 +81,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   let loaded = opts.loaded;
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
   let draining = false;
-  const poolOpts: PoolOptions = { clock: opts.clock, random: opts.random, observers: [...(opts.observers ?? [])] };
+  const poolOpts: PoolOptions = { clock: opts.clock, random: opts.random, observers: [...(opts.observers ?? [])], logger };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics });

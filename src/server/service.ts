@@ -29,7 +29,7 @@ function callContext(ctx: HandlerContext): CallContext {
   const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
   const preferred = ctx.requestHeader.get("x-llmpool-provider");
-  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined };
+  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined, timeoutMs: ctx.timeoutMs() };
 }
 
 export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {
