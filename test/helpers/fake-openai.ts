@@ -185,6 +185,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
         return;
       }
       if (b.dropAfterChunks === i) {
+        await sleep(5); // what was sent reaches the client before the connection dies
         req.socket.destroy();
         return;
       }
