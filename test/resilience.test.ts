@@ -91,7 +91,7 @@ describe("upstream failures callers never see", () => {
     expect(failures(results)).toEqual([]);
     expect(ups[0]!.chatRequests().length).toBeGreaterThan(30);
     const stats = await s.grpc.getPoolStats({});
-    expect(Number(stats.totals.retries + stats.totals.fallbacks)).toBeGreaterThan(5);
+    expect(Number(stats.totals!.retries + stats.totals!.fallbacks)).toBeGreaterThan(5);
   });
 
   it("all upstreams die: calls fail fast with UNAVAILABLE naming each provider's last error", async () => {
@@ -228,7 +228,7 @@ describe("queueing", () => {
     );
     await up!.waitForRequests(2);
     const during = await s.grpc.getPoolStats({});
-    expect(during.totals.queueDepth).toBe(5);
+    expect(during.totals!.queueDepth).toBe(5);
     const results = await Promise.all(calls);
     const refused = results.filter((r): r is ConnectError => r !== "ok");
     expect(results.filter((r) => r === "ok")).toHaveLength(7);
@@ -240,8 +240,8 @@ describe("queueing", () => {
     }
     expect(up!.chatRequests()).toHaveLength(7);
     const after = await s.grpc.getPoolStats({});
-    expect(after.totals.queueDepth).toBe(0);
-    expect(after.totals.inFlight).toBe(0);
+    expect(after.totals!.queueDepth).toBe(0);
+    expect(after.totals!.inFlight).toBe(0);
     expect(after.providers[0]!.inFlight).toBe(0);
   });
 
