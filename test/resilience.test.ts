@@ -2,7 +2,9 @@
  * Fault injection through the gRPC API against fake upstreams: each test breaks upstreams in
  * one way and asserts what callers saw.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProviderState } from "../gen/llmpool/v1/llmpool_pb.js";
 import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
@@ -111,6 +113,54 @@ describe("upstream failures callers never see", () => {
     expect(err.rawMessage).toMatch(/^no healthy provider for model "gpt-4o-mini": a: circuit breaker open, half-open in \d+ ms; last error: connect: ECONNREFUSED/);
     const health = await s.grpc.health({});
     expect(health.serving).toBe(false);
+  });
+});
+
+describe("health follows min_healthy", () => {
+  it("Health, grpc.health and /readyz say NOT_SERVING once fewer than min_healthy providers are in rotation", async () => {
+    const [a, b] = await fakes("a", "b");
+    const s = await serve({
+      pool: { min_healthy: 2, strategy: "round_robin" },
+      providers: [openaiProvider("a", a!.url), openaiProvider("b", b!.url, { circuit_breaker: { failure_threshold: 1, reset_timeout_ms: 60_000 } })],
+    });
+    const readyz = async () => (await fetch(`${s.url}/readyz`)).status;
+    expect((await s.grpc.health({})).serving).toBe(true);
+    expect(await readyz()).toBe(200);
+    b!.behave({ status: 500 });
+    for (let i = 0; i < 2; i++) await s.grpc.chat({ messages: [user("x")] });
+    const h = await s.grpc.health({});
+    expect(h).toMatchObject({ serving: false, status: "NOT_SERVING", healthyProviders: 1, totalProviders: 2, minHealthy: 2 });
+    expect(h.providers.find((p) => p.name === "b")).toMatchObject({ healthy: false, state: ProviderState.BREAKER_OPEN });
+    expect(await readyz()).toBe(503);
+    const grpcHealth = createClient(Health, createGrpcTransport({ baseUrl: s.url }));
+    expect((await grpcHealth.check({})).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+  });
+});
+
+describe("active health checks and warmup", () => {
+  it("take an unreachable provider out of rotation before any request tries it", async () => {
+    const [live, dead] = await fakes("live", "dead");
+    await dead!.kill();
+    const s = await serve({
+      pool: { strategy: "round_robin", health_check: { unhealthy_threshold: 1 } },
+      providers: [openaiProvider("live", live!.url), openaiProvider("dead", dead!.url)],
+    });
+    await eventually(async () => (await stateOf(s, "dead")).state === ProviderState.UNHEALTHY);
+    for (let i = 0; i < 4; i++) expect((await s.grpc.chat({ messages: [user("x")] })).attempts).toBe(1);
+    const dst = await stateOf(s, "dead");
+    expect(dst.requests).toBe(0n);
+    expect(dst.lastError).toMatch(/^health check: connect: ECONNREFUSED/);
+  });
+
+  it("warmup opens each provider's connection at start (and not with warmup off)", async () => {
+    const [a] = await fakes("a");
+    const noProbe = { health_check: { enabled: false } };
+    const s1 = await serve({ providers: [openaiProvider("a", a!.url, noProbe)] });
+    expect(a!.requests.filter((r) => r.path === "/v1/models")).toHaveLength(1);
+    await s1.close();
+    const s2 = await serve({ pool: { warmup: { enabled: false } }, providers: [openaiProvider("a", a!.url, noProbe)] });
+    await s2.grpc.chat({ messages: [user("x")] });
+    expect(a!.requests.filter((r) => r.path === "/v1/models")).toHaveLength(1);
   });
 });
 
