@@ -44,7 +44,8 @@ describe("Admission", () => {
     expect(adm.depth).toBe(1);
     clock.advance(1);
     await expect(p).resolves.toEqual({ kind: "woken" });
-    // Still blocked: wait again, now only by a saturated provider; the queue timeout counts from the first wait.
+    clock.advance(10_000); // busy with an attempt elsewhere: not waiting, so not counted
+    // Still blocked: wait again, now only by a saturated provider; queue.timeout_ms bounds the total wait.
     const p2 = adm.wait(w, blocks(["a", saturated]), new AbortController().signal);
     clock.advance(4000);
     await expect(p2).resolves.toEqual({ kind: "timeout", waitedMs: 5000, retryAfterMs: undefined });

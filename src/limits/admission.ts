@@ -33,8 +33,8 @@ export type WaitOutcome =
 
 /** One waiting request; kept across rounds so it keeps its place (seq) in the queue. */
 export interface Waiter extends QueueEntry<Endpoint> {
-  /** Monotonic ms when it first had to wait. */
-  since: number;
+  /** Time spent waiting so far, over every round (queue.timeout_ms bounds the total). */
+  waitedMs: number;
   /** Monotonic deadline of the caller, if it set one. */
   deadline?: number;
   /** Set while parked: finishes the current round. */
@@ -49,7 +49,7 @@ export function createWaiter(priority: number, wants: (e: Endpoint) => boolean, 
     seq: 0,
     index: -1,
     token: 0,
-    since: -1,
+    waitedMs: 0,
     deadline,
     wants,
     wake() {},
@@ -100,7 +100,6 @@ export class Admission {
     const cfg = this.config();
     if (this.closed) return Promise.resolve({ kind: "closed" });
     if (signal.aborted) return Promise.resolve({ kind: "aborted" });
-    if (w.since < 0) w.since = now;
     let earliest = Infinity;
     let allTimed = true;
     for (const b of blocked.values()) {
@@ -109,8 +108,8 @@ export class Admission {
       else if (b.retryAfterMs < earliest) earliest = b.retryAfterMs;
     }
     const retryAfterMs = allTimed && earliest < Infinity ? earliest : undefined;
-    const timeoutAt = w.since + cfg.timeout_ms;
-    if (now >= timeoutAt) return Promise.resolve({ kind: "timeout", waitedMs: now - w.since, retryAfterMs });
+    const timeoutAt = now + cfg.timeout_ms - w.waitedMs;
+    if (now >= timeoutAt) return Promise.resolve({ kind: "timeout", waitedMs: w.waitedMs, retryAfterMs });
     const limitAt = Math.min(timeoutAt, w.deadline ?? Infinity);
     if (allTimed && now + earliest > limitAt) return Promise.resolve({ kind: "unfit", retryAfterMs: earliest });
     if (this.queue.size >= cfg.max_size) return Promise.resolve({ kind: "full", retryAfterMs });
@@ -122,6 +121,7 @@ export class Admission {
       const finish = (o: WaitOutcome) => {
         if (!w.resolve) return;
         w.resolve = undefined;
+        w.waitedMs += this.clock.now() - now;
         w.wake = () => {};
         this.queue.remove(w);
         cancelTimeout?.();
@@ -138,10 +138,7 @@ export class Admission {
         w.wokenBy = resource;
         finish({ kind: "woken" });
       };
-      cancelTimeout = this.clock.setTimeout(
-        () => finish({ kind: "timeout", waitedMs: this.clock.now() - w.since, retryAfterMs }),
-        timeoutAt - now,
-      );
+      cancelTimeout = this.clock.setTimeout(() => finish({ kind: "timeout", waitedMs: w.waitedMs + this.clock.now() - now, retryAfterMs }), timeoutAt - now);
       if (earliest < Infinity) cancelLift = this.clock.setTimeout(() => finish({ kind: "woken" }), earliest);
       signal.addEventListener("abort", onAbort, { once: true });
       this.queue.push(w);

@@ -188,9 +188,18 @@ export class Pool {
       this.resilience.retire(e);
       void this.closeWhenIdle(e);
     }
-    void this.resilience.warm(added).catch(() => undefined);
+    void this.prepare(added);
     this.resilience.admission.wakeAll();
     return { added: added.map((e) => e.name), removed: removed.map((e) => e.name), kept };
+  }
+
+  /** Providers a reload added: discover their models, open their connections. */
+  private async prepare(added: Endpoint[]): Promise<void> {
+    const gen = this.gen;
+    if (await discoverModels(added, AbortSignal.timeout(10_000))) {
+      if (this.gen === gen) this.gen = { ...gen, router: new ModelRouter(gen.endpoints, gen.loaded.config.pool.default_model) };
+    }
+    await this.resilience.warm(added).catch(() => undefined);
   }
 
   private async closeWhenIdle(e: Endpoint): Promise<void> {
