@@ -112,7 +112,7 @@ await Promise.all(
       } catch (err) {
         if (streaming) tally.streamFailed++;
         else tally.unaryFailed++;
-        const m = String((err as Error).message).replace(/\d+/g, "N").slice(0, 140);
+        const m = String((err as Error).message).replace(/\b\d+ ms/g, "N ms").slice(0, 400);
         errors.set(m, (errors.get(m) ?? 0) + 1);
       }
     }

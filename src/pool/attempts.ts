@@ -51,8 +51,9 @@ export class Attempts {
     this.clock = d.clock;
   }
 
-  get config() {
-    return { pool: this.d.settings() };
+  /** `pool.stream` in force (stall detection and resume). */
+  get streamSettings(): PoolConfig["stream"] {
+    return this.d.settings().stream;
   }
 
   /** Choose (or wait for) the next endpoint, back off before a retry, and start the call. */

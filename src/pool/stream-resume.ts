@@ -21,7 +21,6 @@ import type { CallOutcome, Endpoint } from "./endpoint.js";
 import { PoolError } from "./errors.js";
 import type { Plan } from "./plan.js";
 import type { CallContext, StreamChunkOut } from "./types.js";
-import { estimateTokens } from "./tokens.js";
 
 /** Unicode code points in `s` (what most languages call characters). */
 export function codePoints(s: string): number {
@@ -73,7 +72,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
       throw err;
     }
     const e = at.endpoint;
-    const settings = pool.config.pool.stream;
+    const settings = pool.streamSettings;
     const stall = new StallWatch(clock, () => stallThreshold(e, settings), (silent, threshold) =>
       at.signal.abort(
         new ProviderError({
