@@ -268,17 +268,25 @@ describe("deadlines and cancellation", () => {
 describe("queueing", () => {
   it("a flood beyond the queue gets RESOURCE_EXHAUSTED at once; the queued calls are served", async () => {
     const [up] = await fakes("up");
-    up!.behave({ delayMs: 150 });
+    let release!: () => void;
+    up!.behave({ gate: new Promise<void>((r) => (release = r)) });
     const s = await serve({ pool: { queue: { max_size: 5, timeout_ms: 5000 } }, providers: [openaiProvider("up", up!.url, { max_concurrency: 2 })] });
+    let refusedSoFar = 0;
     const calls = Array.from({ length: 30 }, () =>
       s.grpc.chat({ messages: [user("x")] }).then(
         () => "ok",
-        (e) => ConnectError.from(e),
+        (e) => {
+          refusedSoFar++;
+          return ConnectError.from(e);
+        },
       ),
     );
     await up!.waitForRequests(2);
+    await eventually(() => refusedSoFar === 23); // refused at once, while the upstream still holds the first two
     const during = await s.grpc.getPoolStats({});
     expect(during.totals!.queueDepth).toBe(5);
+    expect(during.totals!.inFlight).toBe(7);
+    release();
     const results = await Promise.all(calls);
     const refused = results.filter((r): r is ConnectError => r !== "ok");
     expect(results.filter((r) => r === "ok")).toHaveLength(7);
@@ -297,15 +305,19 @@ describe("queueing", () => {
 
   it("serves the queue by metadata.priority, then age", async () => {
     const [up] = await fakes("up");
-    up!.behave({ delayMs: 60 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    up!.behave((_r, n) => (n === 1 ? { gate } : {}));
     const s = await serve({ providers: [openaiProvider("up", up!.url, { max_concurrency: 1 })] });
     const first = s.grpc.chat({ messages: [user("first")] });
     await up!.waitForRequests(1);
     const queued = [];
     for (const [label, priority] of [["p0-old", "0"], ["p5", "5"], ["p0-new", "0"], ["p9", "9"], ["p-1", "-1"]] as const) {
       queued.push(s.grpc.chat({ messages: [user(label)], metadata: { priority } }));
-      await new Promise((r) => setTimeout(r, 10)); // arrive in this order
+      const depth = queued.length;
+      await eventually(() => s.server.pool.queueDepth === depth); // queued in this order
     }
+    release();
     await Promise.all([first, ...queued]);
     expect(up!.chatRequests().map((r) => r.body.messages[0].content)).toEqual(["first", "p9", "p5", "p0-old", "p0-new", "p-1"]);
     const err = await error(s.grpc.chat({ messages: [user("x")], metadata: { priority: "high" } }));

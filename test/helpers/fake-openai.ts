@@ -23,6 +23,8 @@ export interface Behavior {
   headers?: Record<string, string>;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer only once this settles (a test releases held requests when it is ready). */
+  gate?: Promise<unknown>;
   /** Never answer (until the client aborts). */
   hang?: boolean;
   /** Reply text (default "Hello from <name>"). */
@@ -114,6 +116,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
       return;
     }
     if (b.hang) return; // the client's abort ends it
+    if (b.gate) await b.gate;
     if (b.delayMs) await sleep(b.delayMs);
     if (res.destroyed) return;
     for (const [k, v] of Object.entries(b.headers ?? {})) res.setHeader(k, v);
