@@ -217,7 +217,7 @@ describe("rate limits and cool-downs", () => {
     expect(got.sort()).toEqual(["a", "a", "b"]);
     const err = await error(s.grpc.chat({ messages: [user("x")] }));
     expect(err.code).toBe(Code.ResourceExhausted);
-    expect(err.rawMessage).toMatch(/a: rpm 2 reached; b: rpm 1 reached/);
+    expect(err.rawMessage).toMatch(/^every provider of model "gpt-4o-mini" is at a limit \(and pool.queue is off\): a: rpm 2 reached; b: rpm 1 reached$/);
     expect(Number(err.metadata.get("retry-after-ms"))).toBeGreaterThan(50_000);
     const st = await stateOf(s, "a");
     expect(st.rateLimit).toMatchObject({ rpmLimit: 2, rpmRemaining: 0 });

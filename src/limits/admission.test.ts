@@ -93,4 +93,11 @@ describe("Admission", () => {
     adm.release(a);
     await expect(p1b).resolves.toEqual({ kind: "woken" });
   });
+
+  it("does not wait at all when the queue is off", async () => {
+    const { adm } = setup(0, 5000);
+    await expect(adm.wait(createWaiter(0, () => true), blocks(["a", cooling(300)]), new AbortController().signal)).resolves.toEqual({ kind: "off", retryAfterMs: 300 });
+    const { adm: adm2 } = setup(10, 0);
+    await expect(adm2.wait(createWaiter(0, () => true), blocks(["a", saturated]), new AbortController().signal)).resolves.toEqual({ kind: "off", retryAfterMs: undefined });
+  });
 });

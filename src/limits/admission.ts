@@ -23,6 +23,8 @@ export type WaitOutcome =
   | { kind: "woken" }
   /** The queue is at max_size. */
   | { kind: "full"; retryAfterMs?: number }
+  /** Waiting is off (queue.max_size or queue.timeout_ms is 0). */
+  | { kind: "off"; retryAfterMs?: number }
   /** queue.timeout_ms passed while waiting. */
   | { kind: "timeout"; waitedMs: number; retryAfterMs?: number }
   /** Every blocked provider is known to stay blocked past the deadline or queue timeout. */
@@ -108,6 +110,7 @@ export class Admission {
       else if (b.retryAfterMs < earliest) earliest = b.retryAfterMs;
     }
     const retryAfterMs = allTimed && earliest < Infinity ? earliest : undefined;
+    if (cfg.max_size === 0 || cfg.timeout_ms === 0) return Promise.resolve({ kind: "off", retryAfterMs });
     const timeoutAt = now + cfg.timeout_ms - w.waitedMs;
     if (now >= timeoutAt) return Promise.resolve({ kind: "timeout", waitedMs: w.waitedMs, retryAfterMs });
     const limitAt = Math.min(timeoutAt, w.deadline ?? Infinity);

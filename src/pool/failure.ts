@@ -131,6 +131,11 @@ export function waitError(plan: Plan, o: Exclude<WaitOutcome, { kind: "woken" | 
         `every provider of model ${model} is at a limit for longer than the request can wait (retry in ${Math.ceil(o.retryAfterMs)} ms): ${detail}`,
         { ...extra, retryAfterMs: o.retryAfterMs },
       );
+    case "off":
+      return new PoolError("resource_exhausted", `every provider of model ${model} is at a limit (and pool.queue is off): ${detail}`, {
+        ...extra,
+        retryAfterMs: o.retryAfterMs ?? 1000,
+      });
     case "closed":
       return new PoolError("unavailable", "the server is shutting down", { ...extra, retryAfterMs: 1000 });
   }
