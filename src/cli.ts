@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { ConfigError, loadConfigFile } from "./config/load.js";
-import { loadEffectiveConfig } from "./config/source.js";
+import { createReloader } from "./config/reload.js";
+import { findConfigSource, loadEffectiveConfig } from "./config/source.js";
 import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
@@ -24,7 +25,10 @@ Usage:
 
 Options (flag > LLMPOOL_* environment > config file > default):
   --config FILE                  config file (else ./llmpool.yaml, else $LLMPOOL_CONFIG,
-                                 else the embedded default built from the environment)
+                                 else the embedded default built from the environment);
+                                 watched: changes apply without a restart (also on SIGHUP)
+  --config-url URL               fetch the config over HTTP(S) instead, polled every
+                                 server.reload.poll_interval_s     LLMPOOL_CONFIG_URL
   --port N                       listen port                      LLMPOOL_PORT
   --host ADDR                    listen address                   LLMPOOL_HOST
   --strategy NAME                balancing strategy               LLMPOOL_STRATEGY
@@ -42,6 +46,7 @@ function parse(argv: string[]) {
     allowPositionals: true,
     options: {
       config: { type: "string", short: "c" },
+      "config-url": { type: "string" },
       port: { type: "string", short: "p" },
       host: { type: "string" },
       strategy: { type: "string" },
@@ -78,9 +83,13 @@ function redactedConfig(config: { providers: { api_key?: string; aws_secret_acce
 }
 
 async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> {
-  const loaded = await loadEffectiveConfig({ config: values.config, overrides: overridesFrom(values) });
+  const overrides = overridesFrom(values);
+  const where = { config: values.config, configUrl: values["config-url"] };
+  const loaded = await loadEffectiveConfig({ ...where, overrides });
   const logger = createLogger(loaded.config.log.level);
   const server = await createLlmpoolServer({ loaded, logger });
+  const source = findConfigSource(where);
+  const reloader = source && createReloader({ source, overrides, logger, current: () => server.loaded, apply: (next) => server.reload(next) });
   const addr = await server.listen();
   logger.info(
     {
@@ -92,11 +101,14 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
     },
     "llmpool serving gRPC, gRPC-Web and Connect",
   );
+  reloader?.start();
+  process.on("SIGHUP", () => void reloader?.check());
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down: draining calls in flight");
+    reloader?.stop();
+    logger.info({ signal, in_flight: server.pool.totals.inFlight }, "shutting down: draining calls in flight");
     server.close().then(
       () => {
         logger.info("stopped");
@@ -146,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case "print-config": {
-        const loaded = await loadEffectiveConfig({ config: values.config, overrides: overridesFrom(values) });
+        const loaded = await loadEffectiveConfig({ config: values.config, configUrl: values["config-url"], overrides: overridesFrom(values) });
         process.stdout.write(`# source: ${loaded.source}, version ${loaded.version}\n`);
         process.stdout.write(stringify(redactedConfig(loaded.config)));
         return 0;

@@ -22,7 +22,8 @@ beforeAll(async () => {
       { name: "m", type: "mock", models: ["mock"], mock: { latency_ms: 0, reply: "said {prompt}" } },
       openaiProvider("limited", limited.url, { models: ["busy"] }),
     ],
-    pool: { default_model: "mock", max_retries: 0 },
+    // No queueing: a rate-limited model is refused at once, with the upstream's retry delay.
+    pool: { default_model: "mock", max_retries: 0, queue: { max_size: 1000, timeout_ms: 0 } },
   });
   const gz = { sendCompression: compressionGzip, acceptCompression: [compressionGzip] };
   clients = {
@@ -82,8 +83,12 @@ describe("fast path and connect-node agree", () => {
     for (const [name, c] of Object.entries(clients)) {
       const err = await failure(c.chat({ model: "busy", messages: [user("x")] }));
       expect(err.code, name).toBe(Code.ResourceExhausted);
-      expect(err.rawMessage, name).toMatch(/every provider is rate-limited; retry in 7000 ms: limited: rate_limited \(HTTP 429\)/);
-      expect(err.metadata.get("retry-after-ms"), name).toBe("7000");
+      // The first call meets the upstream's 429; the provider then cools down for its
+      // retry-after, and later calls are refused by the cool-down: same code, same delay.
+      expect(err.rawMessage, name).toMatch(/limited: (rate_limited \(HTTP 429\)|cooling down for \d+ ms \(upstream 429\))/);
+      const ms = Number(err.metadata.get("retry-after-ms"));
+      expect(ms, name).toBeGreaterThan(4000);
+      expect(ms, name).toBeLessThanOrEqual(7000);
       expect(err.metadata.get("retry-after"), name).toBe("7");
     }
   });

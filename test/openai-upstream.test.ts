@@ -193,10 +193,10 @@ describe("OpenAI-compatible upstream", () => {
     expect((await up!.waitForAbort()).aborted).toBe(true);
   });
 
-  it("fails a stream over before its first token, and errors clearly after it", async () => {
+  it("fails a stream over before its first token, and errors clearly after it (resume off)", async () => {
     const [bad, good] = await fakes("bad", "good");
     bad!.behave({ status: 502 });
-    const s = await serve({ pool: { strategy: "round_robin" }, providers: [openaiProvider("bad", bad!.url), openaiProvider("good", good!.url)] });
+    const s = await serve({ pool: { strategy: "round_robin", stream: { resume: false } }, providers: [openaiProvider("bad", bad!.url), openaiProvider("good", good!.url)] });
     for (let i = 0; i < 2; i++) {
       const chunks = [];
       for await (const c of s.grpc.streamChat({ messages: [user("x")] })) chunks.push(c);

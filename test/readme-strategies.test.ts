@@ -13,7 +13,8 @@ import { affinityOptions } from "../src/balancer/affinity.js";
 import { DEFAULT_STRATEGY_OPTIONS } from "../src/balancer/registry.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const section = readme.slice(readme.indexOf("## Strategies"), readme.indexOf("## CLI"));
+const start = readme.indexOf("## Strategies");
+const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
 const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const env = { OPENAI_API_KEY: "sk-a", GROQ_API_KEY: "gsk-b", TOGETHER_API_KEY: "tg-c", OPENROUTER_API_KEY: "or-d" };
 

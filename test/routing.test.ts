@@ -118,7 +118,9 @@ describe("prompt-cache affinity", () => {
   it("keeps an affinity key, or a shared prompt prefix, on one provider while it is healthy", async () => {
     const ups = await fakes("a", "b", "c");
     const s = await serve({
-      pool: { strategy: "round_robin", affinity: { min_prefix_tokens: 50 } },
+      // best_alternative: a failed attempt's fallback is the strategy's (here: the ring's) choice,
+      // so the request that finds its home down lands where the key's later requests will.
+      pool: { strategy: "round_robin", fallback: "best_alternative", affinity: { min_prefix_tokens: 50 } },
       providers: ups.map((u) => openaiProvider(u.name, u.url)),
     });
     const homes = new Set<string>();

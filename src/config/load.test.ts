@@ -106,4 +106,38 @@ describe("config validation", () => {
       "server.port: Invalid input: expected number, received string",
     );
   });
+
+  it("fills and checks the resilience settings", () => {
+    const { config } = validateConfig({ providers: [mock("a")] }, "t", {});
+    expect(config.pool.stream).toEqual({ resume: true, stall_factor: 10, stall_min_ms: 3000, stall_max_ms: 30_000 });
+    expect(config.pool.retry_budget).toEqual({ enabled: true, ratio: 0.2, min_per_s: 10 });
+    expect(config.pool.outlier_detection.max_ejection_percent).toBe(50);
+    expect(config.providers[0]!.circuit_breaker).toMatchObject({ failure_ratio: 0.5, window_ms: 30_000, min_requests: 20, half_open_requests: 1 });
+    expect(config.providers[0]!.health_check).toEqual({ enabled: true, probe: "default" });
+    expect(config.server.reload).toEqual({ watch: true, debounce_ms: 200, poll_interval_s: 30 });
+    expect(
+      problems({
+        pool: {
+          fallback: "sideways",
+          health_check_interval_s: 1,
+          stream: { stall_min_ms: 5000, stall_max_ms: 1000, stall_factor: 0 },
+          outlier_detection: { base_ejection_time_ms: 10_000, max_ejection_time_ms: 5000, max_ejection_percent: 150 },
+          retry_budget: { ratio: -1 },
+        },
+        providers: [mock("a", { circuit_breaker: { failure_ratio: 2, window_ms: 10 }, health_check: { probe: "ping", model: "nope" } })],
+      }),
+    ).toEqual([
+      'pool.fallback: unknown fallback policy "sideways"; expected one of none, next_available, retry_same, best_alternative',
+      "pool.health_check_interval_s: must be >= 5",
+      "pool.retry_budget.ratio: Too small: expected number to be >=0",
+      "pool.outlier_detection.max_ejection_percent: must be <= 100",
+      "pool.stream.stall_factor: must be >= 1",
+      "providers[0].circuit_breaker.failure_ratio: must be <= 1",
+      "providers[0].circuit_breaker.window_ms: must be >= 1000",
+      "providers[0].health_check.probe: expected default or chat",
+    ]);
+    expect(problems({ providers: [mock("a", { health_check: { probe: "chat", model: "nope" } })] })).toEqual([
+      "providers[0].health_check.model: not one of this provider's models (m)",
+    ]);
+  });
 });

@@ -79,10 +79,33 @@ const budgetSchema = z.strictObject({
 
 const circuitBreakerSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** Failures (in the rolling window) that open the breaker. */
+  /** Failures in a row that open the breaker (counted failures: see README, Resilience). */
   failure_threshold: posInt.default(5),
   /** How long the breaker stays open before letting trial requests through. */
   reset_timeout_ms: posInt.default(30_000),
+  /**
+   * Also open when more than this share of the calls in `window_ms` failed (0 = off). A ratio
+   * catches a provider that fails often but never `failure_threshold` times in a row.
+   */
+  failure_ratio: z.number().min(0).max(1, "must be <= 1").default(0.5),
+  /** The rolling window the ratio is computed over. */
+  window_ms: z.number().int("must be an integer").min(1000, "must be >= 1000").default(30_000),
+  /** Calls the window must hold before the ratio can open the breaker (few calls prove little). */
+  min_requests: posInt.default(20),
+  /** Trial requests let through at once while half-open; the first to finish decides. */
+  half_open_requests: posInt.default(1),
+});
+
+const providerHealthCheckSchema = z.strictObject({
+  /** Probe this provider every `pool.health_check_interval_s`. */
+  enabled: z.boolean().default(true),
+  /**
+   * `default`: the adapter's own cheap check (GET /models for OpenAI-compatible APIs);
+   * `chat`: a one-token chat request (for upstreams whose only reliable check is a real call).
+   */
+  probe: z.enum(["default", "chat"], { error: () => "expected default or chat" }).default("default"),
+  /** Public model the `chat` probe asks for (default: the provider's first model). */
+  model: z.string().min(1).optional(),
 });
 
 const capabilitiesSchema = z.strictObject({
@@ -158,6 +181,7 @@ export const providerSchema = z.strictObject({
   /** Spending limits for this provider; past one it leaves rotation until the period resets. */
   budget: budgetSchema.optional(),
   circuit_breaker: circuitBreakerSchema.prefault({}),
+  health_check: providerHealthCheckSchema.prefault({}),
   capabilities: capabilitiesSchema.prefault({}),
   /** Settings of `type: mock`. */
   mock: mockSchema.optional(),
@@ -231,6 +255,16 @@ const serverSchema = z.strictObject({
   shutdown_timeout_ms: nonNegInt.default(30_000),
   /** The live dashboard at /dashboard (it reads GetPoolStats like any other client). */
   dashboard: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  reload: z
+    .strictObject({
+      /** Reload when the config file changes (its directory is watched, so atomic saves count). */
+      watch: z.boolean().default(true),
+      /** Quiet time after a change before reading the file, so multi-step saves apply once. */
+      debounce_ms: nonNegInt.max(60_000, "must be <= 60000").default(200),
+      /** How often `--config-url` is fetched (its body is compared by checksum). */
+      poll_interval_s: z.number().min(1, "must be >= 1").max(86_400, "must be <= 86400").default(30),
+    })
+    .prefault({}),
 });
 
 const poolSchema = z.strictObject({
@@ -260,10 +294,67 @@ const poolSchema = z.strictObject({
   health_check_interval_s: z.number().min(5, "must be >= 5").max(300, "must be <= 300").default(30),
   min_healthy: nonNegInt.default(1),
   warmup: z
-    .strictObject({ enabled: z.boolean().default(true), concurrency: posInt.default(3) })
+    .strictObject({
+      enabled: z.boolean().default(true),
+      concurrency: posInt.default(3),
+      /** Longest start-up (or reload) waits for warmup; a blackholed upstream costs no more. */
+      timeout_ms: posInt.default(5000),
+    })
     .prefault({}),
   queue: z
     .strictObject({ max_size: nonNegInt.default(1000), timeout_ms: nonNegInt.default(30_000) })
+    .prefault({}),
+  /** retry_same: retries of the failing provider (with backoff) before moving on. */
+  retries_per_provider: nonNegInt.max(10, "must be <= 10").default(1),
+  /**
+   * Retries and fallbacks may add at most `ratio` of the requests seen in the last 10 s (but
+   * always `min_per_s` a second), so an outage does not multiply the load on what is left.
+   */
+  retry_budget: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ratio: z.number().min(0).max(10, "must be <= 10").default(0.2),
+      min_per_s: nonNeg.default(10),
+    })
+    .prefault({}),
+  /** Active health checks (interval: health_check_interval_s). */
+  health_check: z
+    .strictObject({
+      /** One probe's time limit. */
+      timeout_ms: posInt.default(5000),
+      /** Failed probes in a row that take a provider out of rotation. */
+      unhealthy_threshold: posInt.default(2),
+      /** Passed probes in a row that bring it back. */
+      healthy_threshold: posInt.default(1),
+    })
+    .prefault({}),
+  /** Passive outlier ejection (Envoy-style): consecutive 5xx or connection errors. */
+  outlier_detection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** 5xx / connection / timeout failures in a row that eject a provider. */
+      consecutive_errors: posInt.default(5),
+      /** First ejection time; the n-th ejection in a row lasts n times as long. */
+      base_ejection_time_ms: posInt.default(30_000),
+      /** Longest ejection. */
+      max_ejection_time_ms: posInt.default(300_000),
+      /** Never eject more than this percentage of the pool's providers at once. */
+      max_ejection_percent: z.number().min(0).max(100, "must be <= 100").default(50),
+    })
+    .prefault({}),
+  /** Upstream cool-down after a 429 that names no retry delay. */
+  default_cooldown_ms: nonNegInt.default(1000),
+  stream: z
+    .strictObject({
+      /** Continue a stream that breaks after its first token on another provider. */
+      resume: z.boolean().default(true),
+      /** Stalled = no chunk for stall_factor × the provider's recent mean gap between chunks. */
+      stall_factor: z.number().min(1, "must be >= 1").default(10),
+      /** Never call a stream stalled sooner than this. */
+      stall_min_ms: posInt.default(3000),
+      /** Always call it stalled after this much silence (also used before any gap is known). */
+      stall_max_ms: posInt.default(30_000),
+    })
     .prefault({}),
 });
 
@@ -309,6 +400,16 @@ export const configSchema = z
         message: "must be >= initial",
       });
     }
+    if (cfg.pool.stream.stall_max_ms < cfg.pool.stream.stall_min_ms) {
+      ctx.addIssue({ code: "custom", path: ["pool", "stream", "stall_max_ms"], message: "must be >= stall_min_ms" });
+    }
+    if (cfg.pool.outlier_detection.max_ejection_time_ms < cfg.pool.outlier_detection.base_ejection_time_ms) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pool", "outlier_detection", "max_ejection_time_ms"],
+        message: "must be >= base_ejection_time_ms",
+      });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -321,3 +422,6 @@ export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;
+export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
+export type OutlierConfig = PoolConfig["outlier_detection"];
+export type StreamConfig = PoolConfig["stream"];

@@ -51,6 +51,10 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
     if (models.length === 0 && !p.discover_models) {
       problems.push({ path: at("models"), message: "list at least one model, or set discover_models: true" });
     }
+    const probeModel = p.health_check.model;
+    if (probeModel !== undefined && !models.includes(probeModel) && !p.discover_models) {
+      problems.push({ path: at("health_check.model"), message: `not one of this provider's models (${models.join(", ")})` });
+    }
   });
 
   // Composite cycles: a -> b -> a.

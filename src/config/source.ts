@@ -7,6 +7,8 @@ import { resolve } from "node:path";
 import { defaultRawConfig } from "./defaults.js";
 import { ConfigError, parseConfigText, validateConfig, type LoadedConfig } from "./load.js";
 import { applyOverrides, type Overrides } from "./overrides.js";
+import { loadConfigText, type ConfigSource } from "./reload.js";
+import { fetchConfigText, safeUrl } from "./remote.js";
 
 export const EMBEDDED = "embedded default";
 
@@ -34,11 +36,33 @@ export function readRawConfig(path: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/**
+ * Where the config comes from, for hot reload: `--config-url` (or LLMPOOL_CONFIG_URL), else the
+ * config file found as above; undefined for the embedded default.
+ */
+export function findConfigSource(
+  opts: { config?: string; configUrl?: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): ConfigSource | undefined {
+  const env = opts.env ?? process.env;
+  const url = opts.configUrl || (opts.config ? undefined : env.LLMPOOL_CONFIG_URL);
+  if (url) {
+    if (opts.config) throw new ConfigError("--config-url", [{ path: "(flags)", message: "give either --config or --config-url, not both" }]);
+    if (!/^https?:\/\//.test(url)) throw new ConfigError(safeUrl(url), [{ path: "(url)", message: "expected an http:// or https:// URL" }]);
+    return { kind: "url", url };
+  }
+  const file = findConfigFile(opts.config, env, opts.cwd);
+  return file ? { kind: "file", path: file } : undefined;
+}
+
 export async function loadEffectiveConfig(
-  opts: { config?: string; overrides?: Overrides; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { config?: string; configUrl?: string; overrides?: Overrides; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
-  const file = findConfigFile(opts.config, env, opts.cwd);
+  const source = findConfigSource(opts);
+  if (source?.kind === "url") {
+    return loadConfigText(await fetchConfigText(source.url), safeUrl(source.url), opts.overrides ?? {}, env);
+  }
+  const file = source?.path;
   const raw = file ? readRawConfig(file) : await defaultRawConfig(env);
   return validateConfig(applyOverrides(raw, opts.overrides ?? {}, env), file ?? EMBEDDED, env);
 }

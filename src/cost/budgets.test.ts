@@ -127,6 +127,7 @@ describe("tenant budgets", () => {
 describe("provider budgets", () => {
   it("takes a provider out of rotation past its budget and back when the month turns", async () => {
     const { chat, tracker, pool, clock } = setup({
+      pool: { strategy: "round_robin" },
       providers: [mock("capped", { budget: { monthly_usd: 0.15 } }), mock("open")],
     });
     const first = await chat("");
@@ -158,7 +159,7 @@ describe("provider budgets", () => {
 
 describe("cost totals", () => {
   it("sums by provider, model and tenant, seeded from the ledger", async () => {
-    const { chat, tracker, ledger } = setup({ providers: [mock("p1"), mock("p2")] });
+    const { chat, tracker, ledger } = setup({ pool: { strategy: "round_robin" }, providers: [mock("p1"), mock("p2")] });
     await chat("acme");
     await chat("acme");
     await chat("");

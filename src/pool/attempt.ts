@@ -1,16 +1,37 @@
 /**
  * Per-attempt plumbing: an abort signal that fires on the caller's cancel/deadline or on the
- * attempt's own timeout, and retry backoff.
+ * attempt's own timeout, the stall watch of a stream, and retry backoff.
  */
 import { ProviderError } from "../providers/types.js";
 import type { Clock } from "../util/clock.js";
+import { redact } from "../util/redact.js";
+import type { CallRole, Endpoint } from "./endpoint.js";
+import type { Route } from "./router.js";
 
 export interface AttemptSignal {
   readonly signal: AbortSignal;
   /** Stop the timeout (e.g. a stream's first token arrived). */
   clearTimeout(): void;
+  /** Abort the attempt (a stalled stream) with this reason. */
+  abort(reason: ProviderError): void;
   /** Release listeners and timers. */
   done(): void;
+}
+
+/** One upstream call of a request, from start to end. */
+export interface Attempt {
+  readonly route: Route;
+  readonly endpoint: Endpoint;
+  readonly role: CallRole;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly signal: AttemptSignal;
+  /** Breaker state token (src/health/breaker.ts). */
+  readonly breakerToken: number;
+  /** Prompt tokens reserved against tpm. */
+  readonly reserved: number;
+  /** Set once the attempt's outcome has been recorded. */
+  ended: boolean;
 }
 
 export function attemptSignal(
@@ -30,6 +51,9 @@ export function attemptSignal(
   }, timeoutMs);
   return {
     signal: ac.signal,
+    abort(reason) {
+      if (!ac.signal.aborted) ac.abort(reason);
+    },
     clearTimeout() {
       cancelTimer?.();
       cancelTimer = undefined;
@@ -40,6 +64,12 @@ export function attemptSignal(
       cancelTimer = undefined;
     },
   };
+}
+
+/** Anything an adapter threw, as a ProviderError (adapters should only throw those). */
+export function asProviderError(provider: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  return new ProviderError({ provider, kind: "server", message: redact(String((err as Error)?.message ?? err)) });
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(max, initial * 2^n)). */
@@ -63,4 +93,45 @@ export function delay(ms: number, signal: AbortSignal, clock: Clock): Promise<vo
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Stall detection for a stream after its first token: `onStall` runs when no chunk came for
+ * `threshold()` ms. One timer per threshold period, not per chunk: `touch` only stores the
+ * time, and the timer re-arms itself for what is left when it fires early.
+ */
+export class StallWatch {
+  private last = 0;
+  private cancel?: () => void;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly threshold: () => number,
+    private readonly onStall: (silentMs: number, thresholdMs: number) => void,
+  ) {}
+
+  start(now: number): void {
+    this.last = now;
+    this.arm(this.threshold());
+  }
+
+  touch(now: number): void {
+    this.last = now;
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+  }
+
+  private arm(ms: number): void {
+    this.cancel = this.clock.setTimeout(() => {
+      this.cancel = undefined;
+      const now = this.clock.now();
+      const t = this.threshold();
+      const silent = now - this.last;
+      if (silent >= t) this.onStall(silent, t);
+      else this.arm(t - silent);
+    }, ms);
+  }
 }

@@ -3,7 +3,8 @@
  */
 import type { Config, ProviderConfig } from "../config/schema.js";
 import { createAdapter } from "../providers/registry.js";
-import type { Provider } from "../providers/types.js";
+import { ProviderError, type Provider } from "../providers/types.js";
+import { redact } from "../util/redact.js";
 import type { Clock } from "../util/clock.js";
 import { Endpoint } from "./endpoint.js";
 
@@ -33,4 +34,20 @@ export function buildEndpoints(config: Config, clock: Clock, reuse?: (cfg: Provi
   };
   // Config order is kept for stats and round robin.
   return config.providers.map(build);
+}
+
+/** Model discovery (`discover_models`): add what each upstream lists. True when any was asked. */
+export async function discoverModels(endpoints: readonly Endpoint[], signal: AbortSignal): Promise<boolean> {
+  const discovering = endpoints.filter((e) => e.config.discover_models && e.provider.listModels);
+  if (discovering.length === 0) return false;
+  await Promise.all(
+    discovering.map(async (e) => {
+      try {
+        for (const m of await e.provider.listModels!(signal)) if (!e.models.has(m)) e.models.set(m, m);
+      } catch (err) {
+        e.lastError = err instanceof ProviderError ? err.describe() : redact(String(err));
+      }
+    }),
+  );
+  return true;
 }

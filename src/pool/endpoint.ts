@@ -8,8 +8,12 @@ import type { EndpointView, Pricing } from "../balancer/strategy.js";
 import type { ProviderConfig } from "../config/schema.js";
 import { pricingFromConfig } from "../cost/pricing.js";
 import { SlidingWindow } from "../metrics/window.js";
-import type { Provider, ProviderError, TokenUsage } from "../providers/types.js";
+import type { Provider, ProviderError, RateLimitInfo, TokenUsage } from "../providers/types.js";
 import type { Clock } from "../util/clock.js";
+import type { Breaker } from "../health/breaker.js";
+import type { EjectionState } from "../health/ejection.js";
+import type { ProbeState } from "../health/monitor.js";
+import type { Limiter } from "../limits/limiter.js";
 
 /** How the EWMAs forget: the weight of the past halves every `EWMA_HALF_LIFE_MS`. */
 const EWMA_HALF_LIFE_MS = 10_000;
@@ -42,6 +46,8 @@ export interface CallOutcome {
   error?: ProviderError;
   /** Set when the caller, not the upstream, ended the call (cancel, deadline, lost race). */
   canceled?: boolean;
+  /** Rate-limit headers of a successful response. */
+  rateLimit?: RateLimitInfo;
 }
 
 export class Endpoint implements EndpointView {
@@ -77,6 +83,21 @@ export class Endpoint implements EndpointView {
   /** Requests a rate limit, concurrency cap or cool-down kept from this provider. */
   rateLimitRejections = 0;
 
+  // Resilience state, attached by the pool (src/pool/resilience.ts) and kept with the
+  // endpoint across reloads that leave its config unchanged.
+  /** Circuit breaker (src/health/breaker.ts), when `circuit_breaker.enabled`. */
+  breaker?: Breaker;
+  /** rpm, rpd, tpm, max_concurrency and upstream cool-downs (src/limits/limiter.ts). */
+  limiter?: Limiter;
+  /** Passive outlier ejection (src/health/ejection.ts). */
+  readonly ejection: EjectionState = { streak: 0, level: 0, until: 0 };
+  /** Active health checks (src/health/monitor.ts). */
+  readonly probe: ProbeState = { failures: 0, successes: 0, unhealthy: false, error: "", runs: 0 };
+  /** Removed from the config by a reload: finishing its calls, taking no new ones. */
+  retired = false;
+  /** EWMA of the gap between stream chunks, ms (0 before any): the base of stall detection. */
+  chunkGapMs = 0;
+
   readonly latency: SlidingWindow;
   readonly ttft: SlidingWindow;
   private ewmaAt = 0;
@@ -108,15 +129,42 @@ export class Endpoint implements EndpointView {
     return this.provider.capabilities;
   }
 
-  /** In rotation: enabled and not taken out. */
+  /**
+   * In rotation: enabled, not taken out (bad key, removed), breaker not open, not ejected,
+   * passing health checks. A half-open breaker or a cool-down keeps it in rotation (the gates
+   * then decide per request).
+   */
   get healthy(): boolean {
-    return this.config.enabled && this.disabledReason === "";
+    if (!this.config.enabled || this.disabledReason !== "" || this.retired || this.probe.unhealthy) return false;
+    if (this.breaker !== undefined && this.breaker.state === "open") return false;
+    return this.ejection.until === 0 || this.ejection.until <= this.clock.now();
   }
 
   get state(): ProviderState {
-    if (!this.healthy) return ProviderState.DISABLED;
-    if (this.consecutiveFailures > 0) return ProviderState.DEGRADED;
+    if (!this.config.enabled || this.disabledReason !== "" || this.retired) return ProviderState.DISABLED;
+    const breaker = this.breaker?.state;
+    if (breaker === "open") return ProviderState.BREAKER_OPEN;
+    const now = this.clock.now();
+    if (this.ejection.until > now) return ProviderState.EJECTED;
+    if (this.probe.unhealthy) return ProviderState.UNHEALTHY;
+    if (breaker === "half_open") return ProviderState.BREAKER_HALF_OPEN;
+    if (this.limiter !== undefined && this.limiter.cooldownRemaining(now) > 0) return ProviderState.COOLING_DOWN;
+    if (this.consecutiveFailures > 0 || this.probe.failures > 0) return ProviderState.DEGRADED;
     return ProviderState.HEALTHY;
+  }
+
+  /** Why it is out of rotation, with its last error, for UNAVAILABLE messages ("" if in rotation). */
+  get unavailableReason(): string {
+    if (this.disabledReason) return this.disabledReason;
+    if (!this.config.enabled) return "disabled in the config";
+    const now = this.clock.now();
+    let why = "";
+    if (this.retired) why = "removed from the config";
+    else if (this.breaker?.state === "open") why = `circuit breaker open, half-open in ${Math.ceil(this.breaker.resetIn(now))} ms`;
+    else if (this.ejection.until > now) why = `ejected as an outlier for ${Math.ceil(this.ejection.until - now)} ms more`;
+    else if (this.probe.unhealthy) why = "failing health checks";
+    if (!why) return "";
+    return this.lastError ? `${why}; last error: ${this.lastError}` : why;
   }
 
   /** Can take one more call now. */
@@ -128,7 +176,8 @@ export class Endpoint implements EndpointView {
    * Rate-limit headroom for stats and metrics. Without a limiter only the configured limits
    * are known; the limiter (src/limits) fills in what remains.
    */
-  rateLimitStatus(_now: number): RateLimitStatus {
+  rateLimitStatus(now: number): RateLimitStatus {
+    if (this.limiter) return this.limiter.status(now, this.rateLimitRejections);
     return {
       rpmLimit: this.config.rpm,
       rpmRemaining: this.config.rpm,
@@ -145,6 +194,11 @@ export class Endpoint implements EndpointView {
   /** Mean age (ms) of the calls in flight now; 0 when none. */
   inFlightAgeMs(now: number): number {
     return this.inFlight > 0 ? Math.max(0, now - this.inFlightStartSum / this.inFlight) : 0;
+  }
+
+  /** A stream delivered a chunk `gapMs` after the previous one. */
+  recordChunkGap(gapMs: number): void {
+    this.chunkGapMs = this.chunkGapMs === 0 ? gapMs : this.chunkGapMs * 0.9 + gapMs * 0.1;
   }
 
   latencyPercentile(p: number, stream: boolean): number | undefined {

@@ -4,6 +4,7 @@
  * rule of thumb for English text with BPE tokenizers; images count a flat amount.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { TokenUsage } from "../providers/types.js";
 
 const IMAGE_TOKENS = 765; // a 512px tile plus base cost in OpenAI's accounting
 const PER_MESSAGE = 4; // role and separators
@@ -28,4 +29,10 @@ export function estimatePromptTokens(req: ChatRequest): number {
     if (t.parameters) n += estimateTokens(JSON.stringify(t.parameters));
   }
   return n;
+}
+
+/** The upstream's usage, or an estimate (prompt estimate + completion text) when it sent none. */
+export function settleUsage(promptTokens: number, usage: TokenUsage | undefined, text: string): TokenUsage & { estimated: boolean } {
+  if (usage) return { ...usage, estimated: false };
+  return { promptTokens, completionTokens: estimateTokens(text), cachedTokens: 0, estimated: true };
 }

@@ -4,7 +4,7 @@
  * this tracks them (and HTTP/2 sessions) so a drain can close idle connections at once, close
  * busy ones as soon as their response ends, and destroy whatever is left at the deadline.
  */
-import type { Http2Session } from "node:http2";
+import { constants as http2constants, type Http2ServerRequest, type Http2Session } from "node:http2";
 import type { Server } from "node:net";
 import type { Socket } from "node:net";
 import type { Req, Res } from "./http.js";
@@ -15,6 +15,11 @@ export class ConnectionTracker {
   /** HTTP/1 sockets -> responses in progress. */
   private readonly h1 = new Map<Socket, number>();
   private draining = false;
+  /** Responses (any protocol) not yet ended. */
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** HTTP/2 streams whose response ended while the client still sends a body nobody reads. */
+  private readonly unread = new Set<Http2ServerRequest>();
 
   /** Watch a listening server's raw connections. */
   watchServer(server: Server): void {
@@ -30,8 +35,38 @@ export class ConnectionTracker {
     if (this.draining) session.close();
   }
 
-  /** Call for every request; tracks HTTP/1 responses in progress. */
+  /** Responses in progress. */
+  get inProgress(): number {
+    return this.active;
+  }
+
+  /** Resolves once no response is in progress (the last one fully written or aborted). */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Call for every request; tracks responses in progress (and HTTP/1 sockets' share). */
   onRequest(req: Req, res: Res): void {
+    this.active++;
+    // A response counts as done once it has ended (all of it handed to the connection), or
+    // when its stream went away; Node emits no event for the first on HTTP/2 when the client
+    // keeps its side open, so end() itself is observed.
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      if (--this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    const tracker = this;
+    const end = res.end;
+    res.end = function (this: Res, ...args: unknown[]) {
+      const r = (end as (...a: unknown[]) => unknown).apply(this, args);
+      finished();
+      if (req.httpVersionMajor === 2 && !req.complete) tracker.unreadBody(req as Http2ServerRequest);
+      return r;
+    } as typeof res.end;
+    (res as NodeJS.EventEmitter).once("close", finished);
     if (req.httpVersionMajor !== 1) return;
     const s = req.socket as Socket;
     if (!this.h1.has(s)) s.once("close", () => this.h1.delete(s));
@@ -47,8 +82,25 @@ export class ConnectionTracker {
   /** Begin draining: GOAWAY to HTTP/2 sessions, close idle HTTP/1 connections. */
   drain(): void {
     this.draining = true;
+    for (const req of this.unread) this.endUnread(req);
     for (const s of this.sessions) s.close();
     for (const [s, n] of this.h1) if (n === 0) s.end();
+  }
+
+  /**
+   * A complete response while the client still sends a body nobody will read (a request
+   * refused as too large): while draining, end the stream with NO_ERROR, as RFC 9113 §8.1
+   * allows, so it does not hold its connection open.
+   */
+  private unreadBody(req: Http2ServerRequest): void {
+    this.unread.add(req);
+    req.stream.once("close", () => this.unread.delete(req));
+    if (this.draining) setImmediate(() => this.endUnread(req));
+  }
+
+  private endUnread(req: Http2ServerRequest): void {
+    this.unread.delete(req);
+    if (!req.stream.closed) req.stream.close(http2constants.NGHTTP2_NO_ERROR);
   }
 
   /** Force everything closed. */

@@ -341,13 +341,20 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
     const timeout =
       wire === "grpc" ? parseGrpcTimeout(get("grpc-timeout"), opts.maxTimeoutMs) : parseConnectTimeout(get("connect-timeout-ms"), opts.maxTimeoutMs);
     if (timeout.error) throw timeout.error;
+    let deadline: number | undefined;
     if (timeout.timeoutMs !== undefined) {
       const ms = Math.min(timeout.timeoutMs, opts.maxTimeoutMs);
+      deadline = performance.now() + ms;
       timer = setTimeout(() => ac.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), ms);
     }
     const body = await readBody(req, opts.maxRequestBytes());
     const request = decode(wire === "connect" ? body : unenvelope(body), json);
-    const ctx: CallHeaders = { requestHeader: { get }, responseHeader, signal: ac.signal };
+    const ctx: CallHeaders = {
+      requestHeader: { get },
+      responseHeader,
+      signal: ac.signal,
+      timeoutMs: () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now())),
+    };
 
     if (!streaming) {
       const payload = (encode as (m: MessageInitShape<typeof ChatResponseSchema>) => Uint8Array)(await opts.service.chat(request, ctx));

@@ -12,22 +12,27 @@ export interface HealthSource {
   serving(): boolean;
   /** How often Watch re-checks, ms. */
   watchIntervalMs?: number;
+  /** Aborts when the server starts shutting down: Watch streams report NOT_SERVING and end. */
+  drainSignal?: AbortSignal;
 }
 
 const KNOWN = new Set(["", LLMPool.typeName]);
 
-function wait(ms: number, signal: AbortSignal): Promise<boolean> {
+/** Resolves true after ms, or false as soon as any of the signals aborts. */
+function wait(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
+    const live = signals.filter((s): s is AbortSignal => s !== undefined);
+    if (live.some((s) => s.aborted)) return resolve(false);
     const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      for (const s of live) s.removeEventListener("abort", onAbort);
       resolve(true);
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
+      for (const s of live) s.removeEventListener("abort", onAbort);
       resolve(false);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    for (const s of live) s.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -44,12 +49,15 @@ export function registerHealth(router: ConnectRouter, source: HealthSource): voi
     async *watch(req, ctx) {
       let last = status(req.service);
       yield { status: last };
-      while (await wait(source.watchIntervalMs ?? 1000, ctx.signal)) {
+      for (;;) {
+        await wait(source.watchIntervalMs ?? 1000, ctx.signal, source.drainSignal);
+        if (ctx.signal.aborted) return;
         const now = status(req.service);
         if (now !== last) {
           last = now;
           yield { status: now };
         }
+        if (source.drainSignal?.aborted) return; // shutting down: the stream must not hold the drain
       }
     },
   });

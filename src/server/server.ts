@@ -71,6 +71,8 @@ export interface LlmpoolServer {
   address(): AddressInfo;
   /** Apply a new config: providers whose config is unchanged keep their state. */
   reload(loaded: LoadedConfig): ReturnType<Pool["reload"]>;
+  /** The config in force. */
+  readonly loaded: LoadedConfig;
   /** Stop accepting, let calls in flight finish (up to timeoutMs), then close everything. */
   close(timeoutMs?: number): Promise<void>;
   /** True once close() has begun. */
@@ -95,6 +97,8 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   let loaded = opts.loaded;
   const logger = opts.logger ?? createLogger(loaded.config.log.level);
   let draining = false;
+  let closing: Promise<void> | undefined;
+  const drained = new AbortController();
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
   const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
@@ -102,6 +106,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     clock: opts.clock,
     random: opts.random,
     observers: [...(opts.observers ?? [])],
+    logger,
     pricer,
     gates: [cost.budgets.endpointGate],
     requestGates: [cost.budgets.requestGate],
@@ -122,7 +127,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const authorize = createAuthorizer(() => loaded.config.server.auth.api_keys);
   const routes = (router: ConnectRouter) => {
     registerLLMPool(router, service);
-    registerHealth(router, { serving, watchIntervalMs: opts.healthWatchIntervalMs });
+    registerHealth(router, { serving, watchIntervalMs: opts.healthWatchIntervalMs, drainSignal: drained.signal });
     registerReflection(router, DESCRIPTORS);
   };
   const connectHandler = connectNodeAdapter({
@@ -203,28 +208,58 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     address() {
       return netServer.address() as AddressInfo;
     },
+    get loaded() {
+      return loaded;
+    },
     reload(next) {
       if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
         logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
       }
+      const restart = restartOnly(loaded, next);
+      if (restart.length > 0) logger.warn({ keys: restart }, "these settings changed but apply only after a restart");
       const result = pool.reload(next);
       loaded = next;
       return result;
     },
-    async close(timeoutMs = loaded.config.server.shutdown_timeout_ms) {
-      if (draining) return;
-      draining = true;
-      const closed = new Promise<void>((r) => netServer.close(() => r()));
-      tracker.drain(); // GOAWAY to HTTP/2, close idle HTTP/1.1; busy ones close when done
-      const deadline = Date.now() + timeoutMs;
-      while (pool.totals.inFlight > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      tracker.destroyAll();
-      await closed;
-      await pool.close();
-      await cost.close(); // writes the ledger's last batch
+    close(timeoutMs = loaded.config.server.shutdown_timeout_ms) {
+      // Health says NOT_SERVING from now on; a second close() waits for the first.
+      closing ??= (async () => {
+        draining = true;
+        drained.abort();
+        const closed = new Promise<void>((r) => netServer.close(() => r()));
+        tracker.drain(); // GOAWAY to HTTP/2, close idle HTTP/1.1; busy ones close when done
+        // Wait until every response is fully written (not just the pool's work done), or the
+        // timeout; then give connections a moment to flush and close on their own.
+        const deadline = Date.now() + timeoutMs;
+        const until = (p: Promise<unknown>, ms: number) => {
+          let timer: NodeJS.Timeout | undefined;
+          return Promise.race([p.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, ms))))]).finally(() =>
+            clearTimeout(timer),
+          );
+        };
+        if (!(await until(tracker.idle(), timeoutMs))) {
+          logger.warn({ in_flight: pool.totals.inFlight, responses: tracker.inProgress, timeout_ms: timeoutMs }, "drain timeout: cutting calls still in flight");
+        }
+        await until(closed, Math.min(200, deadline - Date.now()));
+        tracker.destroyAll();
+        await closed;
+        await pool.close();
+        await cost.close(); // writes the ledger's last batch
+      })();
+      return closing;
     },
   };
   return server;
+}
+
+/** Settings fixed when the server started (listener, TLS, request size): a reload cannot change them. */
+function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
+  const a = old.config.server;
+  const b = next.config.server;
+  const out: string[] = [];
+  if (a.port !== b.port) out.push("server.port");
+  if (a.host !== b.host) out.push("server.host");
+  if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
+  if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
+  return out;
 }

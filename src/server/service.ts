@@ -31,6 +31,8 @@ export interface CallHeaders {
   readonly requestHeader: { get(name: string): string | null };
   readonly responseHeader: { set(name: string, value: string): void };
   readonly signal: AbortSignal;
+  /** Time left before the caller's deadline, ms; undefined without one. */
+  timeoutMs(): number | undefined;
 }
 
 function callContext(ctx: CallHeaders): CallContext {
@@ -38,7 +40,7 @@ function callContext(ctx: CallHeaders): CallContext {
   const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
   const preferred = ctx.requestHeader.get("x-llmpool-provider");
-  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined };
+  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined, timeoutMs: ctx.timeoutMs() };
 }
 
 export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {

@@ -23,6 +23,8 @@ export interface Behavior {
   headers?: Record<string, string>;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer only once this settles (a test releases held requests when it is ready). */
+  gate?: Promise<unknown>;
   /** Never answer (until the client aborts). */
   hang?: boolean;
   /** Reply text (default "Hello from <name>"). */
@@ -41,6 +43,8 @@ export interface Behavior {
   stallAfterChunks?: number;
   /** Destroy the socket without any response. */
   destroy?: boolean;
+  /** Streams: cut the connection right after the tool-call fragments. */
+  dropAfterToolCalls?: boolean;
 }
 
 export interface FakeUpstream {
@@ -56,6 +60,9 @@ export interface FakeUpstream {
   waitForRequests(n: number): Promise<void>;
   /** Resolves when a request was aborted by the client. */
   waitForAbort(): Promise<RecordedRequest>;
+  /** Stop listening and cut every connection (the upstream "dies"); `revive` listens again on the same port. */
+  kill(): Promise<void>;
+  revive(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +116,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
       return;
     }
     if (b.hang) return; // the client's abort ends it
+    if (b.gate) await b.gate;
     if (b.delayMs) await sleep(b.delayMs);
     if (res.destroyed) return;
     for (const [k, v] of Object.entries(b.headers ?? {})) res.setHeader(k, v);
@@ -156,7 +164,21 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
     res.setHeader("content-type", "text/event-stream");
     res.flushHeaders();
     const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-    const pieces = b.chunks ?? reply.split(/(?<= )/);
+    let pieces = b.chunks ?? reply.split(/(?<= )/);
+    // Like a model given an assistant prefill: continue the answer after what was already said.
+    const last = body?.messages?.[body.messages.length - 1];
+    if (last?.role === "assistant" && typeof last.content === "string" && pieces.join("").startsWith(last.content)) {
+      let skip = last.content.length;
+      const rest: string[] = [];
+      for (const p of pieces) {
+        if (skip >= p.length) skip -= p.length;
+        else {
+          rest.push(p.slice(skip));
+          skip = 0;
+        }
+      }
+      pieces = rest;
+    }
     const base = { id, object: "chat.completion.chunk", created: 1, model };
     send({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
     for (let i = 0; i < pieces.length; i++) {
@@ -166,6 +188,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
         return;
       }
       if (b.dropAfterChunks === i) {
+        await sleep(5); // what was sent reaches the client before the connection dies
         req.socket.destroy();
         return;
       }
@@ -179,6 +202,11 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
         send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: t.id, type: "function", function: { name: t.name, arguments: "" } }] }, finish_reason: null }] });
         send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: t.arguments } }] }, finish_reason: null }] });
       });
+      if (b.dropAfterToolCalls) {
+        await sleep(5);
+        req.socket.destroy();
+        return;
+      }
     }
     send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }] });
     if (body?.stream_options?.include_usage && usage) {
@@ -210,9 +238,17 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
       if (done) return Promise.resolve(done);
       return new Promise((resolve) => abortWaiters.push(resolve));
     },
+    async kill() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    async revive() {
+      await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    },
     async close() {
       for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }

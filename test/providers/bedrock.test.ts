@@ -149,7 +149,8 @@ describe("bedrock adapter", () => {
 
   it("discovers foundation models and inference profiles, signed for the control plane", async () => {
     const f = await fake();
-    const s = await startServer({ providers: [cfg(f, { models: [], discover_models: true })] });
+    // No warmup or health probe: the fake should see exactly the discovery calls.
+    const s = await startServer({ pool: { warmup: { enabled: false } }, providers: [cfg(f, { models: [], discover_models: true, health_check: { enabled: false } })] });
     cleanup.push(() => s.close());
     expect((await s.grpc.listModels({})).models.map((m) => m.name)).toEqual([MODEL, "amazon.nova-lite-v1:0", `us.${MODEL}`].sort());
     expect(f.requests.map((r) => r.path)).toEqual(["/foundation-models?byOutputModality=TEXT&byInferenceType=ON_DEMAND", "/inference-profiles?maxResults=1000"]);

@@ -54,6 +54,16 @@ export function compositeCapabilities(cfg: ProviderConfig, members: readonly Mem
   };
 }
 
+/**
+ * A composite's health check: it is up while any member is in rotation. Members are probed
+ * on their own, so this makes no upstream call (a chat probe through a composite would spend
+ * a real request on a member).
+ */
+export async function probeMembers(name: string, members: readonly MemberEndpoint[]): Promise<void> {
+  if (members.some((m) => m.healthy)) return;
+  throw new ProviderError({ provider: name, kind: "server", message: `no member in rotation (${members.map((m) => m.name).join(", ")})` });
+}
+
 /** Members that may take a call now (in rotation, under their concurrency cap), not yet tried. */
 export function available(members: readonly MemberEndpoint[], tried: ReadonlySet<MemberEndpoint>): MemberEndpoint[] {
   return members.filter((m) => m.healthy && !m.saturated && !tried.has(m));

@@ -11,6 +11,7 @@ import type { Clock } from "../../util/clock.js";
 import { raceChat, raceStream, type Leg, type RaceHost } from "../race.js";
 import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
 import {
+  probeMembers,
   asProviderError,
   available,
   compositeCapabilities,
@@ -145,6 +146,10 @@ export class RacingComposite implements Provider {
         void it.return?.(undefined)?.catch?.(() => undefined);
       }
     }
+  }
+
+  probe(): Promise<void> {
+    return probeMembers(this.name, this.o.members);
   }
 
   async close(): Promise<void> {}

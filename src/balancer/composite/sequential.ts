@@ -11,6 +11,7 @@ import { attemptSignal } from "../../pool/attempt.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../strategy.js";
 import {
+  probeMembers,
   asProviderError,
   available,
   compositeCapabilities,
@@ -130,6 +131,10 @@ export class SequentialComposite implements Provider {
       }
     }
     throw membersFailed(this.name, errors);
+  }
+
+  probe(): Promise<void> {
+    return probeMembers(this.name, this.o.members);
   }
 
   async close(): Promise<void> {}

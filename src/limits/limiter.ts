@@ -1,0 +1,170 @@
+/**
+ * One provider's limits: configured `rpm`, `rpd`, `tpm` and `max_concurrency`, tightened live
+ * by what the upstream says. A 429 (or any failure carrying a retry delay) cools the provider
+ * down for that long; `x-ratelimit-remaining-*` headers are treated as a budget that counts
+ * down with each call, so the pool slows a provider whose budget runs low (calls spread over
+ * the time left until the upstream's reset) and stops at zero, before the upstream answers
+ * 429. `check` runs on the hot path: no allocation when the provider may proceed.
+ */
+import type { GateBlock } from "../pool/gate.js";
+import type { RateLimitStatus } from "../pool/endpoint.js";
+import type { ProviderError, RateLimitInfo } from "../providers/types.js";
+import { WindowCounter } from "./window-counter.js";
+
+export interface LimiterConfig {
+  rpm: number;
+  rpd: number;
+  tpm: number;
+  max_concurrency: number;
+}
+
+/** Below this share of the upstream's request budget, calls are paced (10%, at least 2 calls). */
+const PACE_BELOW = 0.1;
+
+export class Limiter {
+  private readonly rpm?: WindowCounter;
+  private readonly rpd?: WindowCounter;
+  private readonly tpm?: WindowCounter;
+  /** Monotonic ms until which the upstream asked us to stay away. */
+  cooldownUntil = 0;
+  private cooldownWhy = "";
+  // What the upstream's headers last said, counted down by our own calls since.
+  private upRequests = Infinity;
+  private upRequestsLimit = 0;
+  private upRequestsResetAt = 0;
+  private upTokens = Infinity;
+  private upTokensResetAt = 0;
+  /** Pacing: at or below this many upstream requests left, calls are spread out. */
+  private paceBelow = 0;
+  /** Pacing: the next call may start at this time. */
+  private nextAt = 0;
+
+  constructor(
+    private readonly cfg: LimiterConfig,
+    private readonly defaultCooldownMs: () => number,
+  ) {
+    if (cfg.rpm > 0) this.rpm = new WindowCounter(60_000, 60);
+    if (cfg.rpd > 0) this.rpd = new WindowCounter(86_400_000, 288);
+    if (cfg.tpm > 0) this.tpm = new WindowCounter(60_000, 60);
+  }
+
+  /** Why a call with `tokens` estimated prompt tokens may not start now, or undefined. */
+  check(inFlight: number, tokens: number, now: number): GateBlock | undefined {
+    const c = this.cfg;
+    if (c.max_concurrency > 0 && inFlight >= c.max_concurrency) {
+      return { kind: "exhausted", reason: `max_concurrency ${c.max_concurrency} reached` };
+    }
+    if (now < this.cooldownUntil) {
+      const left = this.cooldownUntil - now;
+      return { kind: "exhausted", reason: `cooling down for ${Math.ceil(left)} ms (${this.cooldownWhy})`, retryAfterMs: left };
+    }
+    if (this.upRequests <= 0 && now < this.upRequestsResetAt) {
+      const left = this.upRequestsResetAt - now;
+      return { kind: "exhausted", reason: `upstream request budget spent; resets in ${Math.ceil(left)} ms`, retryAfterMs: left };
+    }
+    if (this.upTokens < tokens && now < this.upTokensResetAt) {
+      const left = this.upTokensResetAt - now;
+      return { kind: "exhausted", reason: `upstream token budget too low (${this.upTokens} left); resets in ${Math.ceil(left)} ms`, retryAfterMs: left };
+    }
+    if (now < this.nextAt) {
+      return { kind: "exhausted", reason: `paced: upstream budget low (${this.upRequests} requests left)`, retryAfterMs: this.nextAt - now };
+    }
+    if (this.rpm && this.rpm.sum(now) + 1 > c.rpm) {
+      return { kind: "exhausted", reason: `rpm ${c.rpm} reached`, retryAfterMs: this.rpm.waitFor(now, 1, c.rpm) };
+    }
+    if (this.rpd && this.rpd.sum(now) + 1 > c.rpd) {
+      return { kind: "exhausted", reason: `rpd ${c.rpd} reached`, retryAfterMs: this.rpd.waitFor(now, 1, c.rpd) };
+    }
+    if (this.tpm) {
+      if (tokens > c.tpm) return { kind: "unavailable", reason: `prompt of ~${tokens} tokens exceeds tpm ${c.tpm}` };
+      if (this.tpm.sum(now) + tokens > c.tpm) {
+        return { kind: "exhausted", reason: `tpm ${c.tpm} reached`, retryAfterMs: this.tpm.waitFor(now, tokens, c.tpm) };
+      }
+    }
+    return undefined;
+  }
+
+  /** A call starts: count it and reserve its estimated prompt tokens. */
+  onStart(tokens: number, now: number): void {
+    this.rpm?.add(now, 1);
+    this.rpd?.add(now, 1);
+    this.tpm?.add(now, tokens);
+    if (now < this.upRequestsResetAt) {
+      this.upRequests--;
+      this.pace(now);
+    }
+    if (now < this.upTokensResetAt) this.upTokens -= tokens;
+  }
+
+  /**
+   * A call ended: replace its token reservation (made at `startedAt`) by what it really used;
+   * `used` undefined keeps the reservation (the upstream reported nothing).
+   */
+  settle(startedAt: number, reserved: number, used: number | undefined, now: number): void {
+    if (this.tpm && used !== undefined && used !== reserved) this.tpm.adjust(startedAt, now, used - reserved);
+  }
+
+  /** A failure: a retry delay (429, or a 503 that names one) starts a cool-down. */
+  onFailure(err: ProviderError, now: number): void {
+    if (err.rateLimit) this.observe(err.rateLimit, now);
+    let ms = err.retryAfterMs;
+    if (ms === undefined && err.kind === "rate_limited") {
+      const rl = err.rateLimit;
+      if (rl?.remainingRequests === 0 && rl.resetRequestsMs !== undefined) ms = rl.resetRequestsMs;
+      else if (rl?.remainingTokens === 0 && rl.resetTokensMs !== undefined) ms = rl.resetTokensMs;
+      else ms = this.defaultCooldownMs();
+    }
+    if (ms === undefined || ms <= 0) return;
+    if (now + ms > this.cooldownUntil) {
+      this.cooldownUntil = now + ms;
+      this.cooldownWhy = err.kind === "rate_limited" ? "upstream 429" : `upstream asked to retry later (${err.kind})`;
+    }
+  }
+
+  /** Rate-limit headers from a response, an error or a stream's first event. */
+  observe(info: RateLimitInfo, now: number): void {
+    if (info.remainingRequests !== undefined && info.resetRequestsMs !== undefined) {
+      this.upRequests = info.remainingRequests;
+      this.upRequestsResetAt = now + info.resetRequestsMs;
+      if (info.limitRequests !== undefined) this.upRequestsLimit = info.limitRequests;
+      this.paceBelow = Math.max(2, this.upRequestsLimit * PACE_BELOW);
+      this.nextAt = 0;
+      this.pace(now);
+    }
+    if (info.remainingTokens !== undefined && info.resetTokensMs !== undefined) {
+      this.upTokens = info.remainingTokens;
+      this.upTokensResetAt = now + info.resetTokensMs;
+    }
+  }
+
+  /** Spread the upstream requests left over the time until its reset, once few are left. */
+  private pace(now: number): void {
+    const left = this.upRequests;
+    if (left > 0 && left <= this.paceBelow && now < this.upRequestsResetAt) {
+      this.nextAt = now + (this.upRequestsResetAt - now) / (left + 1);
+    }
+  }
+
+  /** Milliseconds left of an upstream-imposed hold (429 cool-down or a spent budget). */
+  cooldownRemaining(now: number): number {
+    let until = this.cooldownUntil;
+    if (this.upRequests <= 0 && this.upRequestsResetAt > until) until = this.upRequestsResetAt;
+    return until > now ? until - now : 0;
+  }
+
+  status(now: number, rejections: number): RateLimitStatus {
+    const c = this.cfg;
+    const left = (w: WindowCounter | undefined, limit: number) => (w ? Math.max(0, Math.floor(limit - w.sum(now))) : limit);
+    return {
+      rpmLimit: c.rpm,
+      rpmRemaining: left(this.rpm, c.rpm),
+      rpdLimit: c.rpd,
+      rpdRemaining: left(this.rpd, c.rpd),
+      tpmLimit: c.tpm,
+      tpmRemaining: left(this.tpm, c.tpm),
+      maxConcurrency: c.max_concurrency,
+      cooldownRemainingMs: this.cooldownRemaining(now),
+      rejections,
+    };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Attempts: the per-call half of the request lifecycle, shared by unary calls, streams (and
+ * racing): get the next endpoint (or wait in the queue for one), back off before calling a
+ * provider again, start the call with its abort signal, record how it ended on the endpoint,
+ * its breaker, limits and the observers, and decide whether another attempt may follow.
+ */
+import type { PoolConfig } from "../config/schema.js";
+import { costOf, type Pricer } from "../cost/pricing.js";
+import { createWaiter, limitedOnly } from "../limits/admission.js";
+import type { ProviderError, RateLimitInfo, ServedBy, TokenUsage } from "../providers/types.js";
+import type { RaceHost } from "../balancer/race.js";
+import type { Clock } from "../util/clock.js";
+import { asProviderError, attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
+import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
+import { abortedError, exhaustedError, waitError } from "./failure.js";
+import type { PoolObserver } from "./observer.js";
+import type { Plan } from "./plan.js";
+import type { Resilience } from "./resilience.js";
+import { mayRetry, retryBackoff } from "./retry-policy.js";
+import type { Route } from "./router.js";
+import { settleUsage } from "./tokens.js";
+import type { CallContext } from "./types.js";
+
+/** Pool-wide counters the attempts keep up to date. */
+export interface PoolTotals {
+  requests: number;
+  successes: number;
+  failures: number;
+  upstreamCalls: number;
+  retries: number;
+  fallbacks: number;
+  inFlight: number;
+}
+
+export interface AttemptsDeps {
+  clock: Clock;
+  random: () => number;
+  settings: () => PoolConfig;
+  /** The pool's observers (the same array: observers added later are seen). */
+  observers: readonly PoolObserver[];
+  totals: PoolTotals;
+  resilience: Resilience;
+  pricer: Pricer;
+  /** The pool's choice of the next route (undefined when none can take the request now). */
+  choose(plan: Plan): Route | undefined;
+  /** A configured endpoint by name (a composite's answer is priced as its serving member's). */
+  endpoint(name: string): Endpoint | undefined;
+}
+
+export class Attempts {
+  readonly clock: Clock;
+
+  constructor(private readonly d: AttemptsDeps) {
+    this.clock = d.clock;
+  }
+
+  /** `pool.stream` in force (stall detection and resume). */
+  get streamSettings(): PoolConfig["stream"] {
+    return this.d.settings().stream;
+  }
+
+  /** Choose (or wait for) the next endpoint, back off before a retry, and start the call. */
+  async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
+    if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
+    let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+    if (plan.tried.has(route.endpoint)) {
+      const wait = retryBackoff(plan, this.d.settings(), this.d.random);
+      // The deadline bounds all attempts: no retry that could not even start in time.
+      if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
+      try {
+        await delay(wait, ctx.signal, this.clock);
+      } catch {
+        throw abortedError(plan, ctx.signal);
+      }
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+    }
+    const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
+    return this.start(plan, route, role, ctx);
+  }
+
+  /** When every provider is only at a limit, wait in the queue until one frees up. */
+  private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Route> {
+    const admission = this.d.resilience.admission;
+    for (;;) {
+      if (!limitedOnly(plan.blocked)) throw exhaustedError(plan);
+      plan.waiter ??= createWaiter(plan.priority, (e) => plan.routes.some((r) => r.endpoint === e), plan.deadline);
+      const o = await admission.wait(plan.waiter, plan.blocked, ctx.signal);
+      if (o.kind === "aborted") throw abortedError(plan, ctx.signal);
+      if (o.kind !== "woken") throw waitError(plan, o, this.d.settings().queue.max_size);
+      const route = this.d.choose(plan);
+      if (route) return route;
+      admission.passOn(plan.waiter);
+    }
+  }
+
+  /**
+   * Start a call on `route` now (no checks: the caller chose it). `leg`: an extra upstream call
+   * of the current attempt (racing, hedging), counted in upstream_calls but not in attempts.
+   */
+  start(plan: Plan, route: Route, role: CallRole, ctx: CallContext, leg = false): Attempt {
+    const r = plan.record;
+    const t = this.d.totals;
+    const e = route.endpoint;
+    const now = this.clock.now();
+    if (!leg) r.attempts++;
+    r.upstreamCalls++;
+    r.provider = e.name;
+    if (!r.providersTried.includes(e.name)) r.providersTried.push(e.name);
+    if (role === "retry") r.retries++;
+    else if (role === "fallback") r.fallbacks++;
+    plan.tried.add(e);
+    if (!leg) plan.history.push(e);
+    t.upstreamCalls++;
+    if (role === "retry") t.retries++;
+    else if (role === "fallback") t.fallbacks++;
+    e.onCallStarted(role);
+    const { breakerToken, reserved } = this.d.resilience.onStart(e, plan.pick.promptTokens, now);
+    for (const o of this.d.observers) o.attemptStarted?.(r, e, role);
+    const signal = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+    return { route, endpoint: e, role, started: now, signal, breakerToken, reserved, ended: false };
+  }
+
+  /** Record an attempt's outcome once: endpoint, breaker, limits, queue, observers. */
+  end(plan: Plan, at: Attempt, outcome: CallOutcome): void {
+    if (at.ended) return;
+    at.ended = true;
+    at.endpoint.onCallEnded(outcome);
+    this.d.resilience.onEnd(at, outcome, this.clock.now());
+    for (const o of this.d.observers) o.attemptEnded?.(plan.record, at.endpoint, outcome);
+  }
+
+  /** A failed attempt: record it; throw if the client went away; else return the error. */
+  fail(plan: Plan, at: Attempt, err: unknown, ctx: CallContext, partial?: Pick<CallOutcome, "usage" | "costUsd">): ProviderError {
+    const pe = asProviderError(at.endpoint.name, err);
+    const canceled = ctx.signal.aborted;
+    this.end(plan, at, { ok: false, latencyMs: this.clock.now() - at.started, error: pe, canceled, ...partial });
+    if (canceled) throw abortedError(plan, ctx.signal);
+    plan.errors.push(pe);
+    return pe;
+  }
+
+  /** Whether another attempt may follow this failure (spends from the retry budget if so). */
+  mayContinue(plan: Plan, err: ProviderError): boolean {
+    return mayRetry(plan, err, this.d.settings(), this.d.resilience.budget, this.clock.now());
+  }
+
+  /** After a failure: go on to the next attempt, or end the request with its final error. */
+  continueAfter(plan: Plan, err: ProviderError): void {
+    if (!this.mayContinue(plan, err)) throw exhaustedError(plan);
+    plan.pick.attempt++;
+  }
+
+  observeRateLimit(e: Endpoint, info: RateLimitInfo): void {
+    this.d.resilience.observe(e, info, this.clock.now());
+  }
+
+  settleUsage(plan: Plan, usage: TokenUsage | undefined, text: string): TokenUsage & { estimated: boolean } {
+    return settleUsage(plan.pick.promptTokens, usage, text);
+  }
+
+  /** Cost of a call; a composite's answer is priced as its serving member's unless it has its own `pricing`. */
+  costOf(e: Endpoint, upstreamModel: string, usage: TokenUsage, servedBy?: ServedBy): number {
+    const member = servedBy && !e.config.pricing ? this.d.endpoint(servedBy.provider) : undefined;
+    const pricing = member ? this.d.pricer.pricing(member, servedBy!.model) : this.d.pricer.pricing(e, upstreamModel);
+    return costOf(pricing, usage);
+  }
+
+  /**
+   * The host of a race (src/balancer/race.ts) on this request's first attempt: further legs are
+   * the strategy's next choices among untried endpoints, each an extra upstream call.
+   */
+  raceHost(plan: Plan, ctx: CallContext): RaceHost<Attempt, AttemptSignal> {
+    return {
+      clock: this.clock,
+      view: (at) => at.endpoint,
+      startLeg: () => {
+        const route = this.d.choose(plan);
+        if (!route || plan.tried.has(route.endpoint)) return undefined;
+        const at = this.start(plan, route, "first", ctx, true);
+        return { candidate: at, attempt: at.signal, started: at.started };
+      },
+      endLeg: (leg, outcome) => {
+        leg.attempt.done();
+        const canceled = outcome.canceled || ctx.signal.aborted;
+        this.end(plan, leg.candidate, { ...outcome, canceled });
+        if (!canceled && outcome.error) plan.errors.push(outcome.error);
+      },
+    };
+  }
+}

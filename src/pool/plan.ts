@@ -1,0 +1,175 @@
+/**
+ * A request's plan: what it may be routed to (routes, routing overrides, capabilities it
+ * needs) and what has happened so far (providers tried, their errors, why others were
+ * passed over). Built once per request; the attempt loop, the fallback policy and the final
+ * error all read it.
+ */
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
+import type { Waiter } from "../limits/admission.js";
+import type { ProviderError } from "../providers/types.js";
+import type { Endpoint } from "./endpoint.js";
+import { invalidArgument } from "./errors.js";
+import type { GateBlock, GateRequest } from "./gate.js";
+import type { RequestRecord } from "./observer.js";
+import type { ModelRoutes, Route } from "./router.js";
+import { estimatePromptTokens } from "./tokens.js";
+
+export interface Plan {
+  record: RequestRecord;
+  routes: Route[];
+  strategy: Strategy;
+  pick: PickContext & { attempt: number; now: number };
+  /** What gates are told about the request (upstreamModel set per route while checking). */
+  gate: GateRequest & { upstreamModel: string };
+  tried: Set<Endpoint>;
+  errors: ProviderError[];
+  /** Why endpoints were passed over by a gate in the last choice, by endpoint name. */
+  blocked: Map<string, GateBlock>;
+  preferred?: string;
+  only: boolean;
+  excluded: Set<string>;
+  needsVision: boolean;
+  needsTools: boolean;
+  /** Some image is an http(s) URL: providers that take only bytes cannot serve it. */
+  needsImageUrl: boolean;
+  /** Endpoints called, in order, one entry per attempt (at most 1 + max_retries). */
+  history: Endpoint[];
+  /** Endpoints that failed with an error retrying them cannot fix (auth, context length). */
+  spent: Endpoint[];
+  /** `metadata.priority`: queue order, higher first. */
+  priority: number;
+  /** Monotonic ms by which the caller wants an answer (its gRPC deadline), if any. */
+  deadline?: number;
+  /** Set while (or once) the request waited for a provider. */
+  waiter?: Waiter;
+  /** The retry budget refused a further attempt. */
+  budgetSpent: boolean;
+}
+
+export interface PlanInput {
+  request: ChatRequest;
+  kind: "chat" | "stream";
+  requestId: string;
+  resolved: ModelRoutes;
+  strategy: Strategy;
+  preferred?: string;
+  excluded: Set<string>;
+  now: number;
+  deadline?: number;
+  random: () => number;
+  pricing: PickContext["pricing"];
+}
+
+/** Routing overrides checked against the configured providers. */
+export function checkRouting(
+  req: ChatRequest,
+  headerProvider: string | undefined,
+  byName: ReadonlyMap<string, Endpoint>,
+): { preferred?: string; excluded: Set<string> } {
+  const routing = req.routing;
+  const preferred = routing?.provider || headerProvider || undefined;
+  if (preferred && !byName.has(preferred)) {
+    throw invalidArgument(routing?.provider ? "routing.provider" : "x-llmpool-provider", `no provider named ${JSON.stringify(preferred)}`);
+  }
+  if (routing?.onlyProvider && !preferred) throw invalidArgument("routing.only_provider", "needs routing.provider");
+  const excluded = new Set<string>();
+  for (const [i, name] of (routing?.excludeProviders ?? []).entries()) {
+    if (!byName.has(name)) throw invalidArgument(`routing.exclude_providers[${i}]`, `no provider named ${JSON.stringify(name)}`);
+    excluded.add(name);
+  }
+  return { preferred, excluded };
+}
+
+/** `metadata.priority`: an integer, higher first; 0 when absent. */
+export function requestPriority(req: ChatRequest): number {
+  const raw = req.metadata.priority;
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) throw invalidArgument("metadata.priority", `must be an integer (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+export function createPlan(p: PlanInput): Plan {
+  const req = p.request;
+  const routing = req.routing;
+  const { model, routes } = p.resolved;
+  let needsVision = false;
+  let needsImageUrl = false;
+  for (const m of req.messages) {
+    for (const part of m.parts) {
+      if (part.part.case !== "image") continue;
+      needsVision = true;
+      const src = part.part.value.source;
+      if (src.case === "url" && !src.value.startsWith("data:")) needsImageUrl = true;
+    }
+  }
+  const record: RequestRecord = {
+    requestId: p.requestId,
+    kind: p.kind,
+    model,
+    tenant: req.metadata.tenant ?? "",
+    startedAt: p.now,
+    provider: "",
+    attempts: 0,
+    upstreamCalls: 0,
+    providersTried: [],
+    retries: 0,
+    fallbacks: 0,
+    costUsd: 0,
+    latencyMs: 0,
+  };
+  const promptTokens = estimatePromptTokens(req);
+  const maxTokens = req.maxTokens ?? 256;
+  const stream = p.kind === "stream";
+  return {
+    record,
+    routes,
+    strategy: p.strategy,
+    pick: {
+      request: req,
+      stream,
+      promptTokens,
+      maxTokens,
+      affinityKey: routing?.affinityKey || req.metadata.affinity_key || undefined,
+      attempt: 1,
+      now: 0,
+      random: p.random,
+      pricing: p.pricing,
+    },
+    gate: { request: req, record, stream, promptTokens, maxTokens, upstreamModel: "" },
+    tried: new Set(),
+    errors: [],
+    blocked: new Map(),
+    preferred: p.preferred,
+    only: routing?.onlyProvider ?? false,
+    excluded: p.excluded,
+    needsVision,
+    needsTools: req.tools.length > 0,
+    needsImageUrl,
+    history: [],
+    spent: [],
+    priority: requestPriority(req),
+    deadline: p.deadline,
+    budgetSpent: false,
+  };
+}
+
+/** Routes that could serve this request at all (ignoring health and load). */
+export function fits(plan: Plan, r: Route): boolean {
+  const e = r.endpoint;
+  if (plan.excluded.has(e.name)) return false;
+  if (plan.only && e.name !== plan.preferred) return false;
+  const caps = e.capabilities;
+  if (plan.needsVision && !caps.vision) return false;
+  if (plan.needsImageUrl && caps.imageUrls === false) return false;
+  if (plan.needsTools && !caps.tools) return false;
+  if (caps.contextWindow > 0 && plan.pick.promptTokens > caps.contextWindow) return false;
+  return true;
+}
+
+/** The upstream model name a route uses, for pricing lookups by view. */
+export function upstreamOf(routes: readonly Route[], v: EndpointView): string {
+  for (const r of routes) if (r.endpoint === v) return r.upstreamModel;
+  return "";
+}

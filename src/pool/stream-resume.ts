@@ -1,0 +1,254 @@
+/**
+ * The streaming attempt loop. Before its first token a failing or silent stream fails over
+ * transparently (the caller sees nothing of it). After the first token:
+ *  - a stall is no chunk for `stall_factor` × the provider's recent mean gap between chunks
+ *    (clamped to [stall_min_ms, stall_max_ms]); the attempt is aborted as if it had failed;
+ *  - with `pool.stream.resume` on, the request moves to the next provider (fallback policy,
+ *    max_retries and retry budget apply) with the text delivered so far sent as an assistant
+ *    prefill, and the stream goes on: one chunk with `failover` set (attempt, offset in
+ *    Unicode code points, from/to provider, reason) and an empty delta, then the new
+ *    provider's deltas;
+ *  - with resume off, after tool-call fragments were delivered (a half-sent call cannot be
+ *    continued by another model), or when no provider can continue, the stream ends with
+ *    UNAVAILABLE saying how much was delivered and why: never a silent truncation.
+ */
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { StreamConfig } from "../config/schema.js";
+import { raceStream } from "../balancer/race.js";
+import { ProviderError, type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../providers/types.js";
+import { StallWatch, type Attempt } from "./attempt.js";
+import type { Attempts } from "./attempts.js";
+import type { CallOutcome, Endpoint } from "./endpoint.js";
+import { PoolError } from "./errors.js";
+import type { Plan } from "./plan.js";
+import type { CallContext, StreamChunkOut } from "./types.js";
+
+/** Unicode code points in `s` (what most languages call characters). */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
+
+/** The stall threshold for a stream from `e` now. */
+export function stallThreshold(e: Endpoint, s: StreamConfig): number {
+  const base = e.chunkGapMs > 0 ? e.chunkGapMs * s.stall_factor : s.stall_max_ms;
+  return Math.min(s.stall_max_ms, Math.max(s.stall_min_ms, base));
+}
+
+interface Totals {
+  prompt: number;
+  completion: number;
+  cached: number;
+  estimated: boolean;
+  cost: number;
+}
+
+export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, ctx: CallContext): AsyncGenerator<StreamChunkOut> {
+  const r = plan.record;
+  const clock = pool.clock;
+  /** Text delivered to the caller, over all attempts. */
+  let text = "";
+  let delivered = false;
+  let toolCallsDelivered = false;
+  /** Usage and cost of attempts that delivered text and then failed. */
+  const spent: Totals = { prompt: 0, completion: 0, cached: 0, estimated: false, cost: 0 };
+  /** A mid-stream failover to announce with the next provider's first chunk. */
+  let pending: { from: string; reason: string; offset: number } | undefined;
+
+  for (;;) {
+    let at: Attempt;
+    try {
+      at = await pool.next(plan, ctx);
+    } catch (err) {
+      if (pending && err instanceof PoolError && err.code !== "canceled" && err.code !== "deadline_exceeded") {
+        throw midStream(plan, pending.from, text, `no provider could continue it: ${err.message}`, pending.reason);
+      }
+      throw err;
+    }
+    let raced: AsyncIterator<StreamEvent> | undefined;
+    if (plan.strategy.race && plan.pick.attempt === 1 && !delivered) {
+      // Racing and hedging (src/balancer/race.ts): the first leg to produce a token wins and
+      // its stream goes on below; losers are aborted and recorded by the race host.
+      try {
+        const won = await raceStream(plan.strategy.race, pool.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
+          a.endpoint.provider.stream({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),
+        );
+        at = won.leg.candidate;
+        r.provider = at.endpoint.name;
+        raced = won.result;
+      } catch (err) {
+        at.signal.done();
+        pool.continueAfter(plan, pool.fail(plan, at, err, ctx));
+        continue;
+      }
+    }
+    const e = at.endpoint;
+    const settings = pool.streamSettings;
+    const stall = new StallWatch(clock, () => stallThreshold(e, settings), (silent, threshold) =>
+      at.signal.abort(
+        new ProviderError({
+          provider: e.name,
+          kind: "timeout",
+          message: `stream stalled: no chunk for ${Math.round(silent)} ms (threshold ${Math.round(threshold)} ms)`,
+        }),
+      ),
+    );
+    const upstream =
+      raced ??
+      e.provider
+        .stream({ request: req, model: at.route.upstreamModel, signal: at.signal.signal, requestId: ctx.requestId, prefill: delivered ? text : undefined })
+        [Symbol.asyncIterator]();
+    let ended = false;
+    let started = false;
+    let attemptText = "";
+    let id = "";
+    let model = "";
+    let finishReason: FinishReason | undefined;
+    let rawFinishReason = "";
+    let usage: TokenUsage | undefined;
+    let servedBy: ServedBy | undefined;
+    let ttftMs: number | undefined;
+    let lastAt = 0;
+    try {
+      for (;;) {
+        const next = await upstream.next();
+        if (next.done) break;
+        const ev = next.value;
+        if (ev.rateLimit) pool.observeRateLimit(e, ev.rateLimit);
+        if (ev.id) id = ev.id;
+        if (ev.model) model = ev.model;
+        if (ev.usage) usage = ev.usage;
+        if (ev.servedBy) servedBy = ev.servedBy;
+        if (ev.finishReason) {
+          finishReason = ev.finishReason;
+          rawFinishReason = ev.rawFinishReason ?? ev.finishReason;
+        }
+        const hasTools = ev.toolCalls !== undefined && ev.toolCalls.length > 0;
+        if (!ev.delta && !hasTools) continue;
+        const now = clock.now();
+        if (ev.delta) {
+          text += ev.delta;
+          attemptText += ev.delta;
+        }
+        if (hasTools) toolCallsDelivered = true;
+        if (!started) {
+          started = true;
+          ttftMs = now - at.started;
+          at.signal.clearTimeout();
+          stall.start(now);
+          lastAt = now;
+          if (!delivered) {
+            delivered = true;
+            r.ttftMs = now - r.startedAt;
+            yield {
+              delta: ev.delta ?? "",
+              toolCalls: ev.toolCalls,
+              id: id || ctx.requestId,
+              model: model || at.route.upstreamModel,
+              provider: e.name,
+              requestId: ctx.requestId,
+            };
+            continue;
+          }
+          if (pending) {
+            const f = { attempt: r.attempts, offset: pending.offset, fromProvider: pending.from, toProvider: e.name, reason: pending.reason };
+            pending = undefined;
+            yield { delta: "", provider: e.name, failover: f };
+          }
+        } else {
+          e.recordChunkGap(now - lastAt);
+          stall.touch(now);
+          lastAt = now;
+        }
+        yield hasTools ? { delta: ev.delta ?? "", toolCalls: ev.toolCalls } : { delta: ev.delta };
+      }
+      ended = true;
+      stall.stop();
+      const latencyMs = clock.now() - at.started;
+      const settled = pool.settleUsage(plan, usage, attemptText);
+      const costUsd = pool.costOf(e, at.route.upstreamModel, settled, servedBy);
+      pool.end(plan, at, { ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs, usage: settled, costUsd });
+      const all = {
+        promptTokens: settled.promptTokens + spent.prompt,
+        completionTokens: settled.completionTokens + spent.completion,
+        cachedTokens: settled.cachedTokens + spent.cached,
+        estimated: settled.estimated || spent.estimated,
+      };
+      r.usage = all;
+      r.costUsd = costUsd + spent.cost;
+      r.ttftMs ??= clock.now() - r.startedAt;
+      r.finishReason = finishReason ?? "stop";
+      const last: StreamChunkOut = {
+        finishReason: r.finishReason,
+        rawFinishReason: rawFinishReason || r.finishReason,
+        usage: { ...all, totalTokens: all.promptTokens + all.completionTokens },
+        provider: e.name,
+        attempts: r.attempts,
+        upstreamCalls: r.upstreamCalls,
+        costUsd: r.costUsd,
+        ttftMs: r.ttftMs,
+        latencyMs: clock.now() - r.startedAt,
+      };
+      if (!delivered) {
+        last.id = id || ctx.requestId;
+        last.model = model || at.route.upstreamModel;
+        last.requestId = ctx.requestId;
+      }
+      yield last;
+      return;
+    } catch (err) {
+      stall.stop();
+      // Text this attempt delivered is billed by the upstream: count it (estimated).
+      let partial: Pick<CallOutcome, "usage" | "costUsd"> | undefined;
+      if (attemptText) {
+        const u = pool.settleUsage(plan, usage, attemptText);
+        partial = { usage: u, costUsd: pool.costOf(e, at.route.upstreamModel, u, servedBy) };
+        spent.prompt += u.promptTokens;
+        spent.completion += u.completionTokens;
+        spent.cached += u.cachedTokens;
+        spent.estimated ||= u.estimated;
+        spent.cost += partial.costUsd ?? 0;
+      }
+      const pe = pool.fail(plan, at, err, ctx, partial);
+      if (!delivered) {
+        pool.continueAfter(plan, pe);
+        continue;
+      }
+      if (!settings.resume) throw midStream(plan, e.name, text, "stream resume is off (pool.stream.resume)", pe.describe());
+      if (toolCallsDelivered) {
+        throw midStream(plan, e.name, text, "a tool call was being streamed, and another provider cannot continue one", pe.describe());
+      }
+      if (!pool.mayContinue(plan, pe)) {
+        const why = plan.budgetSpent ? "retry budget spent (pool.retry_budget)" : "no attempts left (pool.max_retries)";
+        throw midStream(plan, e.name, text, why, pe.describe());
+      }
+      // A continuation that failed before its first chunk leaves the first failover pending.
+      pending ??= { from: e.name, reason: pe.describe(), offset: codePoints(text) };
+      plan.pick.attempt++;
+    } finally {
+      stall.stop();
+      at.signal.done();
+      if (!at.ended) {
+        // The consumer stopped reading (client gone): the call ends canceled.
+        pool.end(plan, at, { ok: false, latencyMs: clock.now() - at.started, canceled: true });
+      }
+      if (!ended) void upstream.return?.(undefined)?.catch?.(() => undefined);
+    }
+  }
+}
+
+/** A stream that broke after text was delivered and cannot be continued. */
+function midStream(plan: Plan, provider: string, text: string, why: string, error: string): PoolError {
+  return new PoolError(
+    "unavailable",
+    `stream from ${provider} failed after ${codePoints(text)} characters were delivered: ${error} (not resumed: ${why})`,
+    { attempts: plan.record.attempts, providers: plan.record.providersTried },
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * What the pool takes and gives per request: the call context from the server, the unary
+ * answer, and stream chunks (fields match StreamChatResponse).
+ */
+import type { ChatResult, TokenUsage, ToolCallDeltaOut } from "../providers/types.js";
+
+export interface CallContext {
+  /** Aborts on client cancel or deadline (connect's handler signal). */
+  signal: AbortSignal;
+  requestId: string;
+  /** Provider named by the `x-llmpool-provider` header. */
+  preferredProvider?: string;
+  /** Time left until the caller's deadline, ms, when it set one (bounds waits and backoff). */
+  timeoutMs?: number;
+}
+
+export interface ChatOutput {
+  requestId: string;
+  provider: string;
+  result: ChatResult;
+  usage: TokenUsage & { estimated: boolean };
+  attempts: number;
+  upstreamCalls: number;
+  latencyMs: number;
+  costUsd: number;
+  providersTried: string[];
+}
+
+/** One chunk for the caller; fields match StreamChatResponse. */
+export interface StreamChunkOut {
+  delta?: string;
+  toolCalls?: ToolCallDeltaOut[];
+  id?: string;
+  model?: string;
+  provider?: string;
+  requestId?: string;
+  finishReason?: string;
+  rawFinishReason?: string;
+  usage?: { promptTokens: number; completionTokens: number; totalTokens: number; cachedTokens: number; estimated: boolean };
+  attempts?: number;
+  upstreamCalls?: number;
+  costUsd?: number;
+  ttftMs?: number;
+  latencyMs?: number;
+  /** Set on the chunk announcing that another provider continues the answer. */
+  failover?: { attempt: number; offset: number; fromProvider: string; toProvider: string; reason: string };
+}
