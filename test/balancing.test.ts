@@ -2,22 +2,15 @@
  * Balancing strategies through the gRPC API against fake OpenAI upstreams: what each
  * upstream received, under controlled latency, load and failures.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
+import { describe, expect, it } from "vitest";
+import { type FakeUpstream } from "./helpers/fake-openai.js";
 import { seededRandom } from "./helpers/fake-endpoint.js";
 import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
 import { createLogger } from "../src/util/logger.js";
+import { harness } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
 async function serve(raw: Record<string, unknown>, random?: () => number, opts: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
   const s = await startServer(raw, { ...(random ? { random } : {}), ...opts });
   cleanup.push(() => s.close());

@@ -3,21 +3,14 @@
  * providers, nested, priced as the member that answered.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError, validateConfig } from "../src/config/load.js";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
+import { type FakeUpstream } from "./helpers/fake-openai.js";
 import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { harness } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
 async function serve(raw: Record<string, unknown>): Promise<TestServer> {
   const s = await startServer({ pool: { default_model: "gpt-4o-mini", retry_backoff_ms: { initial: 0, max: 0 } }, ...raw });
   cleanup.push(() => s.close());

@@ -6,16 +6,14 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
 import { ProviderState } from "../gen/llmpool/v1/llmpool_pb.js";
 import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
 import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { harness, failure as error } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup } = harness();
 
 async function fake(name: string): Promise<FakeUpstream> {
   const f = await startFakeOpenAI(name);
@@ -25,14 +23,6 @@ async function fake(name: string): Promise<FakeUpstream> {
   return f;
 }
 
-async function error(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected an error");
-}
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v, (k, x) => (k === "$typeName" ? undefined : typeof x === "bigint" ? Number(x) : x)));
 

@@ -1,34 +1,14 @@
 /**
  * Level 3: the real server against fake OpenAI-compatible upstreams on 127.0.0.1.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
-import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { startFakeOpenAI } from "./helpers/fake-openai.js";
+import { openaiProvider, user } from "./helpers/server.js";
+import { harness, failure as error } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes, serve } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
-async function serve(raw: Record<string, unknown>): Promise<TestServer> {
-  const s = await startServer(raw);
-  cleanup.push(() => s.close());
-  return s;
-}
-async function error(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected an error");
-}
 
 describe("OpenAI-compatible upstream", () => {
   it("maps a unary chat both ways and sends the right headers", async () => {

@@ -2,25 +2,13 @@
  * Racing and hedging through the gRPC API: concurrent upstream calls, the winner reported,
  * the losers aborted upstream and counted in upstream_calls.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
-import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { describe, expect, it } from "vitest";
+import { type FakeUpstream } from "./helpers/fake-openai.js";
+import { openaiProvider, user } from "./helpers/server.js";
+import { harness } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes, serve } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
-async function serve(raw: Record<string, unknown>): Promise<TestServer> {
-  const s = await startServer(raw);
-  cleanup.push(() => s.close());
-  return s;
-}
 const received = (...ups: FakeUpstream[]) => ups.map((u) => u.chatRequests().length);
 const racing = (racing: Record<string, unknown>) => ({
   strategy: "racing",

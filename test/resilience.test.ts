@@ -5,34 +5,13 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ProviderState } from "../gen/llmpool/v1/llmpool_pb.js";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
-import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { openaiProvider, user, type TestServer } from "./helpers/server.js";
+import { harness, failure as error } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes, serve } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
-async function serve(raw: Record<string, unknown>): Promise<TestServer> {
-  const s = await startServer(raw);
-  cleanup.push(() => s.close());
-  return s;
-}
-async function error(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected an error");
-}
 /** Run `n` calls, `concurrency` at a time; resolves with every outcome. */
 async function load<T>(n: number, concurrency: number, call: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
   const out: PromiseSettledResult<T>[] = new Array(n);

@@ -2,34 +2,14 @@
  * Routing before the strategy, through the gRPC API: model globs and upstream names,
  * capabilities, per-request overrides, prompt-cache affinity.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
-import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { type FakeUpstream } from "./helpers/fake-openai.js";
+import { openaiProvider, user } from "./helpers/server.js";
+import { harness, failure as error } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes, serve } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
-async function serve(raw: Record<string, unknown>): Promise<TestServer> {
-  const s = await startServer(raw);
-  cleanup.push(() => s.close());
-  return s;
-}
-async function error(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected an error");
-}
 const received = (...ups: FakeUpstream[]) => ups.map((u) => u.chatRequests().length);
 const png = { image: { source: { case: "url" as const, value: "data:image/png;base64,iVBORw0KGgo=" } } };
 

@@ -4,26 +4,13 @@
  * error where resuming is off or impossible.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StreamChatResponse } from "../gen/llmpool/v1/llmpool_pb.js";
-import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
-import { openaiProvider, startServer, user, type TestServer } from "./helpers/server.js";
+import { openaiProvider, user } from "./helpers/server.js";
+import { harness } from "./helpers/harness.js";
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { cleanup, fakes, serve } = harness();
 
-async function fakes(...names: string[]): Promise<FakeUpstream[]> {
-  const out = await Promise.all(names.map((n) => startFakeOpenAI(n)));
-  for (const f of out) cleanup.push(() => f.close());
-  return out;
-}
-async function serve(raw: Record<string, unknown>): Promise<TestServer> {
-  const s = await startServer(raw);
-  cleanup.push(() => s.close());
-  return s;
-}
 /** Read a whole stream: its chunks and how it ended. */
 async function collect(it: AsyncIterable<StreamChatResponse>): Promise<{ chunks: StreamChatResponse[]; error?: ConnectError }> {
   const chunks: StreamChatResponse[] = [];
