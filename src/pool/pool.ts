@@ -12,20 +12,19 @@
  * resilience.ts (breakers, limits, ejection, health checks, queue, retry budget).
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { EndpointView, Strategy } from "../balancer/strategy.js";
-import { createStrategy, hasStrategy, availableStrategies } from "../balancer/registry.js";
+import type { EndpointView } from "../balancer/strategy.js";
 import { raceChat } from "../balancer/race.js";
 import type { ChatResult } from "../providers/types.js";
 import type { LoadedConfig } from "../config/load.js";
-import type { StrategyName } from "../config/schema.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
-import { buildEndpoints, discoverModels } from "./build.js";
+import { discoverModels } from "./build.js";
+import { createGeneration, strategyFor, type Generation } from "./generation.js";
 import type { Endpoint } from "./endpoint.js";
-import { PoolError, invalidArgument } from "./errors.js";
+import { PoolError } from "./errors.js";
 import type { PoolObserver } from "./observer.js";
 import type { EndpointGate, GateBlock, RequestGate } from "./gate.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
@@ -51,16 +50,6 @@ export interface PoolOptions {
   pricer?: Pricer;
   /** Health, breaker, ejection and warmup events (default: none). */
   logger?: Logger;
-}
-
-/** Endpoints, router and strategies for one config version; replaced whole on reload. */
-interface Generation {
-  loaded: LoadedConfig;
-  endpoints: Endpoint[];
-  byName: Map<string, Endpoint>;
-  router: ModelRouter;
-  strategies: Map<string, Strategy>;
-  loadedAt: number;
 }
 
 export class Pool {
@@ -119,22 +108,9 @@ export class Pool {
   }
 
   private generation(loaded: LoadedConfig, reuse?: Generation): Generation {
-    const endpoints = buildEndpoints(loaded.config, this.clock, reuse && ((cfg) => {
-      const old = reuse.byName.get(cfg.name);
-      return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
-    }));
-    for (const e of endpoints) this.resilience.attach(e);
-    const strategies = new Map<string, Strategy>();
-    const { strategy, strategy_options, affinity } = loaded.config.pool;
-    strategies.set(strategy, createStrategy(strategy, strategy_options, affinity));
-    return {
-      loaded,
-      endpoints,
-      byName: new Map(endpoints.map((e) => [e.name, e])),
-      router: new ModelRouter(endpoints, loaded.config.pool.default_model),
-      strategies,
-      loadedAt: this.clock.wallNow(),
-    };
+    const g = createGeneration(loaded, this.clock, reuse);
+    for (const e of g.endpoints) this.resilience.attach(e);
+    return g;
   }
 
   get config() {
@@ -220,26 +196,10 @@ export class Pool {
   // ---------------------------------------------------------------------------------------
   // Planning and choosing
 
-  private strategyFor(name: string | undefined): Strategy {
-    const key = name || this.config.pool.strategy;
-    let s = this.gen.strategies.get(key);
-    if (!s) {
-      if (!hasStrategy(key)) {
-        throw invalidArgument(
-          "routing.strategy",
-          `unknown strategy ${JSON.stringify(key)}; available: ${availableStrategies().join(", ")}`,
-        );
-      }
-      s = createStrategy(key as StrategyName, this.config.pool.strategy_options, this.config.pool.affinity);
-      this.gen.strategies.set(key, s);
-    }
-    return s;
-  }
-
   private plan(req: ChatRequest, ctx: CallContext, kind: "chat" | "stream"): Plan {
     const routing = req.routing;
     const { preferred, excluded } = checkRouting(req, ctx.preferredProvider, this.gen.byName);
-    const strategy = this.strategyFor(routing?.strategy);
+    const strategy = strategyFor(this.gen, routing?.strategy);
     const resolved = this.gen.router.resolve(req.model);
     const now = this.clock.now();
     return createPlan({

@@ -1,0 +1,64 @@
+/**
+ * A generation: the endpoints, model router and strategy instances of one config version.
+ * The pool swaps a whole generation on reload; endpoints whose config did not change carry
+ * over (with their state: EWMA, breaker, limits), and strategies are made per generation so
+ * new strategy options apply at once.
+ */
+import type { Strategy } from "../balancer/strategy.js";
+import { availableStrategies, createStrategy, hasStrategy } from "../balancer/registry.js";
+import type { LoadedConfig } from "../config/load.js";
+import type { StrategyName } from "../config/schema.js";
+import type { Clock } from "../util/clock.js";
+import { buildEndpoints } from "./build.js";
+import type { Endpoint } from "./endpoint.js";
+import { invalidArgument } from "./errors.js";
+import { ModelRouter } from "./router.js";
+
+export interface Generation {
+  loaded: LoadedConfig;
+  endpoints: Endpoint[];
+  byName: Map<string, Endpoint>;
+  router: ModelRouter;
+  /** Strategy instances by name (stateful ones, like round robin, keep their state here). */
+  strategies: Map<string, Strategy>;
+  /** Wall-clock ms when this config was loaded. */
+  loadedAt: number;
+}
+
+/** Build a generation; with `reuse`, endpoints whose config is unchanged are kept. */
+export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Generation): Generation {
+  const endpoints = buildEndpoints(
+    loaded.config,
+    clock,
+    reuse &&
+      ((cfg) => {
+        const old = reuse.byName.get(cfg.name);
+        return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
+      }),
+  );
+  const g: Generation = {
+    loaded,
+    endpoints,
+    byName: new Map(endpoints.map((e) => [e.name, e])),
+    router: new ModelRouter(endpoints, loaded.config.pool.default_model),
+    strategies: new Map(),
+    loadedAt: clock.wallNow(),
+  };
+  strategyFor(g, undefined);
+  return g;
+}
+
+/** The strategy a request uses: its `routing.strategy`, else the pool's (made once per generation). */
+export function strategyFor(g: Generation, name: string | undefined): Strategy {
+  const pool = g.loaded.config.pool;
+  const key = name || pool.strategy;
+  let s = g.strategies.get(key);
+  if (!s) {
+    if (!hasStrategy(key)) {
+      throw invalidArgument("routing.strategy", `unknown strategy ${JSON.stringify(key)}; available: ${availableStrategies().join(", ")}`);
+    }
+    s = createStrategy(key as StrategyName, pool.strategy_options, pool.affinity);
+    g.strategies.set(key, s);
+  }
+  return s;
+}
