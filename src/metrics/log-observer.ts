@@ -48,6 +48,8 @@ export function createLogObserver(logger: Logger): PoolObserver {
       );
     },
     requestEnded(r: RequestRecord) {
+      const failed = r.error !== undefined && r.error.code !== "canceled" && r.error.code !== "invalid_argument";
+      if (!logger.isLevelEnabled(failed ? "warn" : "info")) return;
       const line = {
         request_id: r.requestId,
         kind: r.kind,
@@ -70,7 +72,7 @@ export function createLogObserver(logger: Logger): PoolObserver {
         outcome: r.error ? r.error.code : "ok",
         error: r.error?.message,
       };
-      if (r.error && r.error.code !== "canceled" && r.error.code !== "invalid_argument") logger.warn(line, "request failed");
+      if (failed) logger.warn(line, "request failed");
       else logger.info(line, "request");
     },
   };

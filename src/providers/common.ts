@@ -23,15 +23,6 @@ export function parseDataUrl(url: string): { mimeType: string; base64: string } 
   return { mimeType: m[1] || "application/octet-stream", base64: payload };
 }
 
-/** An image as MIME type and base64 bytes (URLs must be data: URLs for this form). */
-export function imageToBase64(img: Image): { mimeType: string; base64: string } | undefined {
-  if (img.source.case === "data") {
-    return { mimeType: img.mimeType || "image/png", base64: Buffer.from(img.source.value).toString("base64") };
-  }
-  if (img.source.case === "url") return parseDataUrl(img.source.value);
-  return undefined;
-}
-
 const OPENAI_FINISH: Record<string, FinishReason> = {
   stop: "stop",
   length: "length",

@@ -29,6 +29,7 @@ import {
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Req, Res } from "./http.js";
 import type { CallHeaders } from "./service.js";
+import { specEncode } from "./grpc-message.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -72,15 +73,6 @@ function classify(req: Req, path: string): { wire: Wire; json: boolean } | undef
     if (ct === "application/connect+proto") return { wire: "connect-stream", json: false };
   }
   return undefined;
-}
-
-/** grpc-message: percent-encode only what the spec requires (see grpc-message.ts). */
-function grpcMessage(text: string): string {
-  let out = "";
-  for (const b of Buffer.from(text, "utf8")) {
-    out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);
-  }
-  return out;
 }
 
 function envelope(flags: number, payload: Uint8Array): Buffer {
@@ -250,7 +242,7 @@ function grpcResponder(req: Req, res: Res, ct: string): Responder {
     },
     fail(err, headers) {
       if (stream.destroyed || stream.closed) return;
-      const status = { ...metadataOf(err), "grpc-status": String(err.code), "grpc-message": grpcMessage(err.rawMessage) };
+      const status = { ...metadataOf(err), "grpc-status": String(err.code), "grpc-message": specEncode(err.rawMessage) };
       if (!begun) {
         begun = true;
         // Trailers-only response: one HEADERS frame that ends the stream.

@@ -7,7 +7,8 @@
  */
 import type { Req, Res } from "./http.js";
 
-function specEncode(text: string): string {
+/** Percent-encode `text` as the gRPC spec asks: bytes outside printable ASCII, and '%'. */
+export function specEncode(text: string): string {
   let out = "";
   for (const b of Buffer.from(text, "utf8")) {
     out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);

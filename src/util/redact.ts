@@ -27,9 +27,3 @@ export function redact(text: string): string {
   if (secretPattern) out = out.replace(secretPattern, REDACTED);
   return out.replace(KEY_SHAPES, REDACTED);
 }
-
-/** For tests: forget registered secrets. */
-export function clearSecrets(): void {
-  secrets.clear();
-  secretPattern = undefined;
-}

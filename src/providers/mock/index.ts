@@ -13,6 +13,8 @@ import {
 } from "../types.js";
 import { resolveCapabilities } from "../openai/index.js";
 import { estimateTokens } from "../../pool/tokens.js";
+import { delay } from "../../pool/attempt.js";
+import { systemClock } from "../../util/clock.js";
 
 const MOCK_DEFAULTS: MockConfig = {
   latency_ms: 20,
@@ -33,22 +35,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 export class MockProvider implements Provider {
@@ -80,7 +66,7 @@ export class MockProvider implements Provider {
   private async begin(call: UpstreamCall): Promise<void> {
     const latency = this.cfg.latency_ms + this.random() * this.cfg.jitter_ms;
     try {
-      await sleep(latency, call.signal);
+      await delay(latency, call.signal, systemClock);
     } catch (reason) {
       throw this.abortError(reason);
     }
@@ -132,7 +118,7 @@ export class MockProvider implements Provider {
     for (let i = 0; i < words.length; i += this.cfg.words_per_chunk) {
       if (i > 0) {
         try {
-          await sleep(this.cfg.chunk_delay_ms, call.signal);
+          await delay(this.cfg.chunk_delay_ms, call.signal, systemClock);
         } catch (reason) {
           throw this.abortError(reason);
         }
