@@ -14,7 +14,7 @@ import { cohereStream } from "../src/providers/cohere/response.js";
 import { geminiStream } from "../src/providers/gemini/response.js";
 import { ollamaStream } from "../src/providers/ollama/response.js";
 import { openaiStream } from "../src/providers/openai/response.js";
-import type { StreamEvent } from "../src/providers/types.js";
+import type { StreamEvent } from "../src/core/provider.js";
 
 const RUNS = Number(process.argv[2] ?? 30);
 const N = Number(process.argv[3] ?? 1000);

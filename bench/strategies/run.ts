@@ -14,7 +14,7 @@ import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { Strategy } from "../../src/balancer/strategy.js";
 import { validateConfig } from "../../src/config/load.js";
 import { Pool } from "../../src/pool/pool.js";
-import type { Provider } from "../../src/providers/types.js";
+import type { Provider } from "../../src/core/provider.js";
 import { createOracle } from "./oracle.js";
 import { SCENARIOS, type Scenario, type StrategyRun } from "./scenarios.js";
 import { seeded, SimUpstream } from "./upstream.js";

@@ -5,7 +5,8 @@
  * phases that change both over time (a slowdown, an outage). Its true state is public so the
  * oracle can read it.
  */
-import { ProviderError, type ChatResult, type Provider, type StreamEvent, type UpstreamCall } from "../../src/providers/types.js";
+import { type ChatResult, type Provider, type StreamEvent, type UpstreamCall } from "../../src/core/provider.js";
+import { ProviderError } from "../../src/core/errors.js";
 import type { Clock } from "../../src/util/clock.js";
 
 export interface Phase {

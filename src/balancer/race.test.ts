@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError, type ChatResult, type StreamEvent } from "../providers/types.js";
+import { type ChatResult, type StreamEvent } from "../core/provider.js";
+import { ProviderError } from "../core/errors.js";
 import { createFakeClock, type FakeClock } from "../util/clock.js";
 import { fakeContext, fakeView } from "../../test/helpers/fake-endpoint.js";
 import { createHedgeBudget } from "./hedge-budget.js";

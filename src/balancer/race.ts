@@ -11,7 +11,8 @@
  * throws, is the caller's to end. Timers come from `host.clock`, so tests drive hedging with
  * a fake clock.
  */
-import type { ChatResult, ProviderError, StreamEvent } from "../providers/types.js";
+import type { ChatResult, StreamEvent } from "../core/provider.js";
+import type { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { EndpointView, PickContext, RaceSpec } from "./strategy.js";
 

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../config/load.js";
-import { PoolError } from "../pool/errors.js";
+import { PoolError } from "../core/errors.js";
 import { Pool } from "../pool/pool.js";
 import { createFakeClock } from "../util/clock.js";
 import { openLedger } from "./ledger.js";

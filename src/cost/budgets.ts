@@ -18,7 +18,7 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Endpoint } from "../pool/endpoint.js";
-import { PoolError } from "../pool/errors.js";
+import { PoolError } from "../core/errors.js";
 import type { EndpointGate, GateBlock, GateRequest, RequestGate } from "../pool/gate.js";
 import type { RequestRecord } from "../pool/observer.js";
 import type { Clock } from "../util/clock.js";

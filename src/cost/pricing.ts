@@ -3,7 +3,7 @@
  */
 import type { Pricing } from "../balancer/strategy.js";
 import type { ModelPriceConfig, ProviderConfig } from "../config/schema.js";
-import type { TokenUsage } from "../providers/types.js";
+import type { TokenUsage } from "../core/provider.js";
 
 export const FREE: Pricing = { inputPer1m: 0, outputPer1m: 0, cachedInputPer1m: 0 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import type { Endpoint } from "../pool/endpoint.js";
-import { ProviderError, type ProviderErrorKind } from "../providers/types.js";
+import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { Ejector } from "./ejection.js";
 

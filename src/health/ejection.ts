@@ -8,7 +8,7 @@
  */
 import type { OutlierConfig } from "../config/schema.js";
 import type { CallOutcome, Endpoint } from "../pool/endpoint.js";
-import type { ProviderErrorKind } from "../providers/types.js";
+import type { ProviderErrorKind } from "../core/errors.js";
 
 /** Failures that say the provider itself is unwell (Envoy: 5xx and local-origin errors). */
 const EJECTING: ReadonlySet<ProviderErrorKind> = new Set(["connect", "timeout", "server", "overloaded", "stream"]);

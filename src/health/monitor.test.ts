@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../config/load.js";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
-import { ProviderError, type UpstreamCall } from "../providers/types.js";
+import { type UpstreamCall } from "../core/provider.js";
+import { ProviderError } from "../core/errors.js";
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { createFakeClock } from "../util/clock.js";
 import { HealthMonitor } from "./monitor.js";

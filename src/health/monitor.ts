@@ -12,7 +12,7 @@ import { create } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { PoolConfig } from "../config/schema.js";
 import type { Endpoint } from "../pool/endpoint.js";
-import { ProviderError, type ProviderErrorKind } from "../providers/types.js";
+import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { redact } from "../util/redact.js";

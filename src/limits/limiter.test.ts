@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../providers/types.js";
+import { ProviderError } from "../core/errors.js";
 import { Limiter } from "./limiter.js";
 
 const limits = (o: Partial<{ rpm: number; rpd: number; tpm: number; max_concurrency: number }> = {}) => ({

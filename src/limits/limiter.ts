@@ -8,7 +8,8 @@
  */
 import type { GateBlock } from "../pool/gate.js";
 import type { RateLimitStatus } from "../pool/endpoint.js";
-import type { ProviderError, RateLimitInfo } from "../providers/types.js";
+import type { RateLimitInfo } from "../core/provider.js";
+import type { ProviderError } from "../core/errors.js";
 import { WindowCounter } from "./window-counter.js";
 
 export interface LimiterConfig {

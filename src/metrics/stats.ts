@@ -12,7 +12,7 @@ import type {
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CostEntryOut, CostTracker } from "../cost/tracker.js";
 import type { Endpoint } from "../pool/endpoint.js";
-import { PoolError } from "../pool/errors.js";
+import { PoolError } from "../core/errors.js";
 import type { Pool } from "../pool/pool.js";
 import type { SlidingWindow } from "./window.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
-import { ProviderError } from "../providers/types.js";
+import { ProviderError } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { attemptSignal, delay, StallWatch } from "./attempt.js";
 import { codePoints, stallThreshold } from "./stream-resume.js";

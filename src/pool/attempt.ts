@@ -2,7 +2,7 @@
  * Per-attempt plumbing: an abort signal that fires on the caller's cancel/deadline or on the
  * attempt's own timeout, the stall watch of a stream, and retry backoff.
  */
-import { ProviderError } from "../providers/types.js";
+import { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import { redact } from "../util/redact.js";
 import type { CallRole, Endpoint } from "./endpoint.js";

@@ -7,7 +7,8 @@
 import type { PoolConfig } from "../config/schema.js";
 import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
-import type { ProviderError, RateLimitInfo, ServedBy, TokenUsage } from "../providers/types.js";
+import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
+import type { ProviderError } from "../core/errors.js";
 import type { RaceHost } from "../balancer/race.js";
 import type { Clock } from "../util/clock.js";
 import { asProviderError, attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";

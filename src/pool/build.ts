@@ -3,7 +3,8 @@
  */
 import type { Config, ProviderConfig } from "../config/schema.js";
 import { createAdapter } from "../providers/registry.js";
-import { ProviderError, type Provider } from "../providers/types.js";
+import { type Provider } from "../core/provider.js";
+import { ProviderError } from "../core/errors.js";
 import { redact } from "../util/redact.js";
 import type { Clock } from "../util/clock.js";
 import { Endpoint } from "./endpoint.js";

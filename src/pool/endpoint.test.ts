@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../config/load.js";
-import { ProviderError } from "../providers/types.js";
+import { ProviderError } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { buildEndpoints } from "./build.js";
 

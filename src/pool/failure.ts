@@ -5,8 +5,8 @@
  * the request (INVALID_ARGUMENT).
  */
 import type { WaitOutcome } from "../limits/admission.js";
-import type { ProviderError } from "../providers/types.js";
-import { PoolError } from "./errors.js";
+import type { ProviderError } from "../core/errors.js";
+import { PoolError } from "../core/errors.js";
 import { fits, type Plan } from "./plan.js";
 
 const extraOf = (plan: Plan) => ({ attempts: plan.record.attempts, providers: plan.record.providersTried });

@@ -9,7 +9,7 @@
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { Endpoint } from "./endpoint.js";
-import type { PoolError } from "./errors.js";
+import type { PoolError } from "../core/errors.js";
 import type { RequestRecord } from "./observer.js";
 
 export interface GateBlock {

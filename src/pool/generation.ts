@@ -11,7 +11,7 @@ import type { StrategyName } from "../config/schema.js";
 import type { Clock } from "../util/clock.js";
 import { buildEndpoints } from "./build.js";
 import type { Endpoint } from "./endpoint.js";
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../core/errors.js";
 import { ModelRouter } from "./router.js";
 
 export interface Generation {

@@ -3,8 +3,8 @@
  * the cost ledger are observers, so the pool itself stays free of them.
  */
 import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
-import type { PoolError } from "./errors.js";
-import type { TokenUsage } from "../providers/types.js";
+import type { PoolError } from "../core/errors.js";
+import type { TokenUsage } from "../core/provider.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 
 export interface RequestRecord {

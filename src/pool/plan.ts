@@ -7,9 +7,9 @@
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 import type { Waiter } from "../limits/admission.js";
-import type { ProviderError } from "../providers/types.js";
+import type { ProviderError } from "../core/errors.js";
 import type { Endpoint } from "./endpoint.js";
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../core/errors.js";
 import type { GateBlock, GateRequest } from "./gate.js";
 import type { RequestRecord } from "./observer.js";
 import type { ModelRoutes, Route } from "./router.js";

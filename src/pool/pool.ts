@@ -14,7 +14,7 @@
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
 import { raceChat } from "../balancer/race.js";
-import type { ChatResult } from "../providers/types.js";
+import type { ChatResult } from "../core/provider.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
 import { systemClock, type Clock } from "../util/clock.js";
@@ -24,7 +24,7 @@ import { Attempts, type PoolTotals } from "./attempts.js";
 import { discoverModels } from "./build.js";
 import { createGeneration, strategyFor, type Generation } from "./generation.js";
 import type { Endpoint } from "./endpoint.js";
-import { PoolError } from "./errors.js";
+import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
 import type { EndpointGate, GateBlock, RequestGate } from "./gate.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";

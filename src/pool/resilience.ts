@@ -12,7 +12,7 @@ import { warmupEndpoints, type WarmupReport } from "../health/warmup.js";
 import { Admission } from "../limits/admission.js";
 import { Limiter } from "../limits/limiter.js";
 import { RetryBudget } from "../limits/retry-budget.js";
-import type { RateLimitInfo } from "../providers/types.js";
+import type { RateLimitInfo } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import type { Attempt } from "./attempt.js";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { createRoundRobin } from "../balancer/round-robin.js";
 import { RetryBudget } from "../limits/retry-budget.js";
-import { ProviderError, type ProviderErrorKind } from "../providers/types.js";
+import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import type { Endpoint } from "./endpoint.js";

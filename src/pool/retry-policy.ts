@@ -13,7 +13,7 @@
  */
 import type { FALLBACK_POLICIES } from "../config/schema.js";
 import type { RetryBudget } from "../limits/retry-budget.js";
-import type { ProviderError } from "../providers/types.js";
+import type { ProviderError } from "../core/errors.js";
 import { backoffMs } from "./attempt.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Plan } from "./plan.js";

@@ -11,7 +11,7 @@
  * globs the first listed that matches; every provider that matches serves the request.
  */
 import type { Endpoint } from "./endpoint.js";
-import { PoolError } from "./errors.js";
+import { PoolError } from "../core/errors.js";
 
 export interface Route {
   endpoint: Endpoint;

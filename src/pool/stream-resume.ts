@@ -15,11 +15,12 @@
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { StreamConfig } from "../config/schema.js";
 import { raceStream } from "../balancer/race.js";
-import { ProviderError, type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../providers/types.js";
+import { type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../core/provider.js";
+import { ProviderError } from "../core/errors.js";
 import { StallWatch, type Attempt } from "./attempt.js";
 import type { Attempts } from "./attempts.js";
 import type { CallOutcome, Endpoint } from "./endpoint.js";
-import { PoolError } from "./errors.js";
+import { PoolError } from "../core/errors.js";
 import type { Plan } from "./plan.js";
 import type { CallContext, StreamChunkOut } from "./types.js";
 

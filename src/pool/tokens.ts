@@ -4,7 +4,7 @@
  * rule of thumb for English text with BPE tokenizers; images count a flat amount.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { TokenUsage } from "../providers/types.js";
+import type { TokenUsage } from "../core/provider.js";
 
 const IMAGE_TOKENS = 765; // a 512px tile plus base cost in OpenAI's accounting
 const PER_MESSAGE = 4; // role and separators

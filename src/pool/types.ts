@@ -2,7 +2,7 @@
  * What the pool takes and gives per request: the call context from the server, the unary
  * answer, and stream chunks (fields match StreamChatResponse).
  */
-import type { ChatResult, TokenUsage, ToolCallDeltaOut } from "../providers/types.js";
+import type { ChatResult, TokenUsage, ToolCallDeltaOut } from "../core/provider.js";
 
 export interface CallContext {
   /** Aborts on client cancel or deadline (connect's handler signal). */

@@ -3,7 +3,7 @@
  */
 import type { Image } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { ProviderConfig } from "../config/schema.js";
-import type { FinishReason, ProviderCapabilities, TokenUsage } from "./types.js";
+import type { FinishReason, ProviderCapabilities, TokenUsage } from "../core/provider.js";
 
 /** An image as a URL: http(s) URLs pass through, bytes become a `data:` URL. */
 export function imageToDataUrl(img: Image): string {

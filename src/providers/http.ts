@@ -5,11 +5,8 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { redact } from "../util/redact.js";
-import {
-  ProviderError,
-  type ProviderErrorKind,
-  type RateLimitInfo,
-} from "./types.js";
+import { type RateLimitInfo } from "../core/provider.js";
+import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 
 export interface HttpUpstreamOptions {
   /** Provider name, for errors. */

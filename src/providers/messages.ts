@@ -5,7 +5,7 @@
  */
 import type { ChatRequest, Image, Message } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { parseDataUrl } from "./common.js";
-import { ProviderError } from "./types.js";
+import { ProviderError } from "../core/errors.js";
 
 /** A message's text: `content` first, then its text parts, joined without separators. */
 export function messageText(m: Message): string {

@@ -14,7 +14,7 @@ import { geminiAdapter } from "./gemini/index.js";
 import { ollamaAdapter } from "./ollama/index.js";
 import { MockProvider } from "./mock/index.js";
 import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
-import type { Provider } from "./types.js";
+import type { Provider } from "../core/provider.js";
 
 export interface AdapterDeps {
   /** Another configured provider by name (composites combine them). */

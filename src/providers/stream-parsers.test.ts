@@ -11,7 +11,7 @@ import { cohereStream } from "./cohere/response.js";
 import { geminiStream } from "./gemini/response.js";
 import { ollamaStream } from "./ollama/response.js";
 import { openaiStream } from "./openai/response.js";
-import type { StreamEvent } from "./types.js";
+import type { StreamEvent } from "../core/provider.js";
 
 const TEXT = ["héllo ", "wörld 🚀", " 日本"];
 const sse = (events: [string | undefined, unknown][]) =>

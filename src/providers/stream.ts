@@ -3,7 +3,8 @@
  * body is released at once when the consumer stops early or the parser throws.
  */
 import { classifyStatus, transportError, type ExtractedError, type ResponseData } from "./http.js";
-import { ProviderError, type StreamEvent } from "./types.js";
+import { type StreamEvent } from "../core/provider.js";
+import { ProviderError } from "../core/errors.js";
 
 /** What a stream parser needs besides the bytes. */
 export interface StreamContext {

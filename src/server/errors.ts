@@ -2,7 +2,7 @@
  * The one place where domain errors become gRPC/Connect errors (DESIGN.md §1 code table).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { PoolError, type PoolErrorCode } from "../pool/errors.js";
+import { PoolError, type PoolErrorCode } from "../core/errors.js";
 import { redact } from "../util/redact.js";
 
 const CODES: Record<PoolErrorCode, Code> = {

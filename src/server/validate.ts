@@ -4,7 +4,7 @@
  * request.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import { invalidArgument } from "../pool/errors.js";
+import { invalidArgument } from "../core/errors.js";
 
 const ROLES = new Set(["system", "user", "assistant", "tool"]);
 const TOOL_CHOICE_MODES = new Set(["", "auto", "none", "required", "function"]);

@@ -5,7 +5,7 @@
 import { validateConfig } from "../../src/config/load.js";
 import type { ProviderConfig } from "../../src/config/schema.js";
 import { Endpoint } from "../../src/pool/endpoint.js";
-import type { ChatResult, Provider, StreamEvent, UpstreamCall } from "../../src/providers/types.js";
+import type { ChatResult, Provider, StreamEvent, UpstreamCall } from "../../src/core/provider.js";
 import type { Clock } from "../../src/util/clock.js";
 
 export function providerConfig(name: string, extra: Record<string, unknown> = {}): ProviderConfig {

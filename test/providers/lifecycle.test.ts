@@ -4,7 +4,7 @@
  * classified, key-free error when the upstream rejects the credentials.
  */
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../src/providers/types.js";
+import { ProviderError } from "../../src/core/errors.js";
 import { ROWS } from "./table.js";
 import { adapterFor } from "./util.js";
 

@@ -6,7 +6,8 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../../src/config/load.js";
 import { createAdapter } from "../../src/providers/registry.js";
-import { ProviderError, type Provider, type StreamEvent, type UpstreamCall } from "../../src/providers/types.js";
+import { type Provider, type StreamEvent, type UpstreamCall } from "../../src/core/provider.js";
+import { ProviderError } from "../../src/core/errors.js";
 
 export function adapterFor(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Provider {
   const loaded = validateConfig({ providers: [raw] }, "test", env);

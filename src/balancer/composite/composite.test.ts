@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../../config/load.js";
 import { buildEndpoints } from "../../pool/build.js";
-import { ProviderError, type StreamEvent, type UpstreamCall } from "../../providers/types.js";
+import { type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 import { systemClock } from "../../util/clock.js";
 import { compositeCapabilities, membersFailed } from "./members.js";
 

@@ -7,13 +7,8 @@ import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import { estimatePromptTokens } from "../../pool/tokens.js";
 import { upstreamModelFor } from "../../pool/router.js";
-import {
-  ProviderError,
-  type Provider,
-  type ProviderCapabilities,
-  type ServedBy,
-  type StreamEvent,
-} from "../../providers/types.js";
+import { type Provider, type ProviderCapabilities, type ServedBy, type StreamEvent } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 import type { EndpointView, PickContext } from "../strategy.js";
 
 /** A member as a composite sees it: src/pool/endpoint.ts Endpoint satisfies this. */

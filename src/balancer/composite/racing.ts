@@ -4,7 +4,7 @@
  * `strategy_options.racing` (else the pool's). Nested in a pool it is one provider, so "a
  * racing pair inside a weighted pool" is two providers in a composite listed beside others.
  */
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../providers/types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { attemptSignal, type AttemptSignal } from "../../pool/attempt.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";

@@ -5,8 +5,8 @@
  * call. Streams move on only before the first token (after it, the failure is the caller's;
  * the pool's own stream handling takes over).
  */
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../providers/types.js";
-import type { ProviderError } from "../../providers/types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ProviderError } from "../../core/errors.js";
 import { attemptSignal } from "../../pool/attempt.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../strategy.js";

@@ -9,7 +9,7 @@ import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { trimmedPrefill } from "../messages.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildAnthropicBody } from "./request.js";
 import { anthropicErrorOf, anthropicResult, anthropicStream, parseAnthropicRateLimit, type AnthropicMessage } from "./response.js";
 

@@ -8,14 +8,8 @@ import { redact } from "../../util/redact.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
 import type { TrimmedPrefill } from "../messages.js";
-import {
-  type ChatResult,
-  type FinishReason,
-  type ProviderErrorKind,
-  type RateLimitInfo,
-  type StreamEvent,
-  type TokenUsage,
-} from "../types.js";
+import { type ChatResult, type FinishReason, type RateLimitInfo, type StreamEvent, type TokenUsage } from "../../core/provider.js";
+import { type ProviderErrorKind } from "../../core/errors.js";
 
 interface AnthropicUsage {
   input_tokens?: number;

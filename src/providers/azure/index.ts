@@ -6,7 +6,7 @@
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
 import { OpenAIProvider, type OpenAIPreset } from "../openai/index.js";
-import type { Provider } from "../types.js";
+import type { Provider } from "../../core/provider.js";
 import { AZURE_API_VERSION, azureRoutes, azureTakesMaxCompletionTokens } from "./request.js";
 
 export function createAzureProvider(cfg: ProviderConfig): Provider {

@@ -17,7 +17,7 @@ import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, header, readJson, send, type SendOptions } from "../http.js";
 import { trimmedPrefill } from "../messages.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildBedrockBody } from "./request.js";
 import { bedrockErrorOf, bedrockResult, bedrockStream, type ConverseResponse } from "./response.js";
 

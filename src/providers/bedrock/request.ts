@@ -14,7 +14,7 @@ import {
   systemTexts,
   type TrimmedPrefill,
 } from "../messages.js";
-import { ProviderError } from "../types.js";
+import { ProviderError } from "../../core/errors.js";
 
 type Json = Record<string, unknown>;
 type Turn = { role: "user" | "assistant"; content: Json[] };

@@ -7,7 +7,8 @@ import { redact } from "../../util/redact.js";
 import { header, type ExtractedError, type ResponseData } from "../http.js";
 import type { TrimmedPrefill } from "../messages.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
-import type { ChatResult, FinishReason, ProviderErrorKind, RateLimitInfo, StreamEvent, TokenUsage } from "../types.js";
+import type { ChatResult, FinishReason, RateLimitInfo, StreamEvent, TokenUsage } from "../../core/provider.js";
+import type { ProviderErrorKind } from "../../core/errors.js";
 import { eventStreamMessages } from "./event-stream.js";
 
 interface BedrockUsage {

@@ -7,7 +7,7 @@ import type { ConfigProblem } from "../../config/interpolate.js";
 import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildCohereBody } from "./request.js";
 import { cohereErrorOf, cohereResult, cohereStream, parseCohereRateLimit, type CohereResponse } from "./response.js";
 

@@ -7,7 +7,7 @@ import { redact } from "../../util/redact.js";
 import { header, parseOpenAIRateLimit, type ExtractedError, type ResponseData } from "../http.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
-import type { ChatResult, FinishReason, RateLimitInfo, StreamEvent, TokenUsage } from "../types.js";
+import type { ChatResult, FinishReason, RateLimitInfo, StreamEvent, TokenUsage } from "../../core/provider.js";
 
 interface CohereUsage {
   billed_units?: { input_tokens?: number; output_tokens?: number };

@@ -7,7 +7,7 @@ import type { ConfigProblem } from "../../config/interpolate.js";
 import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildGeminiBody } from "./request.js";
 import { geminiErrorOf, geminiResult, geminiStream, type GeminiResponse } from "./response.js";
 

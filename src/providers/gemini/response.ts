@@ -7,15 +7,8 @@ import type { ExtractedError } from "../http.js";
 import { syntheticCallId } from "../messages.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
-import {
-  ProviderError,
-  type ChatResult,
-  type FinishReason,
-  type ProviderErrorKind,
-  type RateLimitInfo,
-  type StreamEvent,
-  type TokenUsage,
-} from "../types.js";
+import { type ChatResult, type FinishReason, type RateLimitInfo, type StreamEvent, type TokenUsage } from "../../core/provider.js";
+import { ProviderError, type ProviderErrorKind } from "../../core/errors.js";
 
 interface Part {
   text?: string;

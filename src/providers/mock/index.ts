@@ -3,14 +3,8 @@
  * reply, for demos, tests and watching the balancer work without any API key.
  */
 import type { MockConfig, ProviderConfig } from "../../config/schema.js";
-import {
-  ProviderError,
-  type ChatResult,
-  type Provider,
-  type ProviderCapabilities,
-  type StreamEvent,
-  type UpstreamCall,
-} from "../types.js";
+import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 import { resolveCapabilities } from "../openai/index.js";
 import { estimateTokens } from "../../pool/tokens.js";
 import { delay } from "../../pool/attempt.js";

@@ -8,7 +8,7 @@ import type { ConfigProblem } from "../../config/interpolate.js";
 import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { pipeStream, streamError } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../types.js";
+import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildOllamaBody } from "./request.js";
 import { ollamaErrorOf, ollamaResult, ollamaStream, type OllamaChatResponse } from "./response.js";
 

@@ -8,7 +8,7 @@ import type { ExtractedError } from "../http.js";
 import { syntheticCallId } from "../messages.js";
 import { ndjsonLines } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
-import type { ChatResult, FinishReason, RateLimitInfo, StreamEvent, TokenUsage, ToolCallOut } from "../types.js";
+import type { ChatResult, FinishReason, RateLimitInfo, StreamEvent, TokenUsage, ToolCallOut } from "../../core/provider.js";
 
 interface OllamaToolCall {
   id?: string;

@@ -14,14 +14,8 @@ import {
 import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
 
 export { resolveCapabilities };
-import {
-  ProviderError,
-  type ChatResult,
-  type Provider,
-  type ProviderCapabilities,
-  type StreamEvent,
-  type UpstreamCall,
-} from "../types.js";
+import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 import { buildOpenAIBody } from "./request.js";
 import { openaiBodyError, openaiStream } from "./response.js";
 import { pipeStream } from "../stream.js";

@@ -7,7 +7,8 @@ import { normalizeOpenAIFinish, usageOf } from "../common.js";
 import { classifyStatus, extractErrorMessage } from "../http.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, truncated, type StreamContext } from "../stream.js";
-import { ProviderError, type StreamEvent, type ToolCallDeltaOut } from "../types.js";
+import { type StreamEvent, type ToolCallDeltaOut } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 
 interface StreamChunk {
   id?: string;
