@@ -114,7 +114,7 @@ describe("a config that cannot be applied", () => {
     expect(r.status).toBe("invalid");
     const logged = lines.find((l) => l.msg === "new config refused: keeping the config in force")!;
     expect(logged.level).toBe("error");
-    expect(logged.error).toContain("providers[0].base_url: not a URL");
+    expect(logged.error).toContain("providers[0].base_url: scheme ftp:// not supported");
     expect(logged.error).toContain("providers[0].wieght: unknown key");
     expect((await s.grpc.getPoolStats({})).configVersion).toBe(version);
     expect((await s.grpc.chat({ messages: [user("still here?")] })).provider).toBe("a");
