@@ -11,6 +11,7 @@
  * failure.ts (the final error), stream-resume.ts (streams, stalls, mid-stream failover),
  * resilience.ts (breakers, limits, ejection, health checks, queue, retry budget).
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
 import { raceChat } from "../balancer/race.js";
@@ -348,7 +349,7 @@ export class Pool {
           usage,
           attempts: r.attempts,
           upstreamCalls: r.upstreamCalls,
-          latencyMs: this.clock.now() - r.startedAt,
+          latencyMs: roundMs(this.clock.now() - r.startedAt),
           costUsd,
           providersTried: r.providersTried,
         };

@@ -12,6 +12,7 @@
  *    continued by another model), or when no provider can continue, the stream ends with
  *    UNAVAILABLE saying how much was delivered and why: never a silent truncation.
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { StreamConfig } from "../config/schema.js";
 import { raceStream } from "../balancer/race.js";
@@ -193,9 +194,9 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         provider: e.name,
         attempts: r.attempts,
         upstreamCalls: r.upstreamCalls,
-        costUsd: r.costUsd,
-        ttftMs: r.ttftMs,
-        latencyMs: clock.now() - r.startedAt,
+        costUsd: roundUsd(r.costUsd),
+        ttftMs: roundMs(r.ttftMs),
+        latencyMs: roundMs(clock.now() - r.startedAt),
       };
       if (!delivered) {
         last.id = id || ctx.requestId;
