@@ -8,6 +8,7 @@
  * A probe that reaches the upstream and is refused for reasons that say nothing about its
  * health (429, 403, 404 on the models list) counts as a pass: the upstream is up.
  */
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { PoolConfig } from "../config/schema.js";
@@ -78,6 +79,7 @@ export class HealthMonitor {
   /** One round: probe every enabled provider at once. */
   async checkNow(): Promise<void> {
     const ac = new AbortController();
+    setMaxListeners(0, ac.signal); // one listener per provider probed: more than 10 is no leak
     this.running = ac;
     const targets = this.opts.endpoints().filter((e) => e.config.enabled && e.config.health_check.enabled && !e.disabledReason && !e.retired);
     await Promise.all(targets.map((e) => this.probe(e, ac.signal)));
@@ -120,6 +122,7 @@ export class HealthMonitor {
     s.failures = 0;
     s.error = "";
     s.successes++;
+    e.breaker?.probePassed();
     if (s.unhealthy && s.successes >= cfg.healthy_threshold) {
       s.unhealthy = false;
       this.opts.logger?.info({ provider: e.name }, "provider passing health checks again: back in rotation");
