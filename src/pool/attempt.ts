@@ -4,7 +4,6 @@
  */
 import { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
-import { redact } from "../util/redact.js";
 import type { CallRole, Endpoint } from "./endpoint.js";
 import type { Route } from "./router.js";
 
@@ -64,12 +63,6 @@ export function attemptSignal(
       cancelTimer = undefined;
     },
   };
-}
-
-/** Anything an adapter threw, as a ProviderError (adapters should only throw those). */
-export function asProviderError(provider: string, err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
-  return new ProviderError({ provider, kind: "server", message: redact(String((err as Error)?.message ?? err)) });
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(max, initial * 2^n)). */

@@ -8,10 +8,10 @@ import type { PoolConfig } from "../config/schema.js";
 import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
 import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
-import type { ProviderError } from "../core/errors.js";
+import { ProviderError } from "../core/errors.js";
 import type { RaceHost } from "../balancer/race.js";
 import type { Clock } from "../util/clock.js";
-import { asProviderError, attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
+import { attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
 import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
@@ -132,7 +132,7 @@ export class Attempts {
 
   /** A failed attempt: record it; throw if the client went away; else return the error. */
   fail(plan: Plan, at: Attempt, err: unknown, ctx: CallContext, partial?: Pick<CallOutcome, "usage" | "costUsd">): ProviderError {
-    const pe = asProviderError(at.endpoint.name, err);
+    const pe = ProviderError.from(err, at.endpoint.name);
     const canceled = ctx.signal.aborted;
     this.end(plan, at, { ok: false, latencyMs: this.clock.now() - at.started, error: pe, canceled, ...partial });
     if (canceled) throw abortedError(plan, ctx.signal);

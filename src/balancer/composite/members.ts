@@ -88,12 +88,6 @@ export function hasContent(ev: StreamEvent): boolean {
   return !!ev.delta || (ev.toolCalls !== undefined && ev.toolCalls.length > 0);
 }
 
-/** Anything a member threw, as a ProviderError. */
-export function asProviderError(provider: string, err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
-  return new ProviderError({ provider, kind: "server", message: String((err as Error)?.message ?? err) });
-}
-
 /** The composite's error after its members failed: the last member's kind, every member's reason. */
 export function membersFailed(composite: string, errors: readonly ProviderError[]): ProviderError {
   const last = errors[errors.length - 1];

@@ -5,6 +5,7 @@
  * racing pair inside a weighted pool" is two providers in a composite listed beside others.
  */
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import { ProviderError } from "../../core/errors.js";
 import { attemptSignal, type AttemptSignal } from "../../pool/attempt.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";
@@ -12,7 +13,6 @@ import { raceChat, raceStream, type Leg, type RaceHost } from "../race.js";
 import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
 import {
   probeMembers,
-  asProviderError,
   available,
   compositeCapabilities,
   hasContent,
@@ -85,7 +85,7 @@ export class RacingComposite implements Provider {
       won.leg.attempt.done();
       return { ...won.result, servedBy: servedBy(m, memberModel(m, call.model), won.result.servedBy) };
     } catch (err) {
-      const pe = asProviderError(first.candidate.name, err);
+      const pe = ProviderError.from(err, first.candidate.name);
       first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
       first.attempt.done();
       throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
@@ -106,7 +106,7 @@ export class RacingComposite implements Provider {
       leg = won.leg;
       it = won.result;
     } catch (err) {
-      const pe = asProviderError(first.candidate.name, err);
+      const pe = ProviderError.from(err, first.candidate.name);
       first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
       first.attempt.done();
       throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
@@ -136,7 +136,7 @@ export class RacingComposite implements Provider {
       m.onCallEnded({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
     } catch (err) {
       settled = true;
-      const pe = asProviderError(m.name, err);
+      const pe = ProviderError.from(err, m.name);
       m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - leg.started, error: pe, canceled: call.signal.aborted });
       throw pe;
     } finally {

@@ -6,13 +6,12 @@
  * the pool's own stream handling takes over).
  */
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
-import type { ProviderError } from "../../core/errors.js";
+import { ProviderError } from "../../core/errors.js";
 import { attemptSignal } from "../../pool/attempt.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../strategy.js";
 import {
   probeMembers,
-  asProviderError,
   available,
   compositeCapabilities,
   hasContent,
@@ -67,7 +66,7 @@ export class SequentialComposite implements Provider {
         m.onCallEnded({ ok: true, latencyMs: this.o.clock.now() - started });
         return { ...res, servedBy: servedBy(m, model, res.servedBy) };
       } catch (err) {
-        const pe = asProviderError(m.name, err);
+        const pe = ProviderError.from(err, m.name);
         m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
         if (call.signal.aborted) throw pe;
         errors.push(pe);
@@ -116,7 +115,7 @@ export class SequentialComposite implements Provider {
         return;
       } catch (err) {
         settled = true;
-        const pe = asProviderError(m.name, err);
+        const pe = ProviderError.from(err, m.name);
         m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
         if (call.signal.aborted || ttftMs !== undefined) throw pe;
         errors.push(pe);
