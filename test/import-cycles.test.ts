@@ -64,6 +64,15 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
   return cycles;
 }
 
+/**
+ * Cycles another branch is removing (the ledger and its writer, owned by the scale-out work);
+ * delete the entry when it lands. Any other cycle fails.
+ */
+const KNOWN: ReadonlySet<string> = new Set(["cost/ledger.ts -> cost/ledger-writer.ts"]);
+
+/** core/ is the bottom layer: it may import only itself and these leaf helpers. */
+const CORE_MAY_IMPORT = new Set(["util/redact.ts"]);
+
 describe("src/ import graph", () => {
   it("finds the files and their imports", () => {
     const graph = importGraph();
@@ -80,6 +89,19 @@ describe("src/ import graph", () => {
 
   it("has no import cycle", () => {
     const cycles = findCycles(importGraph()).map((c) => c.join(" -> "));
-    expect(cycles).toEqual([]);
+    expect(cycles.filter((c) => !KNOWN.has(c))).toEqual([]);
+  });
+
+  it("keeps core/ free of the layers above it", () => {
+    const outside: string[] = [];
+    for (const [file, deps] of importGraph()) {
+      const from = relative(SRC, file);
+      if (!from.startsWith("core/")) continue;
+      for (const d of deps) {
+        const to = relative(SRC, d);
+        if (!to.startsWith("core/") && !CORE_MAY_IMPORT.has(to)) outside.push(`${from} -> ${to}`);
+      }
+    }
+    expect(outside).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import { ProviderError } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { attemptSignal, delay, StallWatch } from "./attempt.js";
-import { codePoints, stallThreshold } from "./stream-resume.js";
+import { ChunkGaps } from "./chunk-gaps.js";
+import { codePoints } from "./stream-resume.js";
 
 describe("attemptSignal", () => {
   it("aborts on the attempt timeout, on the caller, or when told (a stall)", () => {
@@ -62,12 +63,14 @@ describe("stream resume helpers", () => {
     const clock = createFakeClock();
     const e = makeEndpoint("p", clock);
     const s = { resume: true, stall_factor: 10, stall_min_ms: 500, stall_max_ms: 5000 };
+    const gaps = new ChunkGaps<typeof e>();
+    const stallThreshold = gaps.stallThreshold.bind(gaps);
     expect(stallThreshold(e, s)).toBe(5000); // no history yet
-    e.recordChunkGap(20);
+    gaps.record(e, 20);
     expect(stallThreshold(e, s)).toBe(500);
-    for (let i = 0; i < 100; i++) e.recordChunkGap(200);
+    for (let i = 0; i < 100; i++) gaps.record(e, 200);
     expect(stallThreshold(e, s)).toBeCloseTo(2000, 0);
-    for (let i = 0; i < 100; i++) e.recordChunkGap(2000);
+    for (let i = 0; i < 100; i++) gaps.record(e, 2000);
     expect(stallThreshold(e, s)).toBe(5000);
   });
 

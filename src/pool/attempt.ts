@@ -4,7 +4,8 @@
  */
 import { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
-import type { CallRole, Endpoint } from "./endpoint.js";
+import type { Endpoint } from "./endpoint.js";
+import type { CallRole } from "../core/outcome.js";
 import type { Route } from "./router.js";
 
 export interface AttemptSignal {

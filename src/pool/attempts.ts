@@ -11,8 +11,10 @@ import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
 import type { RaceHost } from "../balancer/race.js";
 import type { Clock } from "../util/clock.js";
+import { ChunkGaps } from "./chunk-gaps.js";
 import { attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
-import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
+import type { Endpoint } from "./endpoint.js";
+import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
 import type { Plan } from "./plan.js";
@@ -50,6 +52,8 @@ export interface AttemptsDeps {
 
 export class Attempts {
   readonly clock: Clock;
+  /** Stall tracking's state: each endpoint's mean gap between stream chunks. */
+  readonly chunkGaps = new ChunkGaps<Endpoint>();
 
   constructor(private readonly d: AttemptsDeps) {
     this.clock = d.clock;

@@ -26,7 +26,7 @@ import { createGeneration, strategyFor, type Generation } from "./generation.js"
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
-import type { EndpointGate, GateBlock, RequestGate } from "./gate.js";
+import type { EndpointGate, GateBlock, RequestGate } from "../core/gate.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
 import { selectNext } from "./retry-policy.js";
@@ -42,8 +42,8 @@ export interface PoolOptions {
   clock?: Clock;
   random?: () => number;
   observers?: PoolObserver[];
-  /** Per-endpoint admission (budgets); see gate.ts. Breakers and limits are built in. */
-  gates?: EndpointGate[];
+  /** Per-endpoint admission (budgets); see src/core/gate.ts. Breakers and limits are built in. */
+  gates?: EndpointGate<Endpoint>[];
   /** Per-request admission (tenant budgets). */
   requestGates?: RequestGate[];
   /** Prices per endpoint and upstream model (default: each provider's `pricing`). */
@@ -57,7 +57,7 @@ export class Pool {
   readonly clock: Clock;
   readonly random: () => number;
   private readonly observers: PoolObserver[];
-  private readonly gates: EndpointGate[];
+  private readonly gates: EndpointGate<Endpoint>[];
   private readonly requestGates: RequestGate[];
   readonly pricer: Pricer;
   readonly startedAt: number;
@@ -138,10 +138,6 @@ export class Pool {
 
   addObserver(o: PoolObserver): void {
     this.observers.push(o);
-  }
-
-  addGate(g: EndpointGate): void {
-    this.gates.push(g);
   }
 
   addRequestGate(g: RequestGate): void {

@@ -6,7 +6,7 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
-import type { AdapterDeps, AdapterFactory } from "../../providers/registry.js";
+import type { AdapterDeps, AdapterFactory } from "../../providers/adapter-factory.js";
 import type { Provider } from "../../core/provider.js";
 import { systemClock } from "../../util/clock.js";
 import { createStrategy, DEFAULT_STRATEGY_OPTIONS } from "../registry.js";
