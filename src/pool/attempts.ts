@@ -24,6 +24,17 @@ import type { Route } from "./router.js";
 import { settleUsage } from "./tokens.js";
 import type { CallContext } from "./types.js";
 
+/** A composite's call to one of its members, as the pool records it. */
+export interface MemberAttempt {
+  readonly plan: Plan | undefined;
+  readonly endpoint: Endpoint;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly breakerToken: number;
+  readonly reserved: number;
+  ended: boolean;
+}
+
 /** Pool-wide counters the attempts keep up to date. */
 export interface PoolTotals {
   requests: number;
@@ -54,6 +65,8 @@ export class Attempts {
   readonly clock: Clock;
   /** Stall tracking's state: each endpoint's mean gap between stream chunks. */
   readonly chunkGaps = new ChunkGaps<Endpoint>();
+  /** The request each attempt's abort signal belongs to: a composite's member calls find it so. */
+  private readonly plans = new WeakMap<AbortSignal, Plan>();
 
   constructor(private readonly d: AttemptsDeps) {
     this.clock = d.clock;
@@ -122,7 +135,39 @@ export class Attempts {
     const { breakerToken, reserved } = this.d.resilience.onStart(e, plan.pick.promptTokens, now);
     for (const o of this.d.observers) o.attemptStarted?.(r, e, role);
     const signal = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+    this.plans.set(signal.signal, plan);
     return { route, endpoint: e, role, started: now, signal, breakerToken, reserved, ended: false };
+  }
+
+  /** The request whose attempt (or member call) `signal` aborts, if the pool started it. */
+  planOf(signal: AbortSignal): Plan | undefined {
+    return this.plans.get(signal);
+  }
+
+  /**
+   * A composite's call to its member `e` starts (src/pool/member-calls.ts): counted on the
+   * endpoint, its limits and breaker, and told to the observers as an attempt of `plan`, but
+   * not as an attempt or upstream call of the request (the composite's own call is that).
+   * `signal` is the member call's abort signal (a nested composite's calls find `plan` by it).
+   */
+  startMember(plan: Plan | undefined, e: Endpoint, role: CallRole, promptTokens: number, signal: AbortSignal): MemberAttempt {
+    const now = this.clock.now();
+    e.onCallStarted(role);
+    const { breakerToken, reserved } = this.d.resilience.onStart(e, promptTokens, now);
+    if (plan) {
+      this.plans.set(signal, plan);
+      for (const o of this.d.observers) o.attemptStarted?.(plan.record, e, role);
+    }
+    return { plan, endpoint: e, started: now, breakerToken, reserved, ended: false };
+  }
+
+  /** Record a member call's outcome once: endpoint, breaker, ejection, limits, observers. */
+  endMember(at: MemberAttempt, outcome: CallOutcome): void {
+    if (at.ended) return;
+    at.ended = true;
+    at.endpoint.onCallEnded(outcome);
+    this.d.resilience.onEnd(at, outcome, this.clock.now());
+    if (at.plan) for (const o of this.d.observers) o.attemptEnded?.(at.plan.record, at.endpoint, outcome);
   }
 
   /** Record an attempt's outcome once: endpoint, breaker, limits, queue, observers. */

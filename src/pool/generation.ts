@@ -10,6 +10,7 @@ import type { LoadedConfig } from "../config/load.js";
 import type { StrategyName } from "../config/schema.js";
 import type { Clock } from "../util/clock.js";
 import { buildEndpoints } from "./build.js";
+import type { MemberCalls } from "../core/member-calls.js";
 import type { Endpoint } from "./endpoint.js";
 import { invalidArgument } from "../core/errors.js";
 import { ModelRouter } from "./router.js";
@@ -26,7 +27,7 @@ export interface Generation {
 }
 
 /** Build a generation; with `reuse`, endpoints whose config is unchanged are kept. */
-export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Generation): Generation {
+export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Generation, memberCalls?: MemberCalls<Endpoint>): Generation {
   const endpoints = buildEndpoints(
     loaded.config,
     clock,
@@ -35,6 +36,7 @@ export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Gen
         const old = reuse.byName.get(cfg.name);
         return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
       }),
+    memberCalls,
   );
   const g: Generation = {
     loaded,

@@ -29,6 +29,8 @@ import type { PoolObserver } from "./observer.js";
 import type { EndpointGate, GateBlock, RequestGate } from "../core/gate.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
+import { createMemberCalls } from "./member-calls.js";
+import type { MemberCalls } from "../core/member-calls.js";
 import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
@@ -65,6 +67,8 @@ export class Pool {
   readonly resilience: Resilience;
   /** Starting, ending and retrying upstream calls (attempts.ts). */
   readonly attempts: Attempts;
+  /** How composites call their members: through the attempts, gated (member-calls.ts). */
+  private readonly memberCalls: MemberCalls<Endpoint>;
 
   /** Pool-wide counters. */
   readonly totals: PoolTotals = {
@@ -104,11 +108,12 @@ export class Pool {
       choose: (plan) => this.choose(plan),
       endpoint: (name) => this.gen.byName.get(name),
     });
+    this.memberCalls = createMemberCalls({ attempts: this.attempts, gates: () => this.gates, now: () => this.clock.now() });
     this.gen = this.generation(loaded);
   }
 
   private generation(loaded: LoadedConfig, reuse?: Generation): Generation {
-    const g = createGeneration(loaded, this.clock, reuse);
+    const g = createGeneration(loaded, this.clock, reuse, this.memberCalls);
     for (const e of g.endpoints) this.resilience.attach(e);
     return g;
   }

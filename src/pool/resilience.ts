@@ -121,7 +121,7 @@ export class Resilience {
   }
 
   /** An attempt ended (after the endpoint recorded it): breaker, ejection, limits, queue. */
-  onEnd(at: Attempt, o: CallOutcome, now: number): void {
+  onEnd(at: Pick<Attempt, "endpoint" | "started" | "breakerToken" | "reserved">, o: CallOutcome, now: number): void {
     const e = at.endpoint;
     this.breakers.record(e, at.breakerToken, verdict(o));
     this.ejector.observe(e, o, now);

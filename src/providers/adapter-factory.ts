@@ -5,6 +5,7 @@
  */
 import type { PoolConfig, ProviderConfig } from "../config/schema.js";
 import type { ConfigProblem } from "../config/interpolate.js";
+import type { MemberCalls } from "../core/member-calls.js";
 import type { Provider } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
 import type { MemberEndpoint } from "../balancer/composite/members.js";
@@ -18,6 +19,8 @@ export interface AdapterDeps {
   clock?: Clock;
   /** The pool settings composites fall back on (strategy_options). */
   pool?: PoolConfig;
+  /** How composites call their members: the pool's attempt lifecycle (src/pool/member-calls.ts). */
+  memberCalls?: MemberCalls<MemberEndpoint>;
 }
 
 export interface AdapterFactory {

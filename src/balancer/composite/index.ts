@@ -52,6 +52,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
         clock: deps.clock ?? systemClock,
         random: Math.random,
         strategy: createStrategy("racing", options(cfg, deps)),
+        calls: deps.memberCalls,
       });
     },
   },
@@ -62,7 +63,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
       return problems;
     },
     create(cfg, deps): Provider {
-      return new SequentialComposite({ cfg, members: members(cfg, deps), clock: deps.clock ?? systemClock, random: Math.random });
+      return new SequentialComposite({ cfg, members: members(cfg, deps), clock: deps.clock ?? systemClock, random: Math.random, calls: deps.memberCalls });
     },
   },
   loadbalance: {
@@ -78,6 +79,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
         clock: deps.clock ?? systemClock,
         random: Math.random,
         strategy: createStrategy(cfg.strategy ?? DEFAULT_LOADBALANCE_STRATEGY, options(cfg, deps)),
+        calls: deps.memberCalls,
       });
     },
   },
