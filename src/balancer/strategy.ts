@@ -41,7 +41,7 @@ export interface CacheAffinity {
 }
 
 /**
- * Concurrent upstream calls for one attempt (strategy `racing`; src/balancer/race.ts runs
+ * Concurrent upstream calls for one attempt (strategy `racing`; src/balancer/race-runner.ts runs
  * them). The strategy still picks each leg; this says how many and when.
  */
 export interface RaceSpec {
@@ -55,7 +55,7 @@ export interface RaceSpec {
   readonly budget: HedgeBudget;
 }
 
-/** A budget of hedged calls per request (a token bucket; see race.ts createHedgeBudget). */
+/** A budget of hedged calls per request (a token bucket; see hedge-budget.ts createHedgeBudget). */
 export interface HedgeBudget {
   /** A request arrived: earn its share of a hedge. */
   deposit(): void;

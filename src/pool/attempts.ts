@@ -9,10 +9,11 @@ import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
 import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
-import type { RaceHost } from "../balancer/race.js";
+import type { RaceHost } from "../balancer/race-runner.js";
 import type { Clock } from "../util/clock.js";
 import { ChunkGaps } from "./chunk-gaps.js";
-import { attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
+import { attemptSignal, type AttemptSignal } from "../core/attempt-signal.js";
+import { delay } from "../util/clock.js";
 import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
@@ -23,6 +24,22 @@ import { mayRetry, retryBackoff } from "./retry-policy.js";
 import type { Route } from "./router.js";
 import { settleUsage } from "./tokens.js";
 import type { CallContext } from "./types.js";
+
+/** One upstream call of a request, from start to end. */
+export interface Attempt {
+  readonly route: Route;
+  readonly endpoint: Endpoint;
+  readonly role: CallRole;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly signal: AttemptSignal;
+  /** Breaker state token (src/health/breaker.ts). */
+  readonly breakerToken: number;
+  /** Prompt tokens reserved against tpm. */
+  readonly reserved: number;
+  /** Set once the attempt's outcome has been recorded. */
+  ended: boolean;
+}
 
 /** A composite's call to one of its members, as the pool records it. */
 export interface MemberAttempt {
@@ -216,7 +233,7 @@ export class Attempts {
   }
 
   /**
-   * The host of a race (src/balancer/race.ts) on this request's first attempt: further legs are
+   * The host of a race (src/balancer/race-runner.ts) on this request's first attempt: further legs are
    * the strategy's next choices among untried endpoints, each an extra upstream call.
    */
   raceHost(plan: Plan, ctx: CallContext): RaceHost<Attempt, AttemptSignal> {

@@ -13,7 +13,7 @@
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
-import { raceChat } from "../balancer/race.js";
+import { raceChat } from "../balancer/race-runner.js";
 import type { ChatResult } from "../core/provider.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
@@ -311,7 +311,7 @@ export class Pool {
       try {
         let result: ChatResult;
         if (plan.strategy.race && plan.pick.attempt === 1) {
-          // Racing and hedging (src/balancer/race.ts): extra legs of this first attempt; the
+          // Racing and hedging (src/balancer/race-runner.ts): extra legs of this first attempt; the
           // winner goes on below, losers are aborted and recorded by the race host.
           const won = await raceChat(plan.strategy.race, this.attempts.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
             a.endpoint.provider.chat({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),

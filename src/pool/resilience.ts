@@ -17,11 +17,19 @@ import { RetryBudget } from "../limits/retry-budget.js";
 import type { RateLimitInfo } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import type { Attempt } from "./attempt.js";
 import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome } from "../core/outcome.js";
 import type { EndpointGate } from "../core/gate.js";
 import type { EndpointMechanism } from "../core/mechanism.js";
+
+/** What an attempt (or a composite's member call) kept from `onStart`, handed back at its end. */
+export interface StartedCall {
+  readonly endpoint: Endpoint;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly breakerToken: number;
+  readonly reserved: number;
+}
 
 export interface ResilienceHost {
   config(): Config;
@@ -121,7 +129,7 @@ export class Resilience {
   }
 
   /** An attempt ended (after the endpoint recorded it): breaker, ejection, limits, queue. */
-  onEnd(at: Pick<Attempt, "endpoint" | "started" | "breakerToken" | "reserved">, o: CallOutcome, now: number): void {
+  onEnd(at: StartedCall, o: CallOutcome, now: number): void {
     const e = at.endpoint;
     this.breakers.record(e, at.breakerToken, verdict(o));
     this.ejector.observe(e, o, now);

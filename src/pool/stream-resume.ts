@@ -13,10 +13,11 @@
  *    UNAVAILABLE saying how much was delivered and why: never a silent truncation.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import { raceStream } from "../balancer/race.js";
+import { raceStream } from "../balancer/race-runner.js";
 import { type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
-import { StallWatch, type Attempt } from "./attempt.js";
+import type { Attempt } from "./attempts.js";
+import { StallWatch } from "./stall-watch.js";
 import type { Attempts } from "./attempts.js";
 import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome } from "../core/outcome.js";
@@ -69,7 +70,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
     }
     let raced: AsyncIterator<StreamEvent> | undefined;
     if (plan.strategy.race && plan.pick.attempt === 1 && !delivered) {
-      // Racing and hedging (src/balancer/race.ts): the first leg to produce a token wins and
+      // Racing and hedging (src/balancer/race-runner.ts): the first leg to produce a token wins and
       // its stream goes on below; losers are aborted and recorded by the race host.
       try {
         const won = await raceStream(plan.strategy.race, pool.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>

@@ -11,8 +11,8 @@ import type { Provider } from "../../core/provider.js";
 import { systemClock } from "../../util/clock.js";
 import { createStrategy, DEFAULT_STRATEGY_OPTIONS } from "../registry.js";
 import type { MemberEndpoint } from "./members.js";
-import { RacingComposite } from "./racing.js";
-import { SequentialComposite } from "./sequential.js";
+import { RacingComposite } from "./racing-composite.js";
+import { SequentialComposite } from "./sequential-composite.js";
 
 export type { MemberEndpoint } from "./members.js";
 

@@ -8,7 +8,7 @@
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import type { MemberCalls } from "../../core/member-calls.js";
-import { attemptSignal } from "../../pool/attempt.js";
+import { attemptSignal } from "../../core/attempt-signal.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../strategy.js";
 import {

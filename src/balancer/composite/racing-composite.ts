@@ -7,10 +7,10 @@
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
-import { attemptSignal, type AttemptSignal } from "../../pool/attempt.js";
+import { attemptSignal, type AttemptSignal } from "../../core/attempt-signal.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";
-import { raceChat, raceStream, type Leg, type RaceHost } from "../race.js";
+import { raceChat, raceStream, type Leg, type RaceHost } from "../race-runner.js";
 import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
 import {
   probeMembers,
