@@ -15,11 +15,15 @@ import type { MemberEndpoint } from "../balancer/composite/members.js";
  * `memberCalls`: how composites call their members (the pool passes its attempt lifecycle,
  * src/pool/member-calls.ts); without it member calls are recorded on the member only.
  */
+/** Builds a provider's adapter instead of the registry (undefined: the registry's). */
+export type ProviderFactory = (cfg: ProviderConfig) => Provider | undefined;
+
 export function buildEndpoints(
   config: Config,
   clock: Clock,
   reuse?: (cfg: ProviderConfig) => Endpoint | undefined,
   memberCalls?: MemberCalls<Endpoint>,
+  createProvider?: ProviderFactory,
 ): Endpoint[] {
   const byName = new Map(config.providers.map((p) => [p.name, p]));
   const built = new Map<string, Endpoint>();
@@ -33,6 +37,7 @@ export function buildEndpoints(
       kept ??
       new Endpoint(
         cfg,
+        createProvider?.(cfg) ??
         createAdapter(cfg, {
           member: (name: string): Provider => build(byName.get(name)!).provider,
           memberEndpoint: (name: string) => build(byName.get(name)!),

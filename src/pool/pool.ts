@@ -21,7 +21,7 @@ import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
-import { discoverModels } from "./build.js";
+import { discoverModels, type ProviderFactory } from "./build.js";
 import { createGeneration, strategyFor, type Generation } from "./generation.js";
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
@@ -52,6 +52,11 @@ export interface PoolOptions {
   pricer?: Pricer;
   /** Health, breaker, ejection and warmup events (default: none). */
   logger?: Logger;
+  /**
+   * Builds a provider's adapter instead of the provider registry when it returns one
+   * (default: the registry for every provider). In-memory fakes for tests of the pool.
+   */
+  createProvider?: ProviderFactory;
 }
 
 export class Pool {
@@ -69,6 +74,7 @@ export class Pool {
   readonly attempts: Attempts;
   /** How composites call their members: through the attempts, gated (member-calls.ts). */
   private readonly memberCalls: MemberCalls<Endpoint>;
+  private readonly createProvider?: ProviderFactory;
 
   /** Pool-wide counters. */
   readonly totals: PoolTotals = {
@@ -88,6 +94,7 @@ export class Pool {
     this.observers = opts.observers ?? [];
     this.requestGates = opts.requestGates ?? [];
     this.pricer = opts.pricer ?? createConfigPricer();
+    this.createProvider = opts.createProvider;
     this.startedAt = this.clock.now();
     this.resilience = new Resilience({
       config: () => this.config,
@@ -113,7 +120,7 @@ export class Pool {
   }
 
   private generation(loaded: LoadedConfig, reuse?: Generation): Generation {
-    const g = createGeneration(loaded, this.clock, reuse, this.memberCalls);
+    const g = createGeneration(loaded, this.clock, reuse, this.memberCalls, this.createProvider);
     for (const e of g.endpoints) this.resilience.attach(e);
     return g;
   }
