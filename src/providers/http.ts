@@ -7,7 +7,7 @@ import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { redact } from "../util/redact.js";
 import { type RateLimitInfo } from "../core/provider.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
-import { ERROR_BODY_CAP, announcedOver, oversize, readCapped } from "./response-caps.js";
+import { ERROR_BODY_CAP, announcedOver, discard, oversize, readCapped } from "./response-caps.js";
 
 export interface HttpUpstreamOptions {
   /** Provider name, for errors. */
@@ -292,7 +292,7 @@ export async function readJson<T>(
   maxBytes: number,
 ): Promise<T> {
   if (announcedOver(res, maxBytes)) {
-    res.body.destroy();
+    discard(res);
     throw oversize(provider, "max_response_bytes", maxBytes, res.statusCode);
   }
   let text: string;

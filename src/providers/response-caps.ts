@@ -27,6 +27,14 @@ export interface CappedBody {
   cut: boolean;
 }
 
+const ignore = () => undefined;
+
+/** Drop the rest of a body without reading it (undici reports the abort as an error event). */
+export function discard(res: Pick<Dispatcher.ResponseData, "body">): void {
+  res.body.on("error", ignore);
+  res.body.destroy();
+}
+
 /** The body's announced length is over `limit` (a body without content-length is read to see). */
 export function announcedOver(res: Pick<Dispatcher.ResponseData, "headers">, limit: number): boolean {
   const v = res.headers["content-length"];
@@ -52,7 +60,7 @@ export async function readCapped(res: Dispatcher.ResponseData, limit: number): P
     size += chunk.length;
   }
   // Leaving the loop early already destroys undici's body; this covers a break on the last chunk.
-  if (cut) res.body.destroy();
+  if (cut) discard(res);
   const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
   return { text: buf.toString("utf8"), cut };
 }
