@@ -110,8 +110,7 @@ export class SseDecoder {
     if (field === "data") {
       this.data.push(value);
       this.dataSize += value.length + 1;
-    }
-    else if (field === "event") this.event = value;
+    } else if (field === "event") this.event = value;
     else if (field === "id") this.id = value;
   }
 }
