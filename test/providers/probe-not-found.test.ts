@@ -4,12 +4,9 @@
  * takes the provider out of rotation instead of counting the answer as "up".
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/config/load.js";
-import { createAdapter } from "../../src/providers/registry.js";
-import { Endpoint } from "../../src/pool/endpoint.js";
-import { HealthMonitor } from "../../src/health/monitor.js";
-import { systemClock } from "../../src/util/clock.js";
+import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { startFakeOversize, type FakeOversize } from "../helpers/fake-oversize.js";
+import { startServer } from "../helpers/server.js";
 import { adapterFor, providerError } from "./util.js";
 
 let fake: FakeOversize;
@@ -54,27 +51,28 @@ describe("probe answered 404", () => {
     }
   });
 
-  it("takes the provider out of rotation through the health monitor", async () => {
-    const { config } = validateConfig(
-      {
-        pool: { health_check: { unhealthy_threshold: 1, healthy_threshold: 1, timeout_ms: 2000 } },
-        providers: [{ name: "nov1", type: "openai", base_url: fake.origin, api_key: "sk-test-000000000000", models: ["m"] }],
-      },
-      "test",
-      {},
-    );
-    const cfg = config.providers[0]!;
-    const provider = createAdapter(cfg, { member: () => { throw new Error("no members"); } });
-    const e = new Endpoint(cfg, provider, systemClock);
-    const monitor = new HealthMonitor({ endpoints: () => [e], config: () => config.pool, clock: systemClock });
+  it("takes the provider out of rotation in the real server, with the hint in its stats", async () => {
+    const s = await startServer({
+      pool: { health_check: { unhealthy_threshold: 1 } },
+      providers: [
+        { name: "nov1", type: "openai", base_url: fake.origin, api_key: "sk-test-000000000000", models: ["m"] },
+        { name: "ok", type: "openai", base_url: fake.url, api_key: "sk-test-000000000001", models: ["m"] },
+      ],
+    });
     try {
-      await monitor.checkNow();
-      expect(e.probe.unhealthy).toBe(true);
-      expect(e.healthy).toBe(false);
-      expect(e.probe.error).toContain("base_url may lack /v1");
+      const stats = async () => (await s.grpc.getPoolStats({})).providers;
+      // The first health round runs at start; its outcome is only visible in the stats.
+      const until = Date.now() + 5000;
+      while ((await stats()).find((p) => p.name === "nov1")!.state !== ProviderState.UNHEALTHY) {
+        if (Date.now() > until) throw new Error("nov1 never marked unhealthy");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const [bad, good] = await stats().then((ps) => [ps.find((p) => p.name === "nov1")!, ps.find((p) => p.name === "ok")!]);
+      expect(bad.healthy).toBe(false);
+      expect(bad.lastError).toContain("base_url may lack /v1");
+      expect(good.state).not.toBe(ProviderState.UNHEALTHY);
     } finally {
-      monitor.stop();
-      await provider.close();
+      await s.close();
     }
   });
 });
