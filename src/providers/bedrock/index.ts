@@ -24,8 +24,10 @@ import { bedrockErrorOf, bedrockResult, bedrockStream, type ConverseResponse } f
 /** SigV4 signing name of both bedrock-runtime and the bedrock control plane. */
 const SERVICE = "bedrock";
 
-/** Images are bytes only in Converse (or S3 locations, which llmpool does not use). */
-/** Converse continues a trailing assistant message (documented for prefilling a response). */
+/**
+ * Images are bytes only in Converse (or S3 locations, which llmpool does not use). Converse
+ * continues a trailing assistant message (its documented way to prefill a response).
+ */
 const CAPABILITIES: ProviderCapabilities = { vision: true, tools: true, contextWindow: 0, imageUrls: false, prefill: true };
 
 export type BedrockAuth =
