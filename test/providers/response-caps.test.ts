@@ -4,8 +4,10 @@
  * more than the cap and checks the classified error, that the upstream stopped being read
  * (bytes it got to send) and that RSS barely moved.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOversize, type FakeOversize } from "../helpers/fake-oversize.js";
+import { startServer } from "../helpers/server.js";
 import { adapterFor, callOf, collect, providerError, user } from "./util.js";
 
 const MB = 1024 * 1024;
@@ -117,6 +119,25 @@ describe("response size caps", () => {
       expect(fake.sent).toBeLessThan(8 * MB);
     } finally {
       await p.close();
+    }
+  });
+
+  it("through the real server: the caller gets UNAVAILABLE naming the cap, the server stays up", async () => {
+    fake.reply(() => ({ status: 200, contentType: "application/json", prefix: '{"choices":[{"message":{"content":"', fill: "a", total: 200 * MB }));
+    const s = await startServer({
+      pool: { max_retries: 0 },
+      providers: [{ name: "huge", type: "openai", base_url: fake.url, api_key: "sk-test-000000000000", models: ["m"], max_response_bytes: 65536 }],
+    });
+    try {
+      const err = await s.grpc.chat({ model: "m", messages: [user("hi")] }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.Unavailable);
+      expect(err?.rawMessage).toContain("max_response_bytes (65536 bytes)");
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    } finally {
+      await s.close();
     }
   });
 });
