@@ -1,5 +1,5 @@
 /**
- * Budgets as gates (src/pool/gate.ts): USD limits per tenant (`metadata.tenant`) and per
+ * Budgets as gates (src/core/gate.ts): USD limits per tenant (`metadata.tenant`) and per
  * provider, per UTC day and UTC calendar month, read from the spend book (which the ledger
  * seeds at start-up, so budgets survive restarts).
  *
