@@ -16,7 +16,6 @@ import type { Endpoint } from "../pool/endpoint.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { redact } from "../util/redact.js";
 
 /** Per-endpoint probe state (kept here by endpoint, so it survives a reload that keeps it). */
 export interface ProbeState {
@@ -124,7 +123,7 @@ export class HealthMonitor implements EndpointMechanism<Endpoint> {
     try {
       await runProbe(e, ac.signal);
     } catch (err) {
-      failure = err instanceof ProviderError ? err : new ProviderError({ provider: e.name, kind: "server", message: redact(String((err as Error)?.message ?? err)) });
+      failure = ProviderError.from(err, e.name);
     } finally {
       cancel();
       parent.removeEventListener("abort", onAbort);
