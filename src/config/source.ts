@@ -1,7 +1,7 @@
 /**
- * Where the config comes from, flag > environment > file > default: `--config FILE`, else the
- * file named by LLMPOOL_CONFIG, else ./llmpool.yaml (or .yml, .json) if it exists, else the
- * embedded default.
+ * Where the config comes from (README.md, "Configuration"), flag > environment > file > default:
+ * `--config FILE`, else the file named by LLMPOOL_CONFIG, else ./llmpool.yaml (or .yml, .json)
+ * if it exists, else the embedded default.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";

@@ -28,6 +28,7 @@ describe("HealthMonitor", () => {
       },
     });
     const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig(), clock, random: () => 0.5 });
+    for (const x of [e]) x.watchedBy([m]);
     m.start();
     clock.advance(0);
     await flush();
@@ -61,11 +62,12 @@ describe("HealthMonitor", () => {
       probe: (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     });
     const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig({ health_check: { unhealthy_threshold: 1, timeout_ms: 500 } }), clock });
+    for (const x of [e]) x.watchedBy([m]);
     const round = m.checkNow();
     clock.advance(500);
     await round;
     expect(e.healthy).toBe(false);
-    expect(e.probe.error).toBe("timeout: health check took over 500 ms");
+    expect(m.stateOf(e).error).toBe("timeout: health check took over 500 ms");
   });
 
   it("counts an upstream that answers 429 or 404 as up, and uses a one-token chat when asked", async () => {
@@ -91,9 +93,10 @@ describe("HealthMonitor", () => {
       },
     });
     const m = new HealthMonitor({ endpoints: () => [limited, chatty, off], config: () => poolConfig({ health_check: { unhealthy_threshold: 1 } }), clock });
+    for (const x of [limited, chatty, off]) x.watchedBy([m]);
     await m.checkNow();
     expect([limited.healthy, chatty.healthy, off.healthy]).toEqual([true, true, true]);
-    expect(off.probe.runs).toBe(0);
+    expect(m.stateOf(off).runs).toBe(0);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.model).toBe("upstream-model");
     expect(calls[0]!.request.maxTokens).toBe(1);
@@ -106,14 +109,14 @@ describe("HealthMonitor and the breaker", () => {
     try {
       const clock = createFakeClock();
       const e = makeEndpoint("p", clock, {}, { probe: async () => undefined });
-      e.breaker = new Breaker("p", e.config.circuit_breaker, systemClock);
-      for (let i = 0; i < e.config.circuit_breaker.failure_threshold; i++) e.breaker.record(e.breaker.onStart(), "failure");
+      const breaker = new Breaker("p", e.config.circuit_breaker, systemClock);
+      for (let i = 0; i < e.config.circuit_breaker.failure_threshold; i++) breaker.record(breaker.onStart(), "failure");
       await vi.advanceTimersByTimeAsync(e.config.circuit_breaker.reset_timeout_ms);
-      expect(e.breaker.state).toBe("half_open");
-      const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig(), clock });
+      expect(breaker.state).toBe("half_open");
+      const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig(), clock, onProbePassed: () => breaker.probePassed() });
       await m.checkNow();
-      expect(e.breaker.state).toBe("closed");
-      e.breaker.shutdown();
+      expect(breaker.state).toBe("closed");
+      breaker.shutdown();
     } finally {
       vi.useRealTimers();
     }
