@@ -13,7 +13,7 @@ describe("stats history", () => {
       t += 1000;
     }
     const s = h.snapshot();
-    expect(s.at).toEqual([4000, 5000, 6000]);
+    expect(s.at).toEqual([3000, 4000, 5000]);
     expect(s.providers.a!.requests).toEqual([30, 40, 50]);
     expect(s.providers.b!.requests).toEqual([null, 1, 1]); // b appeared at the 4th sample
     counters.delete("a");

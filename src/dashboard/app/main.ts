@@ -70,7 +70,7 @@ async function seedHistory(): Promise<void> {
 /** What the badge says: a provider in rotation but failing often is not a green "healthy". */
 function badgeOf(p: ProviderStats): { cls: string; text: string } {
   const state = stateName(p.state);
-  if (state === "healthy" && p.errorRate >= 0.05) return { cls: "degraded", text: `degraded · ${pct(p.errorRate)} errors` };
+  if ((state === "healthy" || state === "degraded") && p.errorRate >= 0.05) return { cls: "degraded", text: `degraded · ${pct(p.errorRate)} errors` };
   return { cls: state, text: state.replace(/_/g, " ") };
 }
 let paused = false;
