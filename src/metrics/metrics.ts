@@ -17,7 +17,6 @@ import type { CallOutcome, CallRole, Endpoint } from "../pool/endpoint.js";
 import type { PoolObserver, RequestRecord } from "../pool/observer.js";
 import type { Pool } from "../pool/pool.js";
 import { providerView } from "./stats.js";
-import { createChildren } from "./children.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -235,45 +234,32 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
     });
   }
 
-  // Children bound once per label combination (children.ts); label order as in labelNames.
-  const retryOf = createChildren(retries);
-  const fallbackOf = createChildren(fallbacks);
-  const upstreamOf = createChildren(upstream);
-  const upstreamDurationOf = createChildren(upstreamDuration);
-  const upstreamTtftOf = createChildren(upstreamTtft);
-  const tokensOf = createChildren(tokens);
-  const cachedTokensOf = createChildren(cachedTokens);
-  const costOf = createChildren(costUsd);
-  const requestsOf = createChildren(requests);
-  const requestDurationOf = createChildren(requestDuration);
-  const requestTtftOf = createChildren(requestTtft);
-
   const observer: PoolObserver = {
     attemptStarted(_r: RequestRecord, e: Endpoint, role: CallRole) {
-      if (role === "retry") retryOf(e.name).inc();
-      else if (role === "fallback") fallbackOf(e.name).inc();
+      if (role === "retry") retries.inc({ provider: e.name });
+      else if (role === "fallback") fallbacks.inc({ provider: e.name });
     },
     attemptEnded(r: RequestRecord, e: Endpoint, o: CallOutcome) {
       const provider = e.name;
-      upstreamOf(provider, attemptStatus(o)).inc();
+      upstream.inc({ provider, status: attemptStatus(o) });
       if (o.ok) {
-        upstreamDurationOf(provider).observe(o.latencyMs / 1000);
-        if (o.ttftMs !== undefined) upstreamTtftOf(provider).observe(o.ttftMs / 1000);
+        upstreamDuration.observe({ provider }, o.latencyMs / 1000);
+        if (o.ttftMs !== undefined) upstreamTtft.observe({ provider }, o.ttftMs / 1000);
       }
       if (o.usage) {
         const model = r.model;
-        tokensOf(provider, model, "prompt").inc(o.usage.promptTokens);
-        tokensOf(provider, model, "completion").inc(o.usage.completionTokens);
-        if (o.usage.cachedTokens > 0) cachedTokensOf(provider, model).inc(o.usage.cachedTokens);
-        if (o.costUsd) costOf(provider, model).inc(o.costUsd);
+        tokens.inc({ provider, model, direction: "prompt" }, o.usage.promptTokens);
+        tokens.inc({ provider, model, direction: "completion" }, o.usage.completionTokens);
+        if (o.usage.cachedTokens > 0) cachedTokens.inc({ provider, model }, o.usage.cachedTokens);
+        if (o.costUsd) costUsd.inc({ provider, model }, o.costUsd);
       }
     },
     requestEnded(r: RequestRecord) {
       const outcome = r.error ? r.error.code : "ok";
-      requestsOf(r.kind, r.model, outcome).inc();
+      requests.inc({ kind: r.kind, model: r.model, outcome });
       if (!r.error) {
-        requestDurationOf(r.kind, r.model).observe(r.latencyMs / 1000);
-        if (r.ttftMs !== undefined) requestTtftOf(r.model).observe(r.ttftMs / 1000);
+        requestDuration.observe({ kind: r.kind, model: r.model }, r.latencyMs / 1000);
+        if (r.ttftMs !== undefined) requestTtft.observe({ model: r.model }, r.ttftMs / 1000);
       }
     },
   };
