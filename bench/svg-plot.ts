@@ -9,9 +9,9 @@ export interface Series {
 }
 
 const COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
-const W = 760;
+const W = 860;
 const H = 420;
-const M = { l: 60, r: 170, t: 36, b: 48 };
+const M = { l: 60, r: 270, t: 36, b: 48 };
 
 /** x: percentile on a "nines" scale (0, 90, 99, 99.9 evenly spaced), y: ms on a log scale. */
 export function latencySvg(title: string, series: Series[]): string {
