@@ -6,10 +6,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { execFile } from "node:child_process";
 import { percentile, type Target } from "./load.js";
 
-type Exec = (file: string, args: string[], opts?: { maxBuffer?: number }) => Promise<{ stdout: string }>;
+export type Exec = (file: string, args: string[], opts?: { maxBuffer?: number }) => Promise<{ stdout: string }>;
 
 export interface CClientOptions {
   direct: Target;
@@ -19,7 +18,7 @@ export interface CClientOptions {
   lpPort: number;
   grpcFrame: Buffer;
   dir: string;
-  exec: Exec | typeof execFile.__promisify__;
+  exec: Exec;
 }
 
 function ms(text: string): number {
@@ -30,7 +29,7 @@ function ms(text: string): number {
 }
 
 export async function cClients(o: CClientOptions): Promise<void> {
-  const exec = o.exec as Exec;
+  const exec = o.exec;
   const has = async (tool: string) => exec("which", [tool]).then(() => true, () => false);
   const targets = [o.direct, o.minimal, o.llmpool];
   const rows: string[] = [];

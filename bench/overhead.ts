@@ -183,7 +183,7 @@ async function main() {
   // CPU per call of each proxy over all its bursts, read from /proc.
   const cpu = new Map<string, { s: number; calls: number }>();
   const pids: Record<string, number> = { llmpool: lp.pid, "minimal proxy": mp.pid };
-  const onLlmpool = async <T extends Throughput | number[]>(t: Target, run: () => Promise<T>): Promise<T> => {
+  const measured = async <T extends Throughput | number[]>(t: Target, run: () => Promise<T>): Promise<T> => {
     const pid = pids[t.name];
     if (!pid) return run();
     const c0 = cpuSeconds(pid);
@@ -202,9 +202,9 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
     for (const s of suites) {
-      for (const t of s.cols) col(s.name, t).lat.push(...(await onLlmpool(t, () => sequential(t, BURST))));
+      for (const t of s.cols) col(s.name, t).lat.push(...(await measured(t, () => sequential(t, BURST))));
       for (const t of s.cols) {
-        const r = await onLlmpool(t, () => cannon(t, CONNS, BURST));
+        const r = await measured(t, () => cannon(t, CONNS, BURST));
         col(s.name, t).rps.push(r.rps);
         col(s.name, t).errors += r.errors;
       }
@@ -215,12 +215,12 @@ async function main() {
     d.rps.push((await cannon(direct, CONNS, BURST)).rps);
     for (const g of grpcTargets) {
       const t: Target = { name: g.name, url: g.address, headers: {}, body: grpcMsg };
-      col("gRPC", t).lat.push(...(await onLlmpool(t, () => grpcSequential(g.address, grpcMsg, BURST))));
-      const r = await onLlmpool(t, () => grpcConcurrent(g.address, grpcMsg, CONNS, BURST));
+      col("gRPC", t).lat.push(...(await measured(t, () => grpcSequential(g.address, grpcMsg, BURST))));
+      const r = await measured(t, () => grpcConcurrent(g.address, grpcMsg, CONNS, BURST));
       col("gRPC", t).rps.push(r.rps);
       col("gRPC", t).errors += r.errors;
     }
-    for (const t of streamCols) col("streaming (TTFT)", t).lat.push(...(await onLlmpool(t, () => firstByte(t, BURST))));
+    for (const t of streamCols) col("streaming (TTFT)", t).lat.push(...(await measured(t, () => firstByte(t, BURST))));
   }
   const peakRssKb = statusKb(lp.pid, "VmHWM");
   const afterRssKb = statusKb(lp.pid, "VmRSS");
