@@ -134,6 +134,7 @@ async function main() {
   const mp = await startPrintingPort(["--import", "tsx", "bench/minimal-proxy.ts", "--upstream", upUrl]);
   const lp = await startLlmpool(up.port);
   console.log(`upstream ${upUrl}  minimal proxy :${mp.port}  llmpool :${lp.port}  node ${process.version}`);
+  await new Promise((r) => setTimeout(r, 1000)); // let start-up garbage go before reading "idle"
   const idleRssKb = statusKb(lp.pid, "VmRSS");
 
   const openaiBody = Buffer.from(JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hello" }] }));
