@@ -7,6 +7,8 @@ declare module "autocannon" {
     body?: string | Buffer;
     connections?: number;
     duration?: number;
+    /** Stop after this many requests (instead of a duration). */
+    amount?: number;
   }
   interface Result {
     requests: { average: number; total: number };
