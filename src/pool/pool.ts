@@ -26,7 +26,8 @@ import { createGeneration, strategyFor, type Generation } from "./generation.js"
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
-import type { EndpointGate, GateBlock, RequestGate } from "./gate.js";
+import type { EndpointGate, GateBlock, RequestGate, Reserver } from "./gate.js";
+import type { SharedMode } from "../limits/limiter.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
 import { selectNext } from "./retry-policy.js";
@@ -50,6 +51,14 @@ export interface PoolOptions {
   pricer?: Pricer;
   /** Health, breaker, ejection and warmup events (default: none). */
   logger?: Logger;
+  /** Shared state (src/state): reserves each call cluster-wide after choosing (default: none). */
+  reserver?: Reserver;
+  /**
+   * With shared state: whether the shared counters answer now (while they do, each limiter
+   * leaves rpm/rpd/tpm/max_concurrency to them), and the replicas the local fallback divides
+   * each limit by.
+   */
+  shared?: SharedMode;
 }
 
 export class Pool {
@@ -91,6 +100,7 @@ export class Pool {
       clock: this.clock,
       random: this.random,
       logger: opts.logger,
+      shared: opts.shared,
     });
     this.gates = [...this.resilience.gates, ...(opts.gates ?? [])];
     this.attempts = new Attempts({
@@ -103,6 +113,7 @@ export class Pool {
       pricer: this.pricer,
       choose: (plan) => this.choose(plan),
       endpoint: (name) => this.gen.byName.get(name),
+      reserver: opts.reserver,
     });
     this.gen = this.generation(loaded);
   }

@@ -10,7 +10,7 @@ import { Ejector } from "../health/ejection.js";
 import { HealthMonitor } from "../health/monitor.js";
 import { warmupEndpoints, type WarmupReport } from "../health/warmup.js";
 import { Admission } from "../limits/admission.js";
-import { Limiter } from "../limits/limiter.js";
+import { Limiter, type SharedMode } from "../limits/limiter.js";
 import { RetryBudget } from "../limits/retry-budget.js";
 import type { RateLimitInfo } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
@@ -25,6 +25,8 @@ export interface ResilienceHost {
   clock: Clock;
   random: () => number;
   logger?: Logger;
+  /** Shared state in use (src/state): limiters defer to it while it answers. */
+  shared?: SharedMode;
 }
 
 /** What an ended call says about the provider's health (for its breaker). */
@@ -69,7 +71,7 @@ export class Resilience {
 
   /** Give a newly built endpoint its breaker and limiter. */
   attach(e: Endpoint): void {
-    e.limiter ??= new Limiter(e.config, () => this.host.config().pool.default_cooldown_ms);
+    e.limiter ??= new Limiter(e.config, () => this.host.config().pool.default_cooldown_ms, this.host.shared);
     if (!e.breaker && e.config.circuit_breaker.enabled) {
       const log = this.host.logger;
       e.breaker = new Breaker(e.name, e.config.circuit_breaker, this.host.clock, (state) => {
