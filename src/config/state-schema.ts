@@ -8,10 +8,11 @@ import { z } from "zod";
 export const STATE_BACKENDS = ["memory", "redis"] as const;
 export const ON_UNAVAILABLE = ["local", "closed"] as const;
 
+// An empty value is reported once, by the superRefine below (or as an unset ${VAR}).
 const redisUrl = z
   .string()
-  .min(1, "must not be empty")
   .refine((s) => {
+    if (s === "") return true;
     try {
       const u = new URL(s);
       return (u.protocol === "redis:" || u.protocol === "rediss:") && u.hostname !== "";
@@ -43,7 +44,7 @@ export const stateSchema = z
     replicas_hint: z.number().int("must be an integer").min(1, "must be >= 1").max(1000, "must be <= 1000").default(1),
   })
   .superRefine((s, ctx) => {
-    if (s.backend === "redis" && s.url === undefined) {
+    if (s.backend === "redis" && !s.url) {
       ctx.addIssue({ code: "custom", path: ["url"], message: "is required with backend redis (e.g. redis://127.0.0.1:6379 or ${REDIS_URL})" });
     }
   });
