@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { LLMPool } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { freePort } from "./redis.js";
 
 export interface Replica {
   port: number;
@@ -35,31 +36,31 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
   const dir = mkdtempSync(join(tmpdir(), "llmpool-replica-"));
   const file = join(dir, "llmpool.json");
   writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--config", file, "--port", "0", "--host", "127.0.0.1"], {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--config", file, "--port", String(port), "--host", "127.0.0.1"], {
     env: cleanEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica did not start in 60 s: ${stderr}`)), 60_000);
-    child.once("exit", (code) => reject(new Error(`replica exited (${code}): ${stderr}`)));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      let j: Record<string, unknown>;
-      try {
-        j = JSON.parse(line);
-      } catch {
-        return;
-      }
-      logs.push(j);
-      if (typeof j.msg === "string" && j.msg.startsWith("llmpool serving")) {
-        clearTimeout(timer);
-        resolve(Number(String(j.address).split(":").pop()));
-      }
-    });
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      // not a log line
+    }
   });
   const url = `http://127.0.0.1:${port}`;
+  // Serving once /healthz answers (whatever the log level says).
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`replica exited (${child.exitCode}): ${stderr}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`replica did not start in 60 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
     port,
     url,
