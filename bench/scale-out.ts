@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { startRedis } from "../test/helpers/redis.js";
 import { startReplica, type Replica } from "../test/helpers/replicas.js";
+import { createRedisState } from "../src/state/redis.js";
 
 const { values } = parseArgs({
   options: {
@@ -137,10 +138,32 @@ async function run(setup: string, n: number, state: Record<string, unknown>, ups
   }
 }
 
+/**
+ * What the request path waits for: one reserve script, timed alone from a client (the settle
+ * runs after the answer is sent). Sequential, so this is one round trip plus the script.
+ */
+async function reserveLatency(url: string, n = 3000): Promise<{ p50: number; p99: number }> {
+  const b = createRedisState({ url, keyPrefix: "bench-rtt" });
+  while (!b.up) await new Promise((r) => setTimeout(r, 10));
+  const limits = { rpm: 100_000_000, rpd: 0, tpm: 1_000_000_000, maxConcurrency: 100_000, leaseMs: 90_000 };
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const v = await b.reserve({ provider: "up", limits, promptTokens: 12, reserveTokens: 44, estimateUsd: 0.0001, tenant: { name: "bench", limits: { daily_usd: 1e9 } }, now: Date.now() });
+    lat.push(performance.now() - t);
+    if (v.ok) await b.settle({ provider: "up", model: "m", tenant: "bench", lease: v.lease, startedAt: Date.now(), reservedTokens: 44, usedTokens: 22, estimateUsd: 0.0001, tenantBudget: true, providerBudget: false, usage: { promptTokens: 12, completionTokens: 10 }, costUsd: 0.00003, cooldownMs: 0, cooldownWhy: "", now: Date.now() });
+  }
+  await b.close();
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(n * 0.5)]!, p99: lat[Math.floor(n * 0.99)]! };
+}
+
 const upstreamPort = await startUpstream();
 const redis = await startRedis();
 const results: Figures[] = [];
+let rtt: { p50: number; p99: number } | undefined;
 try {
+  rtt = await reserveLatency(redis.url);
   results.push(await run("memory, 1 replica", 1, { backend: "memory" }, upstreamPort));
   for (const n of COUNTS) {
     results.push(await run(`redis, ${n} replica${n > 1 ? "s" : ""}`, n, { backend: "redis", url: "${REDIS_URL}", key_prefix: `bench${n}`, replicas_hint: n }, upstreamPort, redis.url));
@@ -160,4 +183,5 @@ for (const f of results) {
     `| ${f.setup} | ${f.calls} | ${f.errors} | ${f.rps.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.setup.startsWith("memory") ? "-" : `${(f.p50 - base.p50).toFixed(2)} ms`} | ${scripts} | ${f.totalRedisCalls === undefined ? "-" : f.totalRedisCalls.toFixed(2)} |`,
   );
 }
+if (rtt) console.log(`\none reservation (reserve script, sequential, from a client on this machine): p50 ${(rtt.p50 * 1000).toFixed(0)} µs, p99 ${(rtt.p99 * 1000).toFixed(0)} µs`);
 process.exit(0);

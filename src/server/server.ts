@@ -271,6 +271,9 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   if (a.host !== b.host) out.push("server.host");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
-  if (JSON.stringify(old.config.state) !== JSON.stringify(next.config.state)) out.push("state");
+  // on_unavailable is read live; the backend and its connection are built once.
+  for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
+    if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
+  }
   return out;
 }

@@ -4,6 +4,7 @@
  * exactly how llmpool behaves with `state.backend: memory` (the default): the pool never
  * awaits a reservation, and no operation here is on a request's path.
  */
+import { createMemoryCounters } from "./counters.js";
 import type { StateBackend } from "./state.js";
 
 export function createMemoryState(): StateBackend {
@@ -11,6 +12,7 @@ export function createMemoryState(): StateBackend {
     kind: "memory",
     shared: false,
     up: true,
+    counters: createMemoryCounters(),
     onAvailability() {},
     reserve: async () => ({ ok: true, lease: "" }),
     settle: async () => {},

@@ -220,3 +220,27 @@ local b = wsum(KEYS[2], now, 86400000, 288)
 local c = wsum(KEYS[3], now, 60000, 60)
 return {string.format('%.17g', a), string.format('%.17g', b), string.format('%.17g', c), tostring(redis.call('PTTL', KEYS[4]))}
 `;
+
+/**
+ * take: count an amount against one window if it fits (src/state/counters.ts).
+ * KEYS: 1 window. ARGV: 1 now, 2 window ms, 3 buckets, 4 limit, 5 amount.
+ * Returns {1 taken / 0 refused, used, retry ms (-1 = never)} as text.
+ */
+export const TAKE_LUA =
+  WINDOW_LUA +
+  `
+local now, windowMs, n, limit, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local total, live, head, bucketMs = wsum(KEYS[1], now, windowMs, n)
+local wait = wwait(now, total, live, head, bucketMs, n, amount, limit, windowMs)
+if wait ~= 0 then return {'0', string.format('%.17g', total), tostring(wait)} end
+wadd(KEYS[1], head, amount, windowMs)
+return {'1', string.format('%.17g', total + amount), '0'}
+`;
+
+/** adjust: KEYS: 1 window. ARGV: 1 now, 2 window ms, 3 buckets, 4 at, 5 amount. */
+export const ADJUST_LUA =
+  WINDOW_LUA +
+  `
+wadjust(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5]))
+return 0
+`;

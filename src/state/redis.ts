@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import { nextUtcDay, nextUtcMonth } from "../cost/spend.js";
 import { usd } from "../cost/budgets.js";
 import type { GateBlock } from "../pool/gate.js";
-import { RESERVE_LUA, SETTLE_LUA, STATUS_LUA } from "./redis-scripts.js";
+import { ADJUST_LUA, RESERVE_LUA, SETTLE_LUA, STATUS_LUA, TAKE_LUA } from "./redis-scripts.js";
 import type { CostAggregate, ReserveInput, ReserveVerdict, SettleInput, SpendSnapshot, StateBackend } from "./state.js";
 
 export interface RedisStateOptions {
@@ -38,6 +38,8 @@ type Scripted = Redis & {
   llmpoolReserve(...args: (string | number)[]): Promise<(string | number)[]>;
   llmpoolSettle(...args: (string | number)[]): Promise<number>;
   llmpoolStatus(...args: (string | number)[]): Promise<string[]>;
+  llmpoolTake(...args: (string | number)[]): Promise<string[]>;
+  llmpoolAdjust(...args: (string | number)[]): Promise<number>;
 };
 
 /** "YYYY-MM-DD" and "YYYY-MM" of a wall time (UTC), the budget periods. */
@@ -64,6 +66,8 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   redis.defineCommand("llmpoolReserve", { numberOfKeys: 9, lua: RESERVE_LUA });
   redis.defineCommand("llmpoolSettle", { numberOfKeys: 10, lua: SETTLE_LUA });
   redis.defineCommand("llmpoolStatus", { numberOfKeys: 4, lua: STATUS_LUA });
+  redis.defineCommand("llmpoolTake", { numberOfKeys: 1, lua: TAKE_LUA });
+  redis.defineCommand("llmpoolAdjust", { numberOfKeys: 1, lua: ADJUST_LUA });
   // ioredis also emits errors as events; they are reported through `up`, never thrown.
   redis.on("error", () => {});
 
@@ -158,6 +162,16 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     shared: true,
     get up() {
       return up;
+    },
+    counters: {
+      async take(key, spec, amount, now) {
+        const r = await run(() => redis.llmpoolTake(k("c", key, `${spec.windowMs}x${spec.buckets}`), now, spec.windowMs, spec.buckets, spec.limit, amount));
+        const wait = Number(r[2]);
+        return { ok: r[0] === "1", used: Number(r[1]), retryAfterMs: wait < 0 ? Infinity : wait };
+      },
+      async adjust(key, spec, at, amount, now) {
+        await run(() => redis.llmpoolAdjust(k("c", key, `${spec.windowMs}x${spec.buckets}`), now, spec.windowMs, spec.buckets, at, amount));
+      },
     },
     onAvailability(fn) {
       listeners.push(fn);

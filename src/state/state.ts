@@ -7,6 +7,7 @@
  * book decide, exactly as a single process always has) and `redis` (src/state/redis.ts).
  */
 import type { GateBlock } from "../pool/gate.js";
+import type { SharedCounters } from "./counters.js";
 
 /** One provider's configured limits, as the shared counters apply them. */
 export interface SharedLimits {
@@ -103,6 +104,11 @@ export interface StateBackend {
   readonly shared: boolean;
   /** True while the backend answers. */
   readonly up: boolean;
+  /**
+   * Generic named windows for other limits (per gateway key, per tenant): shared like the
+   * provider limits. Reject when the backend fails; the caller decides the fallback.
+   */
+  readonly counters: SharedCounters;
   /** Called on every change of `up` (once per change). */
   onAvailability(fn: (up: boolean) => void): void;
   /** Check every limit and budget of one call and count it, atomically. Rejects when the backend fails. */
