@@ -12,7 +12,8 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, validateConfig } from "../src/config/load.js";
 import { failure, harness } from "./helpers/harness.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { createLogger } from "../src/util/logger.js";
+import { freePort, startRedis, type TestRedis } from "./helpers/redis.js";
 import { openaiProvider, user } from "./helpers/server.js";
 
 const h = harness();
@@ -118,6 +119,29 @@ describe("a server on Redis when Redis goes away", () => {
     await until(() => metricsUp(s.url));
     // Redis came back empty: the shared window starts fresh.
     expect((await s.grpc.chat({ messages: [user("hi")] })).provider).toBe("a");
+  }, 30_000);
+});
+
+describe("a server whose Redis is missing at start-up", () => {
+  it("starts, says so once in its log, serves under local limits, and never shows the password", async () => {
+    const [f] = await h.fakes("a");
+    const port = await freePort();
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger("info", { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const s = await h.serve(
+      { state: { backend: "redis", url: `redis://ops:pw-never-logged@127.0.0.1:${port}`, replicas_hint: 2 }, pool: { warmup: { enabled: false }, queue: { max_size: 0 } }, providers: [openaiProvider("a", f!.url, { rpm: 4 })] },
+      { redis: fast, logger },
+    );
+    await until(() => lines.some((l) => String(l.msg).startsWith("state backend down")));
+    expect((await s.grpc.chat({ messages: [user("hi")] })).provider).toBe("a");
+    expect((await s.grpc.chat({ messages: [user("hi")] })).provider).toBe("a");
+    const err = await failure(s.grpc.chat({ messages: [user("hi")] }));
+    expect(err.rawMessage).toMatch(/rpm 2 reached/);
+    const down = lines.filter((l) => String(l.msg).startsWith("state backend down"));
+    expect(down).toHaveLength(1);
+    expect(down[0]!.url).toBe(`redis://ops:REDACTED@127.0.0.1:${port}`);
+    expect(JSON.stringify(lines)).not.toContain("pw-never-logged");
+    expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/llmpool_state_backend_up\{backend="redis"\} 0/);
   }, 30_000);
 });
 

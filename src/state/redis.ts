@@ -69,9 +69,12 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   redis.defineCommand("llmpoolTake", { numberOfKeys: 1, lua: TAKE_LUA });
   redis.defineCommand("llmpoolAdjust", { numberOfKeys: 1, lua: ADJUST_LUA });
   // ioredis also emits errors as events; they are reported through `up`, never thrown.
-  redis.on("error", () => {});
+  redis.on("error", () => {
+    if (redis.status !== "ready") setUp(false);
+  });
 
-  let up = false;
+  /** undefined until the first connection attempt ends, so a Redis missing at start-up is reported too. */
+  let up: boolean | undefined;
   let closed = false;
   let probe: NodeJS.Timeout | undefined;
   const listeners: ((up: boolean) => void)[] = [];
@@ -101,7 +104,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   const run = async <T>(p: () => Promise<T>): Promise<T> => {
     try {
       const out = await p();
-      if (!up) setUp(true);
+      if (up !== true) setUp(true);
       return out;
     } catch (err) {
       setUp(false);
@@ -161,7 +164,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     kind: "redis",
     shared: true,
     get up() {
-      return up;
+      return up === true;
     },
     counters: {
       async take(key, spec, amount, now) {
@@ -273,6 +276,12 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     async close() {
       closed = true;
       if (probe) clearInterval(probe);
+      // QUIT lets the last settles (sent while draining) reach Redis; a dead one is cut at once.
+      if (redis.status === "ready") {
+        const t = setTimeout(() => redis.disconnect(), 1000);
+        await redis.quit().catch(() => undefined);
+        clearTimeout(t);
+      }
       redis.disconnect();
     },
   };
