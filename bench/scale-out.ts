@@ -143,7 +143,7 @@ async function run(setup: string, n: number, state: Record<string, unknown>, ups
  * runs after the answer is sent). Sequential, so this is one round trip plus the script.
  */
 async function reserveLatency(url: string, n = 3000): Promise<{ p50: number; p99: number }> {
-  const b = createRedisState({ url, keyPrefix: "bench-rtt" });
+  const b = createRedisState({ url, keyPrefix: "bench-rtt", commandTimeoutMs: 10_000 });
   while (!b.up) await new Promise((r) => setTimeout(r, 10));
   const limits = { rpm: 100_000_000, rpd: 0, tpm: 1_000_000_000, maxConcurrency: 100_000, leaseMs: 90_000 };
   const lat: number[] = [];

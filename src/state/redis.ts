@@ -21,7 +21,7 @@ export interface RedisStateOptions {
   url: string;
   /** Prefix of every key (default "llmpool"). */
   keyPrefix?: string;
-  /** Longest wait for any command, ms (default 250: well under any sane request deadline). */
+  /** Longest wait for any command, ms (default 500: well under any sane request deadline, above a busy event loop's stalls). */
   commandTimeoutMs?: number;
   /** Longest wait for a connection, ms (default 1000). */
   connectTimeoutMs?: number;
@@ -58,7 +58,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: opts.commandTimeoutMs ?? 250,
+    commandTimeout: opts.commandTimeoutMs ?? 500,
     connectTimeout: opts.connectTimeoutMs ?? 1000,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(backoff.max, backoff.initial * 2 ** Math.min(times, 16)),
