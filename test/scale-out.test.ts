@@ -171,6 +171,12 @@ describe("three replicas sharing one redis-server", () => {
       const p = stats.costByProvider.find((c) => c.key === "free-a");
       return Number(t?.requests) === 3 && Math.abs(t!.costUsd - total) < 1e-9 && Number(p?.requests) === 3;
     });
+    // The rpm window is the cluster's on every replica: the first test spent this minute's 30.
+    for (const r of replicas) {
+      const rl = (await r.grpc.getPoolStats({})).providers.find((p) => p.name === "rpm-a")?.rateLimit;
+      expect(rl?.rpmLimit).toBe(30);
+      expect(rl?.rpmRemaining).toBe(0);
+    }
     // The budget status of "acme" is cluster-wide too: every replica reports the same spend.
     const spent = await Promise.all(replicas.map(async (r) => (await r.grpc.getPoolStats({})).budgets.find((b) => b.key === "acme" && b.period === "daily")?.spentUsd));
     expect(spent[0]).toBeGreaterThan(0);

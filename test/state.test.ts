@@ -106,9 +106,15 @@ describe("a server on Redis when Redis goes away", () => {
       { redis: fast },
     );
     await until(() => metricsUp(s.url));
-    // Shared: all 9 of the minute's calls may come from this one replica.
-    const shared = await Promise.allSettled(Array.from({ length: 10 }, () => s.grpc.chat({ messages: [user("hi")] })));
+    // Shared: all 9 of the minute's calls may come from this one replica; streams count too.
+    const stream = async () => {
+      let text = "";
+      for await (const c of s.grpc.streamChat({ messages: [user("hi")] })) text += c.delta;
+      return text;
+    };
+    const shared = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? stream() : s.grpc.chat({ messages: [user("hi")] }))));
     expect(shared.filter((r) => r.status === "fulfilled").length).toBe(9);
+    expect(f!.chatRequests().filter((r) => r.body.stream === true).length).toBeGreaterThanOrEqual(4);
     await redis.kill();
     await until(async () => !(await metricsUp(s.url)));
     // Down: this replica's share is 9 / 3 = 3, and it already made 9 calls this minute.

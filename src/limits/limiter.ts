@@ -28,6 +28,8 @@ export interface LimiterConfig {
 export interface SharedMode {
   active(): boolean;
   replicas: number;
+  /** The cluster's use of a provider's windows, as last read from the shared counters. */
+  usage?(provider: string): { rpm: number; rpd: number; tpm: number; cooldownMs: number } | undefined;
 }
 
 /** A limit's share per replica in the local fallback (at least 1 of a non-zero limit). */
@@ -179,8 +181,24 @@ export class Limiter {
     return until > now ? until - now : 0;
   }
 
-  status(now: number, rejections: number): RateLimitStatus {
-    const c = this.shared?.active() ? this.configured : this.cfg;
+  status(now: number, rejections: number, provider?: string): RateLimitStatus {
+    const shared = this.shared?.active() ? this.shared : undefined;
+    const c = shared ? this.configured : this.cfg;
+    const cluster = shared && provider !== undefined ? shared.usage?.(provider) : undefined;
+    if (cluster) {
+      const room = (limit: number, used: number) => (limit > 0 ? Math.max(0, Math.floor(limit - used)) : 0);
+      return {
+        rpmLimit: c.rpm,
+        rpmRemaining: room(c.rpm, cluster.rpm),
+        rpdLimit: c.rpd,
+        rpdRemaining: room(c.rpd, cluster.rpd),
+        tpmLimit: c.tpm,
+        tpmRemaining: room(c.tpm, cluster.tpm),
+        maxConcurrency: c.max_concurrency,
+        cooldownRemainingMs: Math.max(this.cooldownRemaining(now), cluster.cooldownMs),
+        rejections,
+      };
+    }
     const left = (w: WindowCounter | undefined, limit: number) => (w ? Math.max(0, Math.floor(limit - w.sum(now))) : limit);
     return {
       rpmLimit: c.rpm,

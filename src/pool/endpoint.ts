@@ -178,7 +178,7 @@ export class Endpoint implements EndpointView {
    * are known; the limiter (src/limits) fills in what remains.
    */
   rateLimitStatus(now: number): RateLimitStatus {
-    if (this.limiter) return this.limiter.status(now, this.rateLimitRejections);
+    if (this.limiter) return this.limiter.status(now, this.rateLimitRejections, this.name);
     return {
       rpmLimit: this.config.rpm,
       rpmRemaining: this.config.rpm,

@@ -16,6 +16,8 @@ import type { StateBackend } from "./state.js";
 
 export interface StateRuntimeOptions {
   config: () => Config;
+  /** Providers whose cluster-wide window use GetPoolStats shows (read on each refresh). */
+  providers?: () => readonly { name: string; config: { rpm: number; rpd: number; tpm: number } }[];
   cost: CostTracker;
   clock: Clock;
   logger?: Logger;
@@ -58,14 +60,28 @@ export function createStateRuntime(opts: StateRuntimeOptions): StateRuntime {
   });
   const admission = createSharedAdmission({ backend, config: opts.config, budgets: opts.cost.budgets, clock: opts.clock });
 
+  /** Cluster-wide window use per provider, as last read (stats only; limits ask Redis). */
+  const usage = new Map<string, { rpm: number; rpd: number; tpm: number; cooldownMs: number }>();
+  const pullWindows = async (now: number) => {
+    const limited = (opts.providers?.() ?? []).filter((p) => p.config.rpm > 0 || p.config.rpd > 0 || p.config.tpm > 0);
+    const read = await Promise.all(limited.map((p) => backend.windows(p.name, now)));
+    usage.clear();
+    limited.forEach((p, i) => {
+      const w = read[i];
+      if (w) usage.set(p.name, { rpm: w.rpmUsed, rpd: w.rpdUsed, tpm: w.tpmUsed, cooldownMs: w.cooldownMs });
+    });
+  };
   let inFlight: Promise<void> | undefined;
   const pull = (): Promise<void> => {
     if (!backend.up) return Promise.resolve();
-    inFlight ??= backend
-      .snapshot(opts.clock.wallNow())
-      .then((snap) => {
+    const now = opts.clock.wallNow();
+    inFlight ??= Promise.all([
+      backend.snapshot(now).then((snap) => {
         if (snap) opts.cost.adopt(snap);
-      })
+      }),
+      pullWindows(now),
+    ])
+      .then(() => undefined)
       .catch(() => undefined)
       .finally(() => (inFlight = undefined));
     return inFlight;
@@ -79,7 +95,7 @@ export function createStateRuntime(opts: StateRuntimeOptions): StateRuntime {
   return {
     backend,
     admission,
-    sharedMode: { active: () => backend.up, replicas: cfg.replicas_hint },
+    sharedMode: { active: () => backend.up, replicas: cfg.replicas_hint, usage: (name) => usage.get(name) },
     refresh() {
       let t: NodeJS.Timeout | undefined;
       return Promise.race([pull(), new Promise<void>((r) => (t = setTimeout(r, REFRESH_WAIT_MS)))]).finally(() => clearTimeout(t));

@@ -1142,7 +1142,7 @@ export const RateLimitStatsSchema: GenMessage<RateLimitStats> = /*@__PURE__*/
 /**
  * ProviderStats is one provider's state and counters since start (or its last config change).
  * Its traffic figures (in-flight, requests, latency, tokens, cost_usd, errors) are this
- * replica's own, also with `state.backend: redis`; limits and budgets are the cluster's.
+ * replica's own, also with `state.backend: redis`; rate_limit and budgets are the cluster's.
  *
  * @generated from message llmpool.v1.ProviderStats
  */
@@ -1239,8 +1239,8 @@ export type ProviderStats = Message$1<"llmpool.v1.ProviderStats"> & {
   errorRate: number;
 
   /**
-   * Rate-limit headroom as this replica counts it (with shared state, the cluster enforces
-   * the limits; the remaining figures here are this replica's view).
+   * Rate-limit headroom; with `state.backend: redis`, what is left of the cluster's windows
+   * (read at each GetPoolStats and every 2 s).
    *
    * @generated from field: llmpool.v1.RateLimitStats rate_limit = 14;
    */
