@@ -58,7 +58,7 @@ beforeAll(async () => {
     ],
   };
   replicas = await Promise.all([0, 1, 2].map(() => startReplica(config, { REDIS_URL: redis.url })));
-}, 120_000);
+}, 200_000);
 
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));

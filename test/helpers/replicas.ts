@@ -53,12 +53,12 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
   });
   const url = `http://127.0.0.1:${port}`;
   // Serving once /healthz answers (whatever the log level says).
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`replica exited (${child.exitCode}): ${stderr}`);
     const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`replica did not start in 60 s: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`replica did not start in 150 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
