@@ -106,7 +106,15 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
   const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
   // Shared limits, budgets and spend (`state:`, src/state); nothing to share with memory.
-  const state = createStateRuntime({ config: () => loaded.config, providers: () => pool.endpoints, cost, clock, logger, redis: opts.redis });
+  const state = createStateRuntime({
+    config: () => loaded.config,
+    providers: () => pool.endpoints,
+    onRefused: (e) => pool.resilience.limits.countRejection(e),
+    cost,
+    clock,
+    logger,
+    redis: opts.redis,
+  });
   const shared = state.admission;
   const poolOpts: PoolOptions = {
     clock: opts.clock,

@@ -12,7 +12,7 @@
 import { Redis } from "ioredis";
 import { nextUtcDay, nextUtcMonth } from "../cost/spend.js";
 import { usd } from "../cost/budgets.js";
-import type { GateBlock } from "../pool/gate.js";
+import type { GateBlock } from "../core/gate.js";
 import { ADJUST_LUA, RESERVE_LUA, SETTLE_LUA, STATUS_LUA, TAKE_LUA } from "./redis-scripts.js";
 import type { CostAggregate, ReserveInput, ReserveVerdict, SettleInput, SpendSnapshot, StateBackend } from "./state.js";
 

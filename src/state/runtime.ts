@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.js";
 import { redactRedisUrl } from "../config/state-schema.js";
 import type { CostTracker } from "../cost/tracker.js";
 import type { SharedMode } from "../limits/limiter.js";
+import type { Endpoint } from "../pool/endpoint.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { createMemoryState } from "./memory.js";
@@ -21,6 +22,8 @@ export interface StateRuntimeOptions {
   cost: CostTracker;
   clock: Clock;
   logger?: Logger;
+  /** The cluster refused a call on this provider (counted with its rate-limit rejections). */
+  onRefused?: (e: Endpoint) => void;
   /** How often cluster-wide spend is pulled, ms (default 2000). */
   syncIntervalMs?: number;
   /** Redis client tuning (timeouts, backoff); defaults in src/state/redis.ts. */
@@ -58,7 +61,7 @@ export function createStateRuntime(opts: StateRuntimeOptions): StateRuntime {
       log?.warn({ state_backend: "redis", url: where }, `state backend down: ${fallback} until it answers again`);
     }
   });
-  const admission = createSharedAdmission({ backend, config: opts.config, budgets: opts.cost.budgets, clock: opts.clock });
+  const admission = createSharedAdmission({ backend, config: opts.config, budgets: opts.cost.budgets, clock: opts.clock, onRefused: opts.onRefused });
 
   /** Cluster-wide window use per provider, as last read (stats only; limits ask Redis). */
   const usage = new Map<string, { rpm: number; rpd: number; tpm: number; cooldownMs: number }>();

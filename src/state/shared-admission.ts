@@ -13,9 +13,10 @@
 import type { Config } from "../config/schema.js";
 import type { Budgets } from "../cost/budgets.js";
 import { PoolError } from "../core/errors.js";
-import type { CallOutcome, Endpoint } from "../pool/endpoint.js";
-import type { EndpointGate, GateBlock, GateRequest, RequestGate, Reserver } from "../pool/gate.js";
-import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { CallOutcome, RequestRecord } from "../core/outcome.js";
+import type { Endpoint } from "../pool/endpoint.js";
+import type { EndpointGate, GateBlock, GateRequest, RequestGate, Reserver } from "../core/gate.js";
+import type { PoolObserver } from "../pool/observer.js";
 import type { Clock } from "../util/clock.js";
 import type { BudgetLimits, StateBackend } from "./state.js";
 
@@ -24,14 +25,16 @@ export interface SharedAdmissionOptions {
   config: () => Config;
   budgets: Budgets;
   clock: Clock;
+  /** The cluster refused a call on `e` (counted with the endpoint's rate-limit rejections). */
+  onRefused?: (e: Endpoint) => void;
   /** Called when a settle could not be written (the backend is down); default: ignored. */
   onSettleError?: (err: Error) => void;
 }
 
 export interface SharedAdmission {
-  readonly reserver: Reserver;
+  readonly reserver: Reserver<Endpoint>;
   /** Skips providers the cluster just refused; reports the backend down in `closed` mode. */
-  readonly endpointGate: EndpointGate;
+  readonly endpointGate: EndpointGate<Endpoint>;
   /** `closed` mode: refuses requests while the backend is down. */
   readonly requestGate: RequestGate;
   readonly observer: PoolObserver;
@@ -69,7 +72,7 @@ export function createSharedAdmission(opts: SharedAdmissionOptions): SharedAdmis
     return Object.hasOwn(t, "*") ? t["*"] : undefined;
   };
 
-  const reserver: Reserver = {
+  const reserver: Reserver<Endpoint> = {
     reserve(e: Endpoint, req: GateRequest) {
       if (!backend.up) return closedMode() ? Promise.reject(unavailable()) : undefined;
       const c = e.config;
@@ -96,7 +99,7 @@ export function createSharedAdmission(opts: SharedAdmissionOptions): SharedAdmis
               m.set(e, { lease: v.lease, startedAt: wall, tokens, estimate, tenantBudget: tl !== undefined, providerBudget: c.budget !== undefined });
               return undefined;
             }
-            e.rateLimitRejections++;
+            opts.onRefused?.(e);
             if (v.budget) {
               let m = budgetRefused.get(req.record);
               if (!m) budgetRefused.set(req.record, (m = new Map()));
@@ -124,7 +127,7 @@ export function createSharedAdmission(opts: SharedAdmissionOptions): SharedAdmis
     },
   };
 
-  const endpointGate: EndpointGate = {
+  const endpointGate: EndpointGate<Endpoint> = {
     name: "shared-state",
     check(e, req, now) {
       if (!backend.up) {

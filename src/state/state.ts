@@ -6,7 +6,7 @@
  * Backends: `memory` (src/state/memory.ts: nothing to share; the in-process limiter and spend
  * book decide, exactly as a single process always has) and `redis` (src/state/redis.ts).
  */
-import type { GateBlock } from "../pool/gate.js";
+import type { GateBlock } from "../core/gate.js";
 import type { SharedCounters } from "./counters.js";
 
 /** One provider's configured limits, as the shared counters apply them. */
