@@ -43,6 +43,8 @@ Options (flag > LLMPOOL_* environment > config file > default):
   --no-warmup                    skip connection warmup           LLMPOOL_WARMUP=false
   --health-check-interval S      seconds between health checks    LLMPOOL_HEALTH_CHECK_INTERVAL
   --log-level LEVEL              trace|debug|info|warn|error      LLMPOOL_LOG_LEVEL
+  --warmup-concurrency N         providers warmed at once         LLMPOOL_WARMUP_CONCURRENCY
+  --min-healthy N                providers needed for /readyz     LLMPOOL_MIN_HEALTHY
   -h, --help                     this text
 `;
 
@@ -61,6 +63,8 @@ function parse(argv: string[]) {
       "no-warmup": { type: "boolean" },
       "health-check-interval": { type: "string" },
       "log-level": { type: "string" },
+      "warmup-concurrency": { type: "string" },
+      "min-healthy": { type: "string" },
       probe: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -77,6 +81,8 @@ function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
     warmup: values["no-warmup"] ? false : undefined,
     healthCheckInterval: values["health-check-interval"],
     logLevel: values["log-level"],
+    warmupConcurrency: values["warmup-concurrency"],
+    minHealthy: values["min-healthy"],
   };
 }
 
@@ -134,7 +140,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-const OPTION_NAMES = ["config", "config-url", "port", "host", "strategy", "fallback", "max-retries", "no-warmup", "health-check-interval", "log-level", "probe", "help"];
+const OPTION_NAMES = ["config", "config-url", "port", "host", "strategy", "fallback", "max-retries", "no-warmup", "health-check-interval", "log-level", "warmup-concurrency", "min-healthy", "probe", "help"];
 
 /** parseArgs' errors in an operator's words: which option, and what was probably meant. */
 function argumentProblem(err: Error & { code?: string }): string {
