@@ -95,4 +95,12 @@ export async function doorPool(
 
 const PRICING = { input_per_1m: 1, output_per_1m: 2 };
 
+/** The assistant prefill of an upstream's last request (stream resume), as text. */
+export function prefillOf(up: DoorUpstream): string {
+  const m = up.lastMessages().at(-1);
+  if (m?.role !== "assistant") return "";
+  const c = m.content;
+  return typeof c === "string" ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? "").join("") : "";
+}
+
 export const TOOL_CALL = { id: "call_weather_1", name: "get_weather", arguments: '{"city":"Paris"}' };
