@@ -104,6 +104,15 @@ const poolSchema = z.strictObject({
   affinity: affinityOptions.prefault({}),
   /** Model used when a request names none (default: the first model served). */
   default_model: z.string().optional(),
+  /** Embed requests (README "Embeddings"). */
+  embeddings: z
+    .strictObject({
+      /** Most inputs one Embed request may carry. */
+      max_inputs: posInt.max(100_000, "must be <= 100000").default(2048),
+      /** Longest input, in estimated tokens (most embedding models take 8192). */
+      max_input_tokens: posInt.default(8192),
+    })
+    .prefault({}),
   fallback: z
     .enum(FALLBACK_POLICIES, {
       error: (issue) =>

@@ -9,7 +9,7 @@ import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.j
 
 export interface RequestRecord {
   readonly requestId: string;
-  readonly kind: "chat" | "stream";
+  readonly kind: "chat" | "stream" | "embed";
   /** Public model name the request resolved to ("" until resolved). */
   model: string;
   /** `metadata.tenant`, "" when none. */

@@ -49,7 +49,7 @@ export interface Plan {
 
 export interface PlanInput {
   request: ChatRequest;
-  kind: "chat" | "stream";
+  kind: "chat" | "stream" | "embed";
   requestId: string;
   resolved: ModelRoutes;
   strategy: Strategy;

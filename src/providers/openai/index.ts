@@ -14,7 +14,7 @@ import {
 import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
 
 export { resolveCapabilities };
-import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { type ChatResult, type EmbedCall, type EmbedResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { buildOpenAIBody } from "./request.js";
 import { openaiBodyError, openaiStream } from "./response.js";
@@ -36,6 +36,8 @@ export interface OpenAIPreset {
  */
 export interface OpenAIRoutes {
   chatPath(model: string): string;
+  /** The embeddings API for a model (default `/embeddings`). */
+  embeddingsPath?(model: string): string;
   /** Model listing (`{data: [{id}]}`), for discovery. */
   modelsPath: string;
   /** A cheap authenticated GET for probes and warmup (default: `modelsPath`). */
@@ -45,6 +47,7 @@ export interface OpenAIRoutes {
 
 export const OPENAI_ROUTES: OpenAIRoutes = {
   chatPath: () => "/chat/completions",
+  embeddingsPath: () => "/embeddings",
   modelsPath: "/models",
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
 };
@@ -205,6 +208,22 @@ export class OpenAIProvider implements Provider {
       throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
     }
     yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, { provider: this.name, rateLimit }));
+  }
+
+  /** POST /embeddings with float vectors (what every compatible server speaks). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const body = JSON.stringify({ model: call.model, input: call.inputs, encoding_format: "float", ...(call.dimensions ? { dimensions: call.dimensions } : {}) });
+    const res = await this.http.request("POST", this.routes.embeddingsPath?.(call.model) ?? "/embeddings", body, call.signal);
+    const rateLimit = parseOpenAIRateLimit(res);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
+    const j = await readJson<{ data?: { index?: number; embedding?: number[] }[]; model?: string; usage?: { prompt_tokens?: number }; error?: OpenAIResponse["error"] }>(this.name, res, call.signal);
+    if (j.error) throw openaiBodyError(this.name, j.error, res.statusCode);
+    const vectors: number[][] = [];
+    for (const [i, d] of (j.data ?? []).entries()) {
+      if (!Array.isArray(d.embedding)) throw new ProviderError({ provider: this.name, kind: "invalid_response", message: `data[${i}].embedding is not a float array` });
+      vectors[d.index ?? i] = d.embedding;
+    }
+    return { vectors, model: j.model ?? call.model, promptTokens: j.usage?.prompt_tokens, rateLimit };
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {
