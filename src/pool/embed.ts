@@ -46,6 +46,12 @@ export function planRequest(req: EmbedInput): ChatRequest {
   });
 }
 
+export function inputTokens(inputs: readonly string[]): number {
+  let n = 0;
+  for (const s of inputs) n += estimateTokens(s);
+  return n;
+}
+
 /** Rejects inputs over `maxInputTokens` (estimated), naming the input. */
 export function checkInputLimits(inputs: readonly string[], maxInputs: number, maxInputTokens: number): void {
   if (inputs.length === 0) throw invalidArgument("inputs", "at least one input is required");

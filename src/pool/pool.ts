@@ -23,7 +23,7 @@ import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
 import { discoverModels } from "./build.js";
 import { createGeneration, resolveKind, strategyFor, type Generation } from "./generation.js";
-import { checkInputLimits, planRequest, runEmbed, type EmbedInput, type EmbedOutput } from "./embed.js";
+import { checkInputLimits, inputTokens, planRequest, runEmbed, type EmbedInput, type EmbedOutput } from "./embed.js";
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
@@ -201,7 +201,7 @@ export class Pool {
   // ---------------------------------------------------------------------------------------
   // Planning and choosing
 
-  private plan(req: ChatRequest, ctx: CallContext, kind: "chat" | "stream" | "embed"): Plan {
+  private plan(req: ChatRequest, ctx: CallContext, kind: "chat" | "stream" | "embed", promptTokens?: number): Plan {
     const routing = req.routing;
     const { preferred, excluded } = checkRouting(req, ctx.preferredProvider, this.gen.byName);
     const strategy = strategyFor(this.gen, routing?.strategy);
@@ -210,6 +210,7 @@ export class Pool {
     return createPlan({
       request: req,
       kind,
+      promptTokens,
       requestId: ctx.requestId,
       resolved,
       strategy,
@@ -366,7 +367,8 @@ export class Pool {
     const e = this.config.pool.embeddings;
     checkInputLimits(req.inputs, e.max_inputs, e.max_input_tokens);
     const chatLike = planRequest(req);
-    const plan = this.plan(chatLike, ctx, "embed");
+    // Limits and prices see the inputs' tokens alone, not a chat prompt's per-message overhead.
+    const plan = this.plan(chatLike, ctx, "embed", inputTokens(req.inputs));
     this.begin(plan, chatLike);
     try {
       const out = await runEmbed(this.attempts, plan, req, ctx, () => this.clock.now());

@@ -6,6 +6,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   ChatRequest,
   ChatResponseSchema,
+  EmbedRequest,
+  EmbedResponseSchema,
   GetPoolStatsResponseSchema,
   HealthResponseSchema,
   ListModelsResponseSchema,
@@ -15,11 +17,13 @@ import type { CallHeaders } from "../service.js";
 
 export type ChatAnswer = MessageInitShape<typeof ChatResponseSchema>;
 export type StreamChunk = MessageInitShape<typeof StreamChatResponseSchema>;
+export type EmbedAnswer = MessageInitShape<typeof EmbedResponseSchema>;
 export type ModelList = MessageInitShape<typeof ListModelsResponseSchema>;
 
 export interface DoorService {
   chat(req: ChatRequest, ctx: CallHeaders): Promise<ChatAnswer>;
   streamChat(req: ChatRequest, ctx: CallHeaders): AsyncIterable<StreamChunk>;
+  embed(req: EmbedRequest, ctx: CallHeaders): Promise<EmbedAnswer>;
   listModels(req: { provider: string }): ModelList;
   getPoolStats(req: { providers: string[] }): MessageInitShape<typeof GetPoolStatsResponseSchema>;
   health(req: { model: string }): MessageInitShape<typeof HealthResponseSchema>;

@@ -1,5 +1,5 @@
 /**
- * The Ollama door: POST /api/chat and /api/generate, GET /api/tags[/{provider}], /api/version,
+ * The Ollama door: POST /api/chat, /api/generate, /api/embed and /api/embeddings, GET /api/tags[/{provider}], /api/version,
  * /api/ps, and the pool views an Ollama-proxy user expects: GET /api/providers,
  * /api/providers/{name}/stats, /health/providers and /health/providers/{name}. Views are the
  * service's GetPoolStats and Health answers in their proto JSON form (snake_case names).
@@ -12,6 +12,8 @@ import type { Req, Res } from "../../http.js";
 import { callHeaders, checkAuth, doorError, readJson, requestMetadata, sendError, sendJson, setProvenance, type DoorContext } from "../door-call.js";
 import type { DoorService, ModelList } from "../service-view.js";
 import { runStream } from "../stream.js";
+import { embedRequest } from "../embed-input.js";
+import { optString } from "../fields.js";
 import { chatRequest, generateRequest } from "./request.js";
 import { answer, ollamaError, ollamaStream, type OllamaKind } from "./response.js";
 
@@ -55,6 +57,23 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
       const a = await service.chat(parsed.request, callHeaders(req, res));
       setProvenance(res, a.provider, a.attempts, a.costUsd);
       sendJson(res, 200, answer(kind, a, model));
+    } catch (err) {
+      fail(res, err);
+    }
+  }
+
+  /** /api/embed (`input`, `embeddings`) and the older /api/embeddings (`prompt`, `embedding`). */
+  async function embed(legacy: boolean, req: Req, res: Res): Promise<void> {
+    const denied = checkAuth(ctx, req);
+    if (denied) return fail(res, denied);
+    try {
+      const body = await readJson(req, ctx.maxRequestBytes());
+      const a = await service.embed(embedRequest(body, legacy ? "prompt" : "input", requestMetadata(req)), callHeaders(req, res));
+      setProvenance(res, a.provider, a.attempts, a.costUsd);
+      const vectors = (a.embeddings ?? []).map((e) => e.values ?? []);
+      if (legacy) return sendJson(res, 200, { embedding: vectors[0] ?? [] });
+      const ns = Math.round((a.latencyMs ?? 0) * 1e6);
+      sendJson(res, 200, { model: optString(body, "model") || a.model, embeddings: vectors, total_duration: ns, load_duration: 0, prompt_eval_count: a.usage?.promptTokens ?? 0 });
     } catch (err) {
       fail(res, err);
     }
@@ -108,6 +127,8 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
     if (req.method === "POST") {
       if (path === "/api/chat") void generate("chat", req, res);
       else if (path === "/api/generate") void generate("generate", req, res);
+      else if (path === "/api/embed") void embed(false, req, res);
+      else if (path === "/api/embeddings") void embed(true, req, res);
       else return false;
       return true;
     }
