@@ -17,8 +17,9 @@ import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, header, readJson, send, type SendOptions } from "../http.js";
 import { trimmedPrefill } from "../messages.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildBedrockBody } from "./request.js";
+import { bedrockEmbed } from "./embed.js";
 import { bedrockErrorOf, bedrockResult, bedrockStream, type ConverseResponse } from "./response.js";
 
 /** SigV4 signing name of both bedrock-runtime and the bedrock control plane. */
@@ -109,6 +110,16 @@ export class BedrockProvider implements Provider {
     const { res, rateLimit } = await send(this.runtime, "POST", path, body, call.signal, this.io(this.runtime, "POST", path, body));
     const j = await readJson<ConverseResponse>(this.name, res, call.signal);
     return bedrockResult(j, header(res, "x-amzn-requestid") ?? "", call.model, rateLimit, prefill);
+  }
+
+  /** Titan or Cohere embedding models through InvokeModel (embed.ts). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const out = await bedrockEmbed(this.name, call, async (model, body, signal) => {
+      const path = `/model/${encodeURIComponent(model)}/invoke`;
+      const { res } = await send(this.runtime, "POST", path, body, signal, this.io(this.runtime, "POST", path, body));
+      return readJson<unknown>(this.name, res, signal);
+    });
+    return { ...out, model: call.model };
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {

@@ -7,7 +7,7 @@ import type { ConfigProblem } from "../../config/interpolate.js";
 import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildCohereBody } from "./request.js";
 import { cohereErrorOf, cohereResult, cohereStream, parseCohereRateLimit, type CohereResponse } from "./response.js";
 
@@ -66,6 +66,20 @@ export class CohereProvider implements Provider {
       token = j.next_page_token;
     }
     return out;
+  }
+
+  /** `/v2/embed` with float vectors; `input_type: search_document` (the store side of retrieval). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const body = JSON.stringify({
+      model: call.model,
+      texts: call.inputs,
+      input_type: "search_document",
+      embedding_types: ["float"],
+      ...(call.dimensions ? { output_dimension: call.dimensions } : {}),
+    });
+    const { res, rateLimit } = await send(this.http, "POST", "/v2/embed", body, call.signal, this.io);
+    const j = await readJson<{ embeddings?: { float?: number[][] }; meta?: { billed_units?: { input_tokens?: number } } }>(this.name, res, call.signal);
+    return { vectors: j.embeddings?.float ?? [], model: call.model, promptTokens: j.meta?.billed_units?.input_tokens, rateLimit };
   }
 
   async probe(signal: AbortSignal): Promise<void> {

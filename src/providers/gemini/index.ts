@@ -7,7 +7,7 @@ import type { ConfigProblem } from "../../config/interpolate.js";
 import { resolveCapabilities } from "../common.js";
 import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildGeminiBody } from "./request.js";
 import { geminiErrorOf, geminiResult, geminiStream, type GeminiResponse } from "./response.js";
 
@@ -74,6 +74,17 @@ export class GeminiProvider implements Provider {
       token = j.nextPageToken;
     }
     return out;
+  }
+
+  /** `batchEmbedContents`: every input in one call; Gemini reports no token counts (estimated). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const model = modelPath(call.model);
+    const body = JSON.stringify({
+      requests: call.inputs.map((text) => ({ model, content: { parts: [{ text }] }, ...(call.dimensions ? { outputDimensionality: call.dimensions } : {}) })),
+    });
+    const { res, rateLimit } = await send(this.http, "POST", `/${model}:batchEmbedContents`, body, call.signal, this.io);
+    const j = await readJson<{ embeddings?: { values?: number[] }[] }>(this.name, res, call.signal);
+    return { vectors: (j.embeddings ?? []).map((e) => e.values ?? []), model: call.model, rateLimit };
   }
 
   async probe(signal: AbortSignal): Promise<void> {
