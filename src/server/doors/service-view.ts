@@ -25,6 +25,7 @@ export interface DoorService {
   streamChat(req: ChatRequest, ctx: CallHeaders): AsyncIterable<StreamChunk>;
   embed(req: EmbedRequest, ctx: CallHeaders): Promise<EmbedAnswer>;
   listModels(req: { provider: string }): ModelList;
-  getPoolStats(req: { providers: string[] }): MessageInitShape<typeof GetPoolStatsResponseSchema>;
+  /** A promise (shared state may be read first) or, in older services, the value. */
+  getPoolStats(req: { providers: string[] }): Promise<MessageInitShape<typeof GetPoolStatsResponseSchema>> | MessageInitShape<typeof GetPoolStatsResponseSchema>;
   health(req: { model: string }): MessageInitShape<typeof HealthResponseSchema>;
 }

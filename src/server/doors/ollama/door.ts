@@ -79,8 +79,8 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
     }
   }
 
-  function stats(name?: string) {
-    const all = toJson(GetPoolStatsResponseSchema, create(GetPoolStatsResponseSchema, service.getPoolStats({ providers: [] })), { useProtoFieldName: true }) as {
+  async function stats(name?: string) {
+    const all = toJson(GetPoolStatsResponseSchema, create(GetPoolStatsResponseSchema, await service.getPoolStats({ providers: [] })), { useProtoFieldName: true }) as {
       providers?: { name: string }[];
     };
     if (name === undefined) return { providers: all.providers ?? [] };
@@ -100,7 +100,7 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
     sendJson(res, one.healthy ? 200 : 503, one);
   }
 
-  function view(req: Req, res: Res, path: string): void {
+  async function view(req: Req, res: Res, path: string): Promise<void> {
     const denied = checkAuth(ctx, req);
     if (denied) return fail(res, denied);
     try {
@@ -109,12 +109,12 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
       if (path === "/api/ps") return sendJson(res, 200, { models: tags(service.listModels({ provider: "" }), true) });
       if (path.startsWith("/api/tags/")) {
         const p = decodeURIComponent(path.slice("/api/tags/".length));
-        stats(p); // 404 for an unknown provider
+        await stats(p); // 404 for an unknown provider
         return sendJson(res, 200, { models: tags(service.listModels({ provider: p }), false) });
       }
-      if (path === "/api/providers") return sendJson(res, 200, stats());
+      if (path === "/api/providers") return sendJson(res, 200, await stats());
       const m = /^\/api\/providers\/([^/]+)\/stats$/.exec(path);
-      if (m) return sendJson(res, 200, stats(decodeURIComponent(m[1]!)));
+      if (m) return sendJson(res, 200, await stats(decodeURIComponent(m[1]!)));
       if (path === "/health/providers") return health(res);
       if (path.startsWith("/health/providers/")) return health(res, decodeURIComponent(path.slice("/health/providers/".length)));
       fail(res, new ConnectError(`no route GET ${path}`, Code.NotFound));
@@ -133,7 +133,7 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
       return true;
     }
     if (req.method === "GET" && (path.startsWith("/api/") || path.startsWith("/health/providers"))) {
-      view(req, res, path);
+      void view(req, res, path);
       return true;
     }
     return false;
