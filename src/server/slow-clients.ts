@@ -1,0 +1,80 @@
+/**
+ * Defences against clients that hold resources without using them (README "Security"):
+ *  - a request body must arrive within `server.timeouts.body_ms` of its headers, and within
+ *    the caller's own deadline (grpc-timeout / connect-timeout-ms), on HTTP/1.1 and HTTP/2
+ *    alike; a half-sent body gets a DEADLINE_EXCEEDED reply and its stream is reset;
+ *  - an HTTP/2 session with no open stream is closed after `idle_ms` (after `headers_ms` until
+ *    its first stream), while a session with a long call in flight is left alone: Node's own
+ *    session timeout counts any silence, which would cut a slow LLM call.
+ * HTTP/1.1 headers, whole-request and keep-alive limits are Node's own (headersTimeout,
+ * requestTimeout, keepAliveTimeout), set in server.ts.
+ */
+import type { Http2Session } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
+import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
+import { replyEarly } from "./early-reply.js";
+import type { Req, Res } from "./http.js";
+
+/** The caller's deadline in ms from its headers (gRPC or Connect), if any and valid. */
+function callerDeadlineMs(req: Req, maxMs: number): number | undefined {
+  const g = req.headers["grpc-timeout"];
+  if (typeof g === "string") return parseGrpcTimeout(g, maxMs).timeoutMs;
+  const c = req.headers["connect-timeout-ms"];
+  if (typeof c === "string") return parseConnectTimeout(c, maxMs).timeoutMs;
+  return undefined;
+}
+
+/**
+ * Arm the body timer of one request. Nothing is armed for body-less methods; the timer is
+ * dropped as soon as the body has arrived or the response is done.
+ */
+export function guardBody(req: Req, res: Res, bodyMs: number, maxTimeoutMs: number): void {
+  const m = req.method;
+  if (m === "GET" || m === "HEAD" || m === "OPTIONS" || req.complete) return;
+  const deadline = callerDeadlineMs(req, maxTimeoutMs);
+  const byDeadline = deadline !== undefined && deadline < bodyMs;
+  const timer = setTimeout(() => {
+    req.off("end", clear);
+    res.off("close", clear);
+    if (req.complete || res.destroyed) return;
+    const err = byDeadline
+      ? new ConnectError("the operation timed out: the request was not received within the caller's deadline", Code.DeadlineExceeded)
+      : new ConnectError(`the request body was not received within server.timeouts.body_ms (${bodyMs} ms)`, Code.DeadlineExceeded);
+    replyEarly(req, res, err);
+  }, byDeadline ? deadline : bodyMs);
+  const clear = () => {
+    clearTimeout(timer);
+    req.off("end", clear);
+    res.off("close", clear);
+  };
+  req.once("end", clear);
+  res.once("close", clear);
+}
+
+/** Close `session` (GOAWAY) after `firstMs` without a stream, then `idleMs` with none open. */
+export function watchIdleSession(session: Http2Session, firstMs: number, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, firstMs);
+  function expire() {
+    timer = undefined;
+    if (open === 0 && !session.closed && !session.destroyed) {
+      session.close();
+      // A peer that ignores GOAWAY and keeps the socket open is cut after one more period.
+      setTimeout(() => session.destroy(), idleMs).unref();
+    }
+  }
+  session.on("stream", (stream) => {
+    open++;
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    stream.once("close", () => {
+      if (--open === 0 && !session.closed) timer = setTimeout(expire, idleMs);
+    });
+  });
+  session.once("close", () => {
+    if (timer) clearTimeout(timer);
+  });
+}
