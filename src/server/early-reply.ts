@@ -30,13 +30,15 @@ function envelope(flags: number, payload: Buffer): Buffer {
 function stopReading(req: Req, res: Res): void {
   if (req.httpVersionMajor === 2) {
     const stream = (req as Http2ServerRequest).stream;
+    // The stream's own 'finish' (its writable side done): the compat response emits its
+    // 'finish' only once the whole stream closes, which is what we are waiting to cause.
     const reset = () => {
       if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
     };
-    if (res.writableFinished) reset();
-    else res.once("finish", reset);
+    if (stream.writableFinished) reset();
+    else stream.once("finish", reset);
   } else {
-    res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end());
+    res.once("finish", () => req.socket.destroySoon());
   }
 }
 

@@ -250,6 +250,7 @@ function grpcResponder(req: Req, res: Res, ct: string): Responder {
     },
     fail(err, headers) {
       if (stream.destroyed || stream.closed) return;
+      if (!begun && stream.headersSent) return; // answered already (slow-clients.ts)
       const status = { ...metadataOf(err), "grpc-status": String(err.code), "grpc-message": specEncode(err.rawMessage) };
       if (!begun) {
         begun = true;

@@ -40,7 +40,7 @@ import { createMemoryKeyLimitStore, type KeyLimitStore } from "../limits/key-lim
 import { ANONYMOUS, CALLER, createGatewayAuth, type CallerIdentity, type GatewayAuth } from "./auth.js";
 import { createCallerPolicy } from "./caller-policy.js";
 import { replyEarly } from "./early-reply.js";
-import { guardBody, watchIdleSession } from "./slow-clients.js";
+import { guardBody, guardHeaders, watchIdleSession } from "./slow-clients.js";
 import { registerHealth } from "./health.js";
 import { createCors, sendText, type Req, type Res } from "./http.js";
 import { ConnectionTracker } from "./drain.js";
@@ -233,9 +233,14 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       },
       handler,
     );
+    // h1 never listens itself (the sniffing server hands it sockets), so start the timer
+    // that enforces headersTimeout/requestTimeout the way its own listen() would.
+    h1.emit("listening");
+    guardHeaders(h1, timeouts.headers_ms, timeouts.idle_ms);
     const h2 = http2.createServer({ settings: { maxConcurrentStreams: maxStreams } }, handler);
     h2.on("session", onSession);
     netServer = createSniffingServer(h1, h2, timeouts.headers_ms);
+    netServer.once("close", () => h1.close(() => {}));
   }
   if (loaded.config.server.max_connections > 0) netServer.maxConnections = loaded.config.server.max_connections;
   tracker.watchServer(netServer);

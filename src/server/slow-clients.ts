@@ -6,10 +6,15 @@
  *  - an HTTP/2 session with no open stream is closed after `idle_ms` (after `headers_ms` until
  *    its first stream), while a session with a long call in flight is left alone: Node's own
  *    session timeout counts any silence, which would cut a slow LLM call.
- * HTTP/1.1 headers, whole-request and keep-alive limits are Node's own (headersTimeout,
- * requestTimeout, keepAliveTimeout), set in server.ts.
+ *  - an HTTP/1.1 connection must deliver a request's headers within `headers_ms` (the next
+ *    request's: within `idle_ms + headers_ms` of the last response), or it is closed.
+ * Node's own headersTimeout/requestTimeout/keepAliveTimeout are set too (server.ts), but its
+ * check does not see sockets handed over by another server in every runtime, so the header
+ * deadline is also kept here, where it is certain.
  */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Http2Session } from "node:http2";
+import type { Socket } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
@@ -76,5 +81,26 @@ export function watchIdleSession(session: Http2Session, firstMs: number, idleMs:
   });
   session.once("close", () => {
     if (timer) clearTimeout(timer);
+  });
+}
+
+/** Close HTTP/1.1 connections of `h1` that take longer than allowed to send request headers. */
+export function guardHeaders(h1: HttpServer, headersMs: number, idleMs: number): void {
+  const timers = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket, ms: number) => {
+    clearTimeout(timers.get(socket));
+    if (socket.destroyed) return;
+    const t = setTimeout(() => socket.destroy(), ms);
+    t.unref();
+    timers.set(socket, t);
+  };
+  h1.on("connection", (socket: Socket) => {
+    arm(socket, headersMs);
+    socket.once("close", () => clearTimeout(timers.get(socket)));
+  });
+  h1.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    clearTimeout(timers.get(socket));
+    res.once("finish", () => arm(socket, idleMs + headersMs));
   });
 }
