@@ -61,10 +61,18 @@ describe("safe defaults", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--config", file, "--host", "0.0.0.0", "--port", "0"], {
       encoding: "utf8",
       env: { PATH: process.env.PATH },
-      timeout: 15_000,
+      timeout: 60_000,
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("server.auth.allow_anonymous: true");
+  }, 60_000);
+
+  it("LLMPOOL_API_KEYS supplies gateway keys (the Dockerfile's way)", async () => {
+    const { applyOverrides } = await import("../src/config/overrides.js");
+    const raw = applyOverrides({ providers: [mock] }, {}, { LLMPOOL_API_KEYS: "gw-key-0123456789, gw-key-9876543210", LLMPOOL_HOST: "0.0.0.0" });
+    const { config } = validateConfig(raw, "t", {});
+    expect(config.server.auth.api_keys).toEqual(["gw-key-0123456789", "gw-key-9876543210"]);
+    expect(config.server.host).toBe("0.0.0.0");
   });
 });
 
@@ -97,5 +105,19 @@ describe("request caps", () => {
     const err = await failure(s.grpc.chat({ model: "mock", messages: [user("hi")], metadata }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("server.limits.max_metadata_entries");
+  });
+});
+
+describe("README Security section", () => {
+  it("its virtual-key example is a valid config that binds tenants as described", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parseConfigText } = await import("../src/config/load.js");
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(readme.indexOf("## Security"), readme.indexOf("## CLI"));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const env = { TEAM_A_KEY: "team-a-key-0123456789abcdef", OPS_KEY: "ops-key-0123456789" };
+    const { config } = validateConfig(parseConfigText(block, "README"), "README", env);
+    expect(config.server.auth.keys.map((k) => k.tenant)).toEqual(["team-a", "batch"]);
+    expect(config.cost.budgets.tenants["team-a"]).toEqual({ daily_usd: 20 });
   });
 });

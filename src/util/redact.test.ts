@@ -45,8 +45,17 @@ describe("redact", () => {
     const out = redact("echo bulk-key-4999-0123456789abcdef and bulk-hdr-17-fedcba9876543210");
     const firstRedactMs = performance.now() - t1;
     expect(out).toBe("echo [REDACTED] and [REDACTED]");
-    // The old loader rebuilt the whole pattern per key (quadratic): tens of seconds here.
-    expect(loadMs).toBeLessThan(3000);
+    // The old loader rebuilt the whole pattern per key (quadratic): tens of seconds here. Loose
+    // bound: most of this is schema validation on a loaded machine.
+    expect(loadMs).toBeLessThan(10_000);
     expect(firstRedactMs).toBeLessThan(1000);
+  });
+
+  it("registers 20,000 secrets and builds the matcher in linear time", () => {
+    const t0 = performance.now();
+    for (let i = 0; i < 20_000; i++) registerSecret(`lin-secret-${i}-a1b2c3d4e5f6`);
+    expect(redact("x lin-secret-19999-a1b2c3d4e5f6 y")).toBe("x [REDACTED] y");
+    // A regex of 20,000 alternatives took seconds to compile; the index takes milliseconds.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
