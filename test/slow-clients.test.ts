@@ -112,6 +112,18 @@ describe("slow clients", () => {
     expect(text).toContain('"code":"unauthenticated"');
   });
 
+  it("refuses a declared body past max_request_bytes before reading it", async () => {
+    const s = await h.serve({ server: { max_request_bytes: 1024 }, providers: [mock()] });
+    const sock = await rawSocket(s.port);
+    const data: Buffer[] = [];
+    sock.on("data", (d) => data.push(d));
+    sock.write("POST /llmpool.v1.LLMPool/Chat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500000000\r\n\r\n");
+    expect(await closedAfter(sock)).toBeLessThan(2000);
+    const text = Buffer.concat(data).toString();
+    expect(text).toMatch(/^HTTP\/1\.1 429/);
+    expect(text).toContain("server.max_request_bytes");
+  });
+
   it("advertises a bounded max_concurrent_streams (256 by default, or as configured)", async () => {
     const a = await h.serve({ providers: [mock()] });
     const sa = await h2(a.url);

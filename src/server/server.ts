@@ -179,6 +179,11 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       // Before any body byte is read: a caller without a valid key costs one header check.
       const caller = auth.authenticate(headerOf(req));
       if (caller instanceof ConnectError) return replyEarly(req, res, caller);
+      // A declared length past the cap is refused before a byte of it is buffered.
+      const declared = req.headers["content-length"];
+      if (declared !== undefined && Number(declared) > server.max_request_bytes) {
+        return replyEarly(req, res, new ConnectError(`request body of ${declared} bytes is larger than server.max_request_bytes (${server.max_request_bytes})`, Code.ResourceExhausted));
+      }
       if (server.fast_path && fastPath(req, res, path, caller)) return;
       callerByReq.set(req, caller);
     }
