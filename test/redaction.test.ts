@@ -96,5 +96,5 @@ describe("redaction", () => {
     for (const secret of [HEADER_SECRET, "urlpass-93ad1c7e", "qkey-4b7e0d2a91", PLAIN_KEY, "vk-team-a-0123456789abcdef"]) expect(r.stdout).not.toContain(secret);
     expect(r.stdout).toContain("[REDACTED]");
     expect(r.stdout).toContain("application/json"); // settings are not secrets
-  });
+  }, 60_000);
 });
