@@ -178,16 +178,23 @@ async function main() {
     let ok = 0;
     let shed = 0;
     let other = 0;
+    const reasons = new Map<string, number>();
     const t = performance.now();
     await Promise.all(
       Array.from({ length: n }, () =>
         flood.chat({ model: "mock", messages: [{ role: "user", content: "x" }] }, { headers: { authorization: `Bearer ${KEY}` } }).then(
           () => ok++,
-          (e: { code?: number }) => (e.code === 8 ? shed++ : other++),
+          (e: { code?: number; message?: string }) => {
+            if (e.code === 8) return shed++;
+            other++;
+            const why = String(e.message).slice(0, 60);
+            reasons.set(why, (reasons.get(why) ?? 0) + 1);
+          },
         ),
       ),
     );
-    return `${n} calls in ${((performance.now() - t) / 1000).toFixed(1)} s: ${ok} ok, ${shed} RESOURCE_EXHAUSTED, ${other} other`;
+    const top = [...reasons].sort((a, b) => b[1] - a[1])[0];
+    return `${n} calls in ${((performance.now() - t) / 1000).toFixed(1)} s: ${ok} ok, ${shed} RESOURCE_EXHAUSTED, ${other} other${top ? ` (${top[1]}× ${top[0]})` : ""}`;
   });
 
   await phase("oversize bodies", async () => {

@@ -217,7 +217,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const { timeouts, max_concurrent_streams: maxStreams } = loaded.config.server;
   const onSession = (s: Http2Session) => {
     tracker.watchSession(s);
-    watchIdleSession(s, timeouts.headers_ms, timeouts.idle_ms);
+    // idle_ms before the first stream too: clients such as grpc-js connect ahead of their
+    // first call, and the preface itself was already held to headers_ms (listener.ts).
+    watchIdleSession(s, timeouts.idle_ms, timeouts.idle_ms);
   };
   if (tls) {
     const secure = http2.createSecureServer(

@@ -3,8 +3,7 @@
  *  - a request body must arrive within `server.timeouts.body_ms` of its headers, and within
  *    the caller's own deadline (grpc-timeout / connect-timeout-ms), on HTTP/1.1 and HTTP/2
  *    alike; a half-sent body gets a DEADLINE_EXCEEDED reply and its stream is reset;
- *  - an HTTP/2 session with no open stream is closed after `idle_ms` (after `headers_ms` until
- *    its first stream), while a session with a long call in flight is left alone: Node's own
+ *  - an HTTP/2 session with no open stream is closed after `idle_ms`, while a session with a long call in flight is left alone: Node's own
  *    session timeout counts any silence, which would cut a slow LLM call.
  *  - an HTTP/1.1 connection must deliver a request's headers within `headers_ms` (the next
  *    request's: within `idle_ms + headers_ms` of the last response), or it is closed.
