@@ -15,6 +15,7 @@ import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
 import { REDACTED, redactDeep } from "./util/redact.js";
 import type { Config } from "./config/schema.js";
+import { redactRedisUrl } from "./config/state-schema.js";
 import { VERSION } from "./version.js";
 
 const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
@@ -79,6 +80,7 @@ function redactedConfig(config: Config) {
   // Every registered secret (keys, header values, URL credentials) wherever it appears, and
   // the key fields themselves by name.
   const copy = redactDeep(config);
+  if (config.state.url) copy.state.url = redactRedisUrl(config.state.url);
   for (const p of copy.providers) if (p.api_key) p.api_key = REDACTED;
   for (const p of copy.providers) if (p.aws_secret_access_key) p.aws_secret_access_key = REDACTED;
   for (const p of copy.providers) if (p.aws_session_token) p.aws_session_token = REDACTED;

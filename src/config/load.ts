@@ -10,6 +10,7 @@ import { formatPath, interpolateEnv, type ConfigProblem } from "./interpolate.js
 import { checkProviders } from "./semantic.js";
 import { registerHeaderSecrets, registerSecret, registerUrlSecrets } from "../util/redact.js";
 import { checkKeys } from "./keys.js";
+import { redisPassword } from "./state-schema.js";
 
 export type { ConfigProblem } from "./interpolate.js";
 
@@ -93,6 +94,8 @@ export function validateConfig(
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   const config = parsed.data;
   registerConfigSecrets(config);
+  // The Redis password never shows in errors or logs, even in an ioredis message.
+  if (config.state.url) registerSecret(redisPassword(config.state.url));
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
   return { config, version, source };
 }

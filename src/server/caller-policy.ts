@@ -62,12 +62,13 @@ export function createCallerPolicy(opts: CallerPolicyOptions): CallerPolicy {
       }
       if (caller.rpm === undefined && caller.tpm === undefined) return undefined;
       const tokens = caller.tpm !== undefined ? estimatePromptTokens(req) : 0;
-      const at = clock.now();
+      // Wall-clock time: shared windows (state/) are timed by it on every replica.
+      const at = clock.wallNow();
       const wait = store.take(caller.name, caller, tokens, at);
       return typeof wait === "number" ? finish(caller, wait, at, tokens) : wait.then((w) => finish(caller, w, at, tokens));
     },
     settle(r, totalTokens) {
-      if (r) store.settle(r.key, r.at, totalTokens - r.tokens, clock.now());
+      if (r) store.settle(r.key, r.at, totalTokens - r.tokens, clock.wallNow());
     },
   };
 }

@@ -31,6 +31,7 @@ import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
+import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.js";
 import type { PoolObserver } from "../pool/observer.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
@@ -39,6 +40,7 @@ import { exposureProblem } from "../config/keys.js";
 import { createMemoryKeyLimitStore, type KeyLimitStore } from "../limits/key-limits.js";
 import { ANONYMOUS, CALLER, createGatewayAuth, type CallerIdentity, type GatewayAuth } from "./auth.js";
 import { createCallerPolicy } from "./caller-policy.js";
+import { createSharedKeyLimitStore } from "../state/key-limit-store.js";
 import { replyEarly } from "./early-reply.js";
 import { guardBody, guardHeaders, watchIdleSession } from "./slow-clients.js";
 import { registerHealth } from "./health.js";
@@ -67,6 +69,8 @@ export interface ServerOptions {
   dashboardDir?: string;
   /** Where virtual keys' rpm/tpm are counted (default: in this process). */
   keyLimits?: KeyLimitStore;
+  /** Redis client tuning for `state.backend: redis` (tests; defaults in src/state/redis.ts). */
+  redis?: StateRuntimeOptions["redis"];
 }
 
 export interface LlmpoolServer {
@@ -118,20 +122,34 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
   const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  // Shared limits, budgets and spend (`state:`, src/state); nothing to share with memory.
+  const state = createStateRuntime({
+    config: () => loaded.config,
+    providers: () => pool.endpoints,
+    onRefused: (e) => pool.resilience.limits.countRejection(e),
+    cost,
+    clock,
+    logger,
+    redis: opts.redis,
+  });
+  const shared = state.admission;
   const poolOpts: PoolOptions = {
     clock: opts.clock,
     random: opts.random,
     observers: [...(opts.observers ?? [])],
     logger,
     pricer,
-    gates: [cost.budgets.endpointGate],
-    requestGates: [cost.budgets.requestGate],
+    gates: shared ? [cost.budgets.endpointGate, shared.endpointGate] : [cost.budgets.endpointGate],
+    requestGates: shared ? [shared.requestGate, cost.budgets.requestGate] : [cost.budgets.requestGate],
+    reserver: shared?.reserver,
+    shared: state.sharedMode,
   };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
-  const stats = { cost };
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost });
+  const stats = { cost, refresh: () => state.refresh() };
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend });
   pool.addObserver(cost.observer);
+  if (shared) pool.addObserver(shared.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
@@ -140,7 +158,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const serving = () => !draining && poolServing(pool, "", stats).serving;
 
   const auth = createGatewayAuth(() => loaded.config.server.auth);
-  const callers = createCallerPolicy({ store: opts.keyLimits ?? createMemoryKeyLimitStore(), clock, defaultModel: () => pool.router.defaultModel });
+  // Virtual keys' rpm/tpm: cluster-wide when the state backend is shared.
+  const keyStore = opts.keyLimits ?? (state.backend.shared ? createSharedKeyLimitStore(state.backend.counters, createMemoryKeyLimitStore()) : createMemoryKeyLimitStore());
+  const callers = createCallerPolicy({ store: keyStore, clock, defaultModel: () => pool.router.defaultModel });
   const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats, callers, limits: () => loaded.config.server.limits });
   const callerByReq = new WeakMap<object, CallerIdentity>();
   const routes = (router: ConnectRouter) => {
@@ -318,6 +338,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         await closed;
         await pool.close();
         await cost.close(); // writes the ledger's last batch
+        await state.close();
       })();
       return closing;
     },
@@ -337,6 +358,10 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   if (JSON.stringify(a.timeouts) !== JSON.stringify(b.timeouts)) out.push("server.timeouts");
   if (a.max_concurrent_streams !== b.max_concurrent_streams) out.push("server.max_concurrent_streams");
   if (a.max_connections !== b.max_connections) out.push("server.max_connections");
+  // on_unavailable is read live; the backend and its connection are built once.
+  for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
+    if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
+  }
   return out;
 }
 
