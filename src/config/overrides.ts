@@ -14,10 +14,12 @@ export interface Overrides {
   logLevel?: string;
   warmupConcurrency?: string;
   minHealthy?: string;
+  /** Comma-separated gateway keys (server.auth.api_keys), e.g. for containers. */
+  apiKeys?: string;
 }
 
 /** Each override: where it goes in the config, its env variable, and how to convert it. */
-const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; kind: "number" | "string" | "bool" }[] = [
+const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; kind: "number" | "string" | "bool" | "list" }[] = [
   { key: "port", path: ["server", "port"], env: "LLMPOOL_PORT", kind: "number" },
   { key: "host", path: ["server", "host"], env: "LLMPOOL_HOST", kind: "string" },
   { key: "strategy", path: ["pool", "strategy"], env: "LLMPOOL_STRATEGY", kind: "string" },
@@ -28,10 +30,12 @@ const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; k
   { key: "logLevel", path: ["log", "level"], env: "LLMPOOL_LOG_LEVEL", kind: "string" },
   { key: "warmupConcurrency", path: ["pool", "warmup", "concurrency"], env: "LLMPOOL_WARMUP_CONCURRENCY", kind: "number" },
   { key: "minHealthy", path: ["pool", "min_healthy"], env: "LLMPOOL_MIN_HEALTHY", kind: "number" },
+  { key: "apiKeys", path: ["server", "auth", "api_keys"], env: "LLMPOOL_API_KEYS", kind: "list" },
 ];
 
-function convert(v: string | boolean, kind: "number" | "string" | "bool"): unknown {
+function convert(v: string | boolean, kind: "number" | "string" | "bool" | "list"): unknown {
   if (typeof v === "boolean") return v;
+  if (kind === "list") return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (kind === "number") {
     const n = Number(v);
     return v.trim() !== "" && Number.isFinite(n) ? n : v; // a non-number stays a string: validation names it
