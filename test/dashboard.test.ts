@@ -136,8 +136,12 @@ describe("dashboard", () => {
     await expect(page.locator('[data-budget="tenant:acme:daily"]').count()).resolves.toBe(1);
     await expect(page.locator("#cost-tenant").textContent()).resolves.toContain("globex");
 
-    // 30% failures is not a green "healthy".
-    await expect(page.locator('tr[data-provider="mock-flaky"] .badge').textContent()).resolves.toMatch(/^degraded · [\d.]+% errors$/);
+    // 30% failures is not a green "healthy": send mock-flaky its own traffic (the balancer may
+    // have steered away from it), then wait for the next poll to show it.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.connect.chat({ messages: [user(`flaky ${i}`)] }, { headers: { "x-llmpool-provider": "mock-flaky" } }).catch(() => undefined)),
+    );
+    await page.waitForFunction(() => /^degraded · [\d.]+% errors$/.test(document.querySelector('tr[data-provider="mock-flaky"] .badge')?.textContent ?? ""), undefined, { timeout: 10_000 });
     mkdirSync("docs", { recursive: true });
     await page.screenshot({ path: join("docs", "dashboard.png"), fullPage: true });
     // The provider table fits the laptop screen: nothing (the Cost column) scrolled out of view.
