@@ -34,7 +34,7 @@ import type { MemberCalls } from "../core/member-calls.js";
 import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
-import type { CallContext, ChatOutput, StreamChunkOut } from "./types.js";
+import { servedByPath, type CallContext, type ChatOutput, type StreamChunkOut } from "./types.js";
 import { SlidingWindow } from "../metrics/window.js";
 
 export type { Plan } from "./plan.js";
@@ -344,7 +344,9 @@ export class Pool {
         r.finishReason = result.finishReason;
         return {
           requestId: ctx.requestId,
-          provider: e.name,
+          // The member that answered, for a composite (served_by has the path to it).
+          provider: result.servedBy?.provider ?? e.name,
+          servedBy: servedByPath(e.name, result.servedBy),
           result,
           usage,
           attempts: r.attempts,

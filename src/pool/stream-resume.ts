@@ -23,7 +23,7 @@ import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome } from "../core/outcome.js";
 import { PoolError } from "../core/errors.js";
 import type { Plan } from "./plan.js";
-import type { CallContext, StreamChunkOut } from "./types.js";
+import { servedByPath, type CallContext, type StreamChunkOut } from "./types.js";
 
 /** Unicode code points in `s` (what most languages call characters). */
 export function codePoints(s: string): number {
@@ -148,7 +148,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
               toolCalls: ev.toolCalls,
               id: id || ctx.requestId,
               model: model || at.route.upstreamModel,
-              provider: e.name,
+              provider: servedBy?.provider ?? e.name,
               requestId: ctx.requestId,
             };
             continue;
@@ -185,7 +185,8 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         finishReason: r.finishReason,
         rawFinishReason: rawFinishReason || r.finishReason,
         usage: { ...all, totalTokens: all.promptTokens + all.completionTokens },
-        provider: e.name,
+        provider: servedBy?.provider ?? e.name,
+        servedBy: servedByPath(e.name, servedBy),
         attempts: r.attempts,
         upstreamCalls: r.upstreamCalls,
         costUsd: r.costUsd,

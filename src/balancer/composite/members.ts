@@ -109,9 +109,9 @@ export function memberPickContext(request: ChatRequest, stream: boolean, now: nu
   };
 }
 
-/** Tag a member's answer with who served it (an inner composite's tag is kept). */
+/** Tag a member's answer with who served it (through an inner composite: its tag, one level up). */
 export function servedBy(m: MemberEndpoint, model: string, existing?: ServedBy): ServedBy {
-  return existing ?? { provider: m.name, model };
+  return existing ? { provider: existing.provider, model: existing.model, path: [m.name, ...existing.path] } : { provider: m.name, model, path: [m.name] };
 }
 
 export function hasContent(ev: StreamEvent): boolean {
