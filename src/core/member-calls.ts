@@ -19,4 +19,6 @@ export interface MemberCalls<M> {
   admits(m: M, call: UpstreamCall, model: string, stream: boolean): boolean;
   /** `m` starts on `call`; `signal` is the member call's own abort signal. */
   start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: AbortSignal): MemberCall;
+  /** A racing composite decided a race among `entrants` on `call` (race_entries, race_wins). */
+  raced?(call: UpstreamCall, entrants: readonly M[], winner: M): void;
 }

@@ -252,6 +252,18 @@ export class Attempts {
         this.end(plan, leg.candidate, { ...outcome, canceled });
         if (!canceled && outcome.error) plan.errors.push(outcome.error);
       },
+      decided: (entrants, winner) =>
+        this.raceDecided(
+          plan,
+          entrants.map((a) => a.endpoint.name),
+          winner.endpoint.name,
+        ),
     };
+  }
+
+  /** Tell the observers who raced and who won (a composite's race among its members too). */
+  raceDecided(plan: Plan | undefined, entrants: readonly string[], winner: string): void {
+    if (!plan) return;
+    for (const o of this.d.observers) o.raceDecided?.(plan.record, entrants, winner);
   }
 }

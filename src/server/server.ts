@@ -25,6 +25,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { createTablePricer } from "../cost/pricer.js";
 import { createCostTracker, type CostTracker } from "../cost/tracker.js";
 import type { Ledger } from "../cost/ledger.js";
+import { createRaceTally } from "../metrics/race-tally.js";
 import { createDashboard } from "../dashboard/serve.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
@@ -113,9 +114,16 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
-  const stats = { cost };
+  // Race counts persist in the ledger database beside the cost rows (src/metrics/race-tally.ts).
+  const races = createRaceTally({
+    store: cost.ledger,
+    clock,
+    onError: (err) => logger.error({ err: err.message }, "race counts write failed; will retry"),
+  });
+  const stats = { cost, races };
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost });
   pool.addObserver(cost.observer);
+  pool.addObserver(races.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
@@ -244,6 +252,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         tracker.destroyAll();
         await closed;
         await pool.close();
+        races.close();
         await cost.close(); // writes the ledger's last batch
       })();
       return closing;

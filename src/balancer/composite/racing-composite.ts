@@ -80,6 +80,12 @@ export class RacingComposite implements Provider {
         leg.attempt.done();
         leg.candidate.call.end({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
       },
+      decided: (entrants, winner) =>
+        this.calls.raced?.(
+          call,
+          entrants.map((r) => r.m),
+          winner.m,
+        ),
     };
   }
 
