@@ -59,6 +59,9 @@ export interface RaceHost<C, S extends LegSignal = LegSignal> {
 export interface RaceWin<C, S extends LegSignal, R> {
   leg: Leg<C, S>;
   result: R;
+  /** Time from the winning leg's start to its answer, ms (under weighted and quality the race
+   * is decided later, so this, not the time of the decision, is the leg's latency). */
+  latencyMs: number;
 }
 
 /** Why a losing leg was aborted (providers see it as the abort reason). */
@@ -122,7 +125,7 @@ function race<C, S extends LegSignal, R>(
         }
       }
       if (legs.length > 1) host.decided?.(legs.map((o) => o.leg.candidate), r.leg.candidate);
-      resolve({ leg: r.leg, result });
+      resolve({ leg: r.leg, result, latencyMs: r.answer?.latencyMs ?? elapsed(r.leg) });
     };
 
     const decide = () => {

@@ -261,6 +261,13 @@ export class Attempts {
     };
   }
 
+  /** A race leg's own signal (src/balancer/race-runner.ts combines the attempt's with the race's)
+   * belongs to the same request: composites called on it find their request (planOf). */
+  alias(signal: AbortSignal, plan: Plan): AbortSignal {
+    this.plans.set(signal, plan);
+    return signal;
+  }
+
   /** Tell the observers who raced and who won (a composite's race among its members too). */
   raceDecided(plan: Plan | undefined, entrants: readonly string[], winner: string): void {
     if (!plan) return;

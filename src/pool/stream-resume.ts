@@ -74,7 +74,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
       // its stream goes on below; losers are aborted and recorded by the race host.
       try {
         const won = await raceStream(plan.strategy.race, pool.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
-          a.endpoint.provider.stream({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),
+          a.endpoint.provider.stream({ request: req, model: a.route.upstreamModel, signal: pool.alias(signal, plan), requestId: ctx.requestId }),
         );
         at = won.leg.candidate;
         r.provider = at.endpoint.name;

@@ -99,7 +99,7 @@ export class RacingComposite implements Provider {
         m.provider.chat({ ...call, model: memberModel(m, call.model), signal }),
       );
       const m = won.leg.candidate.m;
-      won.leg.candidate.call.end({ ok: true, latencyMs: this.o.clock.now() - won.leg.started });
+      won.leg.candidate.call.end({ ok: true, latencyMs: won.latencyMs });
       won.leg.attempt.done();
       return { ...won.result, servedBy: servedBy(m, memberModel(m, call.model), won.result.servedBy) };
     } catch (err) {
