@@ -23,6 +23,8 @@ export interface StatsSources {
   cost?: CostTracker;
   /** Races entered and won per provider (race_entries, race_wins). */
   races?: Pick<RaceTally, "counts">;
+  /** Bring cluster-wide figures up to date before a snapshot (shared state, src/state). */
+  refresh?: () => Promise<void>;
 }
 
 /**
