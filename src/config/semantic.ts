@@ -5,7 +5,8 @@
 import type { Config } from "./schema.js";
 import { COMPOSITE_TYPES } from "./schema.js";
 import type { ConfigProblem } from "./interpolate.js";
-import { adapterFactory } from "../providers/registry.js";
+import { adapterFactory, typeKeyProblems } from "../providers/registry.js";
+import { compositeFactory } from "../pool/composite/index.js";
 import { availableStrategies, hasStrategy } from "../balancer/registry.js";
 import { upstreamModelFor } from "../pool/router.js";
 
@@ -40,11 +41,11 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
           });
         }
       }
-      const composite = adapterFactory(p.type);
+      const composite = compositeFactory(p.type);
       if (!composite) {
         problems.push({ path: at("type"), message: `type ${p.type} is not available in this build` });
       } else {
-        for (const prob of composite.validate(p)) problems.push({ path: at(prob.path), message: prob.message });
+        for (const prob of [...typeKeyProblems(p), ...composite.validate(p)]) problems.push({ path: at(prob.path), message: prob.message });
       }
       return;
     }

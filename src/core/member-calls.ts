@@ -13,7 +13,7 @@ export interface MemberCall {
   end(outcome: CallOutcome): void;
 }
 
-/** `M` is the member as the composite sees it (src/balancer/composite/members.ts). */
+/** `M` is the member as the composite sees it (src/pool/composite/members.ts). */
 export interface MemberCalls<M> {
   /** Whether `m`'s gates let it take `call` (sent to it as `model`) now. */
   admits(m: M, call: UpstreamCall, model: string, stream: boolean): boolean;

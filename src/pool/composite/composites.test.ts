@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../../config/load.js";
-import { buildEndpoints } from "../../pool/build.js";
+import { buildEndpoints } from "../build.js";
 import { type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { systemClock } from "../../util/clock.js";

@@ -10,8 +10,8 @@ import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
 import { attemptSignal, type AttemptSignal } from "../../core/attempt-signal.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";
-import { raceChat, raceStream, type Leg, type RaceHost } from "../race-runner.js";
-import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
+import { raceChat, raceStream, type Leg, type RaceHost } from "../../balancer/race-runner.js";
+import type { PickContext, RaceSpec, Strategy } from "../../balancer/strategy.js";
 import {
   probeMembers,
   available,
