@@ -241,8 +241,11 @@ export function raceStream<C, S extends LegSignal>(
   first: Leg<C, S>,
   ctx: PickContext,
   call: (candidate: C, signal: AbortSignal) => AsyncIterable<StreamEvent>,
-): Promise<RaceWin<C, S, AsyncIterator<StreamEvent>>> {
+): Promise<RaceWin<C, S, AsyncIterator<StreamEvent>> & { ttftMs?: number }> {
   const wholeAnswers = spec.mode === "quality";
+  // Each leg's time to first content: under weighted and quality the winner's stream is read on
+  // only after the decision, so its consumer cannot measure this itself.
+  const firsts = new Map<Leg<C, S>, number>();
   return race<C, S, AsyncIterator<StreamEvent>>(
     spec,
     host,
@@ -263,6 +266,7 @@ export function raceStream<C, S extends LegSignal>(
           if (next.done) return answered(replay(buffered, it, true), streamAnswer(buffered));
           buffered.push(next.value);
           const ev = next.value;
+          if (!firsts.has(leg) && (ev.delta || (ev.toolCalls !== undefined && ev.toolCalls.length > 0))) firsts.set(leg, host.clock.now() - leg.started);
           if (!wholeAnswers && (ev.delta || (ev.toolCalls !== undefined && ev.toolCalls.length > 0))) {
             return answered(replay(buffered, it, false), streamAnswer(buffered));
           }
@@ -274,7 +278,7 @@ export function raceStream<C, S extends LegSignal>(
       });
     },
     (lost) => void lost.return?.(undefined)?.catch?.(() => undefined),
-  );
+  ).then((won) => ({ ...won, ttftMs: firsts.get(won.leg) }));
 }
 
 /** What a stream leg has answered so far, for scoring. */

@@ -107,6 +107,37 @@ describe("weighted racing", () => {
   });
 });
 
+describe("weighted racing, streams", () => {
+  it("holds legs at their first token until the window closes; the winner's time to first token is its own", async () => {
+    const clock = createFakeClock();
+    const s = racing({ mode: "weighted", fanout: 3, grace_period_ms: 100 });
+    const { h, ended, first } = timedHost(clock, {
+      flaky: { after: 10, view: { samples: 50, ewmaTtftMs: 500, errorRate: 0.9 } },
+      steady: { after: 30, view: { samples: 50, ewmaTtftMs: 30 } },
+      silent: { after: 1e9 },
+    });
+    const delays: Record<string, number> = { flaky: 10, steady: 30, silent: 1e9 };
+    const p = raceStream(s.race!, h, first, fakeContext({ stream: true }), async function* (c, signal) {
+      await new Promise<void>((resolve, reject) => {
+        const cancel = clock.setTimeout(resolve, delays[c]!);
+        signal.addEventListener("abort", () => (cancel(), reject(new ProviderError({ provider: c, kind: "canceled", message: "aborted" }))));
+      });
+      yield { delta: `from ${c}` };
+      yield { finishReason: "stop" };
+    });
+    for (const t of [10, 20, 50, 30]) {
+      clock.advance(t);
+      await flush();
+    }
+    const won = await p;
+    expect(won.leg.candidate).toBe("steady");
+    expect(won.ttftMs).toBe(30); // decided at 110 ms
+    expect((await won.result.next()).value).toEqual({ delta: "from steady" });
+    await flush();
+    expect(Object.fromEntries(ended)).toMatchObject({ flaky: { ok: true, latencyMs: 10 }, silent: { ok: false, canceled: true } });
+  });
+});
+
 describe("quality racing", () => {
   it("picks the longest complete answer within the window, not the first", async () => {
     const clock = createFakeClock();

@@ -69,6 +69,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
       throw err;
     }
     let raced: AsyncIterator<StreamEvent> | undefined;
+    let racedTtft: number | undefined;
     if (plan.strategy.race && plan.pick.attempt === 1 && !delivered) {
       // Racing and hedging (src/balancer/race-runner.ts): the first leg to produce a token wins and
       // its stream goes on below; losers are aborted and recorded by the race host.
@@ -79,6 +80,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         at = won.leg.candidate;
         r.provider = at.endpoint.name;
         raced = won.result;
+        racedTtft = won.ttftMs;
       } catch (err) {
         at.signal.done();
         pool.continueAfter(plan, pool.fail(plan, at, err, ctx));
@@ -136,7 +138,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         if (hasTools) toolCallsDelivered = true;
         if (!started) {
           started = true;
-          ttftMs = now - at.started;
+          ttftMs = racedTtft ?? now - at.started;
           at.signal.clearTimeout();
           stall.start(now);
           lastAt = now;

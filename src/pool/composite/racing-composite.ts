@@ -117,12 +117,14 @@ export class RacingComposite implements Provider {
     if (!first) throw membersFailed(this.name, []);
     let leg: MemberLeg = first;
     let it: AsyncIterator<StreamEvent>;
+    let racedTtft: number | undefined;
     try {
       const won = await raceStream(this.race, this.host(call, ctx, tried), first, ctx, ({ m }, signal) =>
         m.provider.stream({ ...call, model: memberModel(m, call.model), signal }),
       );
       leg = won.leg;
       it = won.result;
+      racedTtft = won.ttftMs;
     } catch (err) {
       const pe = ProviderError.from(err, first.candidate.m.name);
       first.candidate.call.end({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
@@ -140,7 +142,7 @@ export class RacingComposite implements Provider {
         if (n.done) break;
         let ev = n.value;
         if (ttftMs === undefined && hasContent(ev)) {
-          ttftMs = this.o.clock.now() - leg.started;
+          ttftMs = racedTtft ?? this.o.clock.now() - leg.started;
           leg.attempt.clearTimeout();
         }
         if (!tagged) {
