@@ -21,37 +21,9 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Clock } from "../util/clock.js";
 import { inProcessWriter, pack, SCHEMA, THREAD_JS, type Batch, type WriteFn } from "./ledger-writer.js";
+import type { Aggregate, Ledger, LedgerEntry } from "./ledger-types.js";
 
-export interface LedgerEntry {
-  /** Wall-clock ms. */
-  ts: number;
-  requestId: string;
-  tenant: string;
-  provider: string;
-  /** Public model name. */
-  model: string;
-  upstreamModel: string;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  /** Usage estimated by the pool (the upstream reported none). */
-  estimated: boolean;
-  costUsd: number;
-}
-
-/** Usage and cost summed under one key. */
-export interface Aggregate {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
-
-export interface LedgerTotals {
-  byProvider: Map<string, Aggregate>;
-  byModel: Map<string, Aggregate>;
-  byTenant: Map<string, Aggregate>;
-}
+export { utcDay, type Aggregate, type Ledger, type LedgerEntry, type LedgerTotals, type SpendByScope } from "./ledger-types.js";
 
 export interface LedgerOptions {
   /** File path, or ":memory:" (nothing survives the process). Parent folders are created. */
@@ -65,41 +37,14 @@ export interface LedgerOptions {
   clock: Clock;
   /** Told about write failures (the batch is kept and retried). */
   onError?: (err: Error) => void;
+  /** Unwritten calls kept while writes fail; past it the oldest are dropped and reported. Default 200000. */
+  maxPending?: number;
   /** Write on a worker thread. Default true for files (":memory:" always writes in-process). */
   writerThread?: boolean;
 }
 
-export interface Ledger {
-  readonly path: string;
-  /** Queue one call for writing: no I/O. */
-  append(e: LedgerEntry): void;
-  /** Send every queued call to the writer now (one transaction). */
-  flush(): void;
-  /** Flush, and resolve once everything appended so far is written. */
-  drain(): Promise<void>;
-  /** Calls appended and not yet written. */
-  readonly pending: number;
-  /** Totals since the ledger began, by provider, model and tenant. */
-  totals(): LedgerTotals;
-  /** Spend (USD) on days >= `fromDay` ("YYYY-MM-DD"), by tenant and by provider. */
-  spendSince(fromDay: string): { tenants: Map<string, number>; providers: Map<string, number> };
-  /** The last `limit` calls, newest first (audits, tests). */
-  recent(limit: number): LedgerEntry[];
-  /** Delete per-call rows older than the retention; returns how many went. */
-  prune(): number;
-  /** Write everything, stop the writer and close the file. */
-  close(): Promise<void>;
-}
-
-/** "YYYY-MM-DD" of a wall-clock time, in UTC. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 const SCHEMA_VERSION = "1";
 const DAY_MS = 86_400_000;
-/** Past this many unwritten calls (a failing disk), the oldest are dropped and reported. */
-const MAX_PENDING = 200_000;
 /** How long close() waits for the last writes. */
 const CLOSE_WAIT_MS = 10_000;
 export function openLedger(opts: LedgerOptions): Ledger {
@@ -110,6 +55,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const retentionDays = opts.retentionDays ?? 90;
   const clock = opts.clock;
   const onError = opts.onError ?? (() => undefined);
+  const maxPending = opts.maxPending ?? 200_000;
 
   if (!memory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -149,7 +95,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   };
   const requeue = (entries: LedgerEntry[], err: Error) => {
     queue = entries.concat(queue);
-    if (queue.length > MAX_PENDING) queue.splice(0, queue.length - MAX_PENDING);
+    if (queue.length > maxPending) queue.splice(0, queue.length - maxPending);
     onError(err);
     if (!closed) schedule(flushIntervalMs);
   };
@@ -200,7 +146,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     }, ms);
   }
 
-  function prune(): number {
+  function pruneNow(): number {
     if (retentionDays <= 0) return 0;
     lastPrune = clock.wallNow();
     return deleteOld.run(lastPrune - retentionDays * DAY_MS).changes;
@@ -243,7 +189,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       }
       if (clock.wallNow() - lastPrune > DAY_MS) {
         try {
-          prune();
+          pruneNow();
         } catch (err) {
           onError(err as Error);
         }
@@ -254,7 +200,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       if (inflight.size === 0 && queue.length === 0) return Promise.resolve();
       return new Promise<void>((r) => waiters.push(r));
     },
-    totals() {
+    async totals() {
       const read = (column: "provider" | "model" | "tenant") => {
         const out = new Map<string, Aggregate>();
         const rows = db
@@ -268,7 +214,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       };
       return { byProvider: read("provider"), byModel: read("model"), byTenant: read("tenant") };
     },
-    spendSince(fromDay) {
+    async spendSince(fromDay) {
       const sum = (column: "tenant" | "provider") =>
         new Map(
           (db.prepare(`SELECT ${column} AS key, SUM(cost_usd) AS cost FROM daily WHERE day >= ? GROUP BY ${column}`).all(fromDay) as { key: string; cost: number }[]).map(
@@ -277,7 +223,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
         );
       return { tenants: sum("tenant"), providers: sum("provider") };
     },
-    recent(limit) {
+    async recent(limit) {
       const rows = db
         .prepare(
           `SELECT ts_ms, request_id, tenant, provider, model, upstream_model, prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd
@@ -298,7 +244,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
         costUsd: r.cost_usd as number,
       }));
     },
-    prune,
+    prune: async () => pruneNow(),
     async close() {
       if (closed) return;
       if (worker) worker.ref();
@@ -319,6 +265,6 @@ export function openLedger(opts: LedgerOptions): Ledger {
       db.close();
     },
   };
-  prune();
+  pruneNow();
   return ledger;
 }

@@ -101,7 +101,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const drained = new AbortController();
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
-  const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  const cost = await createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
   const poolOpts: PoolOptions = {
     clock: opts.clock,
     random: opts.random,
