@@ -212,8 +212,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       return loaded;
     },
     reload(next) {
-      if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
-        logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
+      const [was, now] = [loaded.config.cost.ledger, next.config.cost.ledger];
+      if (now.path !== was.path || now.backend !== was.backend || now.url !== was.url) {
+        logger.warn({ ledger: cost.ledger.path }, "cost.ledger changed: the new ledger is used after a restart");
       }
       const restart = restartOnly(loaded, next);
       if (restart.length > 0) logger.warn({ keys: restart }, "these settings changed but apply only after a restart");
