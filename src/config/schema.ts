@@ -20,6 +20,7 @@ import {
   posInt,
   providerSchema,
 } from "./provider-schema.js";
+import { cacheSchema } from "./cache-schema.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
 export { STRATEGY_NAMES };
@@ -216,6 +217,7 @@ export const configSchema = z
     pool: poolSchema.prefault({}),
     log: logSchema.prefault({}),
     cost: costSchema.prefault({}),
+    cache: cacheSchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
   })
   .superRefine((cfg, ctx) => {
@@ -246,6 +248,7 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
+export type { CacheConfig } from "./cache-schema.js";
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

@@ -42,6 +42,9 @@ import { createSniffingServer } from "./listener.js";
 import { DescriptorIndex, registerReflection } from "./reflection.js";
 import { createLLMPoolService, registerLLMPool } from "./service.js";
 import { createFastPath, type FastPathService } from "./fast-path.js";
+import { withResponseCache } from "./cache-front.js";
+import { createConfiguredCache } from "../cache/configured.js";
+import type { Redis } from "ioredis";
 
 export interface ServerOptions {
   loaded: LoadedConfig;
@@ -58,6 +61,10 @@ export interface ServerOptions {
   ledger?: Ledger;
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
+  /** The shared-state Redis client (`state.backend: redis`): the response cache lives there. */
+  redis?: Redis;
+  /** Redis key prefix (`state.key_prefix`). Default "llmpool". */
+  redisKeyPrefix?: string;
 }
 
 export interface LlmpoolServer {
@@ -114,7 +121,8 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
   const stats = { cost };
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost });
+  const cache = createConfiguredCache({ config: () => loaded.config.cache, clock, logger, redis: opts.redis, keyPrefix: opts.redisKeyPrefix });
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, cache });
   pool.addObserver(cost.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
@@ -123,7 +131,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
 
   const serving = () => !draining && poolServing(pool, "", stats).serving;
 
-  const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats });
+  const service = withResponseCache(createLLMPoolService({ pool: getPool, draining: () => draining, stats }), () => cache);
   const authorize = createAuthorizer(() => loaded.config.server.auth.api_keys);
   const routes = (router: ConnectRouter) => {
     registerLLMPool(router, service);

@@ -96,7 +96,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     new Promise<void>((resolve) => {
       const p = proc;
       proc = undefined;
-      if (!p || p.exitCode !== null) return resolve();
+      if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
       p.removeAllListeners("exit");
       p.once("exit", () => resolve());
       p.kill("SIGINT"); // fast shutdown
