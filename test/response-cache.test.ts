@@ -84,6 +84,7 @@ describe("response cache", () => {
     const skipped = await ask(s, { metadata: { cache: "skip" } });
     expect(skipped.cached).toBe(false);
     expect(f.chatRequests()).toHaveLength(3);
+    await expect(ask(s, { metadata: { cache: "skp" } })).rejects.toThrow(/metadata\.cache: must be "skip" or absent/);
     expect(await metric(s, 'llmpool_cache_hits_total{kind="chat"}')).toBe(1);
     expect(await metric(s, 'llmpool_cache_misses_total{kind="chat"}')).toBe(2);
     expect(await metric(s, "llmpool_cache_entries")).toBe(2);
