@@ -21,6 +21,7 @@ import {
   providerSchema,
 } from "./provider-schema.js";
 import { cacheSchema } from "./cache-schema.js";
+import { telemetrySchema } from "./telemetry-schema.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
 export { STRATEGY_NAMES };
@@ -218,6 +219,7 @@ export const configSchema = z
     log: logSchema.prefault({}),
     cost: costSchema.prefault({}),
     cache: cacheSchema.prefault({}),
+    telemetry: telemetrySchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
   })
   .superRefine((cfg, ctx) => {
@@ -249,6 +251,7 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
 export type { CacheConfig } from "./cache-schema.js";
+export type { TracingConfig } from "./telemetry-schema.js";
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

@@ -51,6 +51,8 @@ export interface PlanInput {
   request: ChatRequest;
   kind: "chat" | "stream";
   requestId: string;
+  traceparent?: string;
+  tracestate?: string;
   resolved: ModelRoutes;
   strategy: Strategy;
   preferred?: string;
@@ -110,6 +112,8 @@ export function createPlan(p: PlanInput): Plan {
     model,
     tenant: req.metadata.tenant ?? "",
     startedAt: p.now,
+    traceparent: p.traceparent,
+    tracestate: p.tracestate,
     provider: "",
     attempts: 0,
     upstreamCalls: 0,

@@ -206,6 +206,8 @@ export class Pool {
       request: req,
       kind,
       requestId: ctx.requestId,
+      traceparent: ctx.traceparent,
+      tracestate: ctx.tracestate,
       resolved,
       strategy,
       preferred,

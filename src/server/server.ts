@@ -28,6 +28,7 @@ import type { Ledger } from "../cost/ledger.js";
 import { createDashboard } from "../dashboard/serve.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
+import { createTracing } from "../metrics/trace-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
 import type { PoolObserver } from "../pool/observer.js";
@@ -123,6 +124,8 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const stats = { cost };
   const cache = createConfiguredCache({ config: () => loaded.config.cache, clock, logger, redis: opts.redis, keyPrefix: opts.redisKeyPrefix });
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, cache });
+  const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
+  if (tracing) pool.addObserver(tracing.observer);
   pool.addObserver(cost.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
@@ -254,6 +257,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         await closed;
         await pool.close();
         await cost.close(); // writes the ledger's last batch
+        await tracing?.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export at shutdown failed"));
       })();
       return closing;
     },

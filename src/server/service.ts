@@ -40,7 +40,14 @@ function callContext(ctx: CallHeaders): CallContext {
   const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
   const preferred = ctx.requestHeader.get("x-llmpool-provider");
-  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined, timeoutMs: ctx.timeoutMs() };
+  return {
+    signal: ctx.signal,
+    requestId,
+    preferredProvider: preferred || undefined,
+    timeoutMs: ctx.timeoutMs(),
+    traceparent: ctx.requestHeader.get("traceparent") ?? undefined,
+    tracestate: ctx.requestHeader.get("tracestate") ?? undefined,
+  };
 }
 
 export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {
