@@ -142,8 +142,8 @@ describe("response cache", () => {
     client.on("error", () => undefined);
     h.cleanup.push(async () => void client.disconnect());
     const f = await upstream();
-    const a = await h.serve(config(f, { enabled: true, timeout_ms: 200 }), { redis: client, redisKeyPrefix: "t1" });
-    const b = await h.serve(config(f, { enabled: true, timeout_ms: 200 }), { redis: client, redisKeyPrefix: "t1" });
+    const a = await h.serve(config(f, { enabled: true, timeout_ms: 200 }), { cacheRedis: client, redisKeyPrefix: "t1" });
+    const b = await h.serve(config(f, { enabled: true, timeout_ms: 200 }), { cacheRedis: client, redisKeyPrefix: "t1" });
     expect((await ask(a)).cached).toBe(false);
     await expect.poll(async () => (await client.keys("t1:cache:*")).length).toBe(1);
     const ttl = await client.pttl((await client.keys("t1:cache:*"))[0]!);

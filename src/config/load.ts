@@ -95,6 +95,7 @@ export function validateConfig(
   for (const p of config.providers) for (const s of [p.aws_secret_access_key, p.aws_session_token]) registerSecret(s);
   for (const k of config.server.auth.api_keys) registerSecret(k);
   for (const v of Object.values(config.telemetry.tracing.headers)) registerSecret(v);
+  if (config.cost.ledger.url && URL.canParse(config.cost.ledger.url)) registerSecret(decodeURIComponent(new URL(config.cost.ledger.url).password));
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
   return { config, version, source };
 }

@@ -63,7 +63,7 @@ export interface ServerOptions {
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
   /** The shared-state Redis client (`state.backend: redis`): the response cache lives there. */
-  redis?: Redis;
+  cacheRedis?: Redis;
   /** Redis key prefix (`state.key_prefix`). Default "llmpool". */
   redisKeyPrefix?: string;
 }
@@ -122,7 +122,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
   const stats = { cost };
-  const cache = createConfiguredCache({ config: () => loaded.config.cache, clock, logger, redis: opts.redis, keyPrefix: opts.redisKeyPrefix });
+  const cache = createConfiguredCache({ config: () => loaded.config.cache, clock, logger, redis: opts.cacheRedis, keyPrefix: opts.redisKeyPrefix });
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, cache });
   const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
   if (tracing) pool.addObserver(tracing.observer);
