@@ -171,6 +171,15 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   let waiters: (() => void)[] = [];
   let inflight = 0;
 
+  /** Calls dropped since the last successful write (reported once per outage, not per call). */
+  let dropped = 0;
+  const drop = () => {
+    const n = queue.length - maxPending;
+    queue.splice(0, n);
+    if (dropped === 0) onError(new Error(`ledger queue over ${maxPending} calls: oldest dropped until PostgreSQL accepts writes again`));
+    dropped += n;
+  };
+
   const settle = () => {
     if (!writing && queue.length === 0) for (const w of waiters.splice(0)) w();
   };
@@ -232,11 +241,13 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     try {
       await writeBatch(batch);
       failures = 0;
+      if (dropped > 0) onError(new Error(`ledger dropped ${dropped} call(s) while PostgreSQL was unreachable`));
+      dropped = 0;
     } catch (err) {
       // Keep the calls and retry later: the unique key makes a retry of a batch that did
       // commit (its acknowledgement lost) a no-op.
       queue = batch.concat(queue);
-      if (queue.length > maxPending) queue.splice(0, queue.length - maxPending);
+      if (queue.length > maxPending) drop();
       failures++;
       onError(clean(err));
     } finally {
@@ -271,10 +282,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     append(e) {
       if (closed) return;
       queue.push(e);
-      if (queue.length > maxPending) {
-        queue.splice(0, queue.length - maxPending);
-        onError(new Error(`ledger queue over ${maxPending} calls: oldest dropped`));
-      }
+      if (queue.length > maxPending) drop();
       if (writing || failures > 0) return; // the writer or its retry timer picks it up
       schedule(queue.length >= maxBatch ? 0 : flushIntervalMs);
     },

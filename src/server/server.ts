@@ -274,5 +274,8 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   if (a.host !== b.host) out.push("server.host");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
+  if (JSON.stringify(old.config.telemetry) !== JSON.stringify(next.config.telemetry)) out.push("telemetry");
+  const [ca, cb] = [old.config.cache, next.config.cache];
+  if (ca.max_entries !== cb.max_entries || ca.max_bytes !== cb.max_bytes || ca.timeout_ms !== cb.timeout_ms) out.push("cache (store bounds)");
   return out;
 }
