@@ -15,8 +15,11 @@ import { geminiStream } from "../src/providers/gemini/response.js";
 import { ollamaStream } from "../src/providers/ollama/response.js";
 import { openaiStream } from "../src/providers/openai/response.js";
 import type { StreamEvent } from "../src/core/provider.js";
+import { DEFAULT_MAX_STREAM_EVENT_BYTES } from "../src/config/provider-schema.js";
 
 const RUNS = Number(process.argv[2] ?? 30);
+/** The per-event cap every adapter parses with (`max_stream_event_bytes`' default). */
+const CAP = DEFAULT_MAX_STREAM_EVENT_BYTES;
 const N = Number(process.argv[3] ?? 1000);
 const word = (i: number) => `tok${i} é🚀 `;
 
@@ -48,42 +51,42 @@ const CASES: Case[] = [
     head: [],
     chunk: (i) => sse(undefined, { id: "c", model: "m", choices: [{ index: 0, delta: { content: word(i) }, finish_reason: null }] }),
     tail: [sse(undefined, { choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: N } }), Buffer.from("data: [DONE]\n\n")],
-    parse: (b) => openaiStream(b, { provider: "bench" }),
+    parse: (b) => openaiStream(b, { provider: "bench", maxEventBytes: CAP }),
   },
   {
     name: "anthropic (named SSE)",
     head: [sse("message_start", { type: "message_start", message: { id: "m", model: "c", usage: { input_tokens: 1 } } })],
     chunk: (i) => sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: word(i) } }),
     tail: [sse("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: N } }), sse("message_stop", { type: "message_stop" })],
-    parse: (b) => anthropicStream(b, { provider: "bench" }),
+    parse: (b) => anthropicStream(b, { provider: "bench", maxEventBytes: CAP }),
   },
   {
     name: "gemini (SSE)",
     head: [],
     chunk: (i) => sse(undefined, { candidates: [{ content: { role: "model", parts: [{ text: word(i) }] }, index: 0 }], usageMetadata: { promptTokenCount: 1 } }),
     tail: [sse(undefined, { candidates: [{ content: { parts: [{ text: "" }] }, finishReason: "STOP" }], usageMetadata: { promptTokenCount: 1, candidatesTokenCount: N } })],
-    parse: (b) => geminiStream(b, { provider: "bench" }, "m"),
+    parse: (b) => geminiStream(b, { provider: "bench", maxEventBytes: CAP }, "m"),
   },
   {
     name: "cohere (SSE)",
     head: [sse("message-start", { type: "message-start", id: "x" })],
     chunk: (i) => sse("content-delta", { type: "content-delta", index: 0, delta: { message: { content: { text: word(i) } } } }),
     tail: [sse("message-end", { type: "message-end", delta: { finish_reason: "COMPLETE", usage: { billed_units: { input_tokens: 1, output_tokens: N } } } })],
-    parse: (b) => cohereStream(b, { provider: "bench" }, "m"),
+    parse: (b) => cohereStream(b, { provider: "bench", maxEventBytes: CAP }, "m"),
   },
   {
     name: "ollama (NDJSON)",
     head: [],
     chunk: (i) => Buffer.from(JSON.stringify({ model: "m", created_at: "2025-01-01T00:00:00Z", message: { role: "assistant", content: word(i) }, done: false }) + "\n"),
     tail: [Buffer.from(JSON.stringify({ model: "m", message: { role: "assistant", content: "" }, done: true, done_reason: "stop", prompt_eval_count: 1, eval_count: N }) + "\n")],
-    parse: (b) => ollamaStream(b, { provider: "bench" }, "m"),
+    parse: (b) => ollamaStream(b, { provider: "bench", maxEventBytes: CAP }, "m"),
   },
   {
     name: "bedrock (event-stream)",
     head: [frame("messageStart", { role: "assistant" })],
     chunk: (i) => frame("contentBlockDelta", { contentBlockIndex: 0, delta: { text: word(i) } }),
     tail: [frame("messageStop", { stopReason: "end_turn" }), frame("metadata", { usage: { inputTokens: 1, outputTokens: N } })],
-    parse: (b) => bedrockStream(b, { provider: "bench", id: "r" }, "m"),
+    parse: (b) => bedrockStream(b, { provider: "bench", id: "r", maxEventBytes: CAP }, "m"),
   },
 ];
 

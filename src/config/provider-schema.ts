@@ -107,7 +107,17 @@ export const capabilitiesSchema = z.strictObject({
   tools: z.boolean().optional(),
   /** Context window in tokens (0 = unknown: any prompt is allowed). */
   context_window: nonNegInt.optional(),
+  /**
+   * Whether the upstream continues an assistant prefill (default: true for anthropic, bedrock,
+   * vllm and mock, whose APIs document it; false for every other type).
+   */
+  prefill: z.boolean().optional(),
 });
+
+/** Default `max_response_bytes`: a JSON answer larger than this is refused. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** Default `max_stream_event_bytes`: one SSE event, NDJSON line or event-stream frame. */
+export const DEFAULT_MAX_STREAM_EVENT_BYTES = 1024 * 1024;
 
 export const mockSchema = z.strictObject({
   /** Base latency of a reply (unary) or before the first chunk (stream). */
@@ -169,6 +179,10 @@ export const providerSchema = z.strictObject({
   connect_timeout_ms: posInt.default(10_000),
   /** Keep-alive connections kept per upstream origin. */
   connections: posInt.default(128),
+  /** Largest non-streamed (JSON) upstream answer read, in bytes; past it the call fails. */
+  max_response_bytes: posInt.default(DEFAULT_MAX_RESPONSE_BYTES),
+  /** Largest single event of a streamed answer; a stream's total size is not capped. */
+  max_stream_event_bytes: posInt.default(DEFAULT_MAX_STREAM_EVENT_BYTES),
   /** max_tokens sent when the caller gives none and the API requires it (Anthropic). */
   default_max_tokens: posInt.default(4096),
   pricing: pricingSchema.optional(),

@@ -103,12 +103,22 @@ export interface ProviderCapabilities {
   imageUrls?: boolean;
   /** Context window in tokens; 0 when unknown. */
   contextWindow: number;
+  /**
+   * Whether the upstream continues an assistant prefill (the last message, role assistant)
+   * instead of starting a new answer, so a stream can be resumed on it. Undefined means false.
+   */
+  prefill?: boolean;
 }
 
 export interface Provider {
   readonly name: string;
   readonly type: string;
   readonly capabilities: ProviderCapabilities;
+  /**
+   * Upstream calls this provider can have in flight at once (its HTTP connection pool size);
+   * undefined means unbounded. Calls beyond it would wait inside the HTTP client.
+   */
+  readonly capacity?: number;
   chat(call: UpstreamCall): Promise<ChatResult>;
   stream(call: UpstreamCall): AsyncIterable<StreamEvent>;
   /** Model names the upstream offers (model discovery). */

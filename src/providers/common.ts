@@ -55,5 +55,6 @@ export function resolveCapabilities(cfg: ProviderConfig, base: ProviderCapabilit
     tools: cfg.capabilities.tools ?? base.tools,
     contextWindow: cfg.capabilities.context_window ?? base.contextWindow,
     imageUrls: vision && (base.imageUrls ?? true),
+    prefill: cfg.capabilities.prefill ?? base.prefill ?? false,
   };
 }

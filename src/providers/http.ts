@@ -7,6 +7,7 @@ import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { redact } from "../util/redact.js";
 import { type RateLimitInfo } from "../core/provider.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
+import { ERROR_BODY_CAP, announcedOver, discard, oversize, readCapped } from "./response-caps.js";
 
 export interface HttpUpstreamOptions {
   /** Provider name, for errors. */
@@ -262,27 +263,43 @@ export async function failFromResponse(
   rateLimit?: RateLimitInfo,
 ): Promise<ProviderError> {
   let body = "";
+  let cut = false;
   try {
-    body = await res.body.text();
+    ({ text: body, cut } = await readCapped(res, ERROR_BODY_CAP));
   } catch {
     // body broke off: classify by status alone
   }
   const { message, code, kind, retryAfterMs } = extract(body, res);
+  const text = code ? `${code}: ${message}` : message;
   return new ProviderError({
     provider,
     kind: kind ?? classifyStatus(res.statusCode, message, code),
     status: res.statusCode,
-    message: code ? `${code}: ${message}` : message,
+    message: cut ? `${text} (error body over ${ERROR_BODY_CAP} bytes; the rest was discarded)` : text,
     retryAfterMs: parseRetryAfter(res) ?? retryAfterMs,
     rateLimit,
   });
 }
 
-/** Read a 2xx JSON body, mapping read and parse failures to ProviderError. */
-export async function readJson<T>(provider: string, res: ResponseData, signal: AbortSignal): Promise<T> {
+/**
+ * Read a 2xx JSON body of at most `maxBytes` (the provider's `max_response_bytes`), mapping
+ * read and parse failures, and a larger body, to ProviderError.
+ */
+export async function readJson<T>(
+  provider: string,
+  res: ResponseData,
+  signal: AbortSignal,
+  maxBytes: number,
+): Promise<T> {
+  if (announcedOver(res, maxBytes)) {
+    discard(res);
+    throw oversize(provider, "max_response_bytes", maxBytes, res.statusCode);
+  }
   let text: string;
   try {
-    text = await res.body.text();
+    const body = await readCapped(res, maxBytes);
+    if (body.cut) throw oversize(provider, "max_response_bytes", maxBytes, res.statusCode);
+    text = body.text;
   } catch (err) {
     throw transportError(provider, err, signal);
   }

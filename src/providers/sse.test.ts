@@ -69,3 +69,33 @@ describe("NDJSON lines", () => {
     }
   });
 });
+
+describe("per-event cap", () => {
+  const cap = { provider: "p", maxEventBytes: 64 };
+
+  it("passes events within the cap, however many, split anywhere", async () => {
+    const text = 'data: {"x":"0123456789"}\n\n'.repeat(100);
+    const events = await collect(sseEvents(chunksOf(Buffer.from(text), [7, 30, 3]), cap));
+    expect(events).toHaveLength(100);
+  });
+
+  it("fails an SSE event that grows past it, across lines and without a line end", async () => {
+    const manyLines = "data: 0123456789\n".repeat(10) + "\n";
+    await expect(collect(sseEvents(chunksOf(Buffer.from(manyLines), [5]), cap))).rejects.toMatchObject({
+      kind: "invalid_response",
+      message: "upstream stream event exceeds max_stream_event_bytes (64 bytes)",
+    });
+    const noEnd = "data: " + "a".repeat(200);
+    await expect(collect(sseEvents(chunksOf(Buffer.from(noEnd), [16]), cap))).rejects.toMatchObject({ kind: "invalid_response" });
+    const oneChunk = "data: " + "a".repeat(200) + "\n\n";
+    await expect(collect(sseEvents(chunksOf(Buffer.from(oneChunk), [oneChunk.length]), cap))).rejects.toMatchObject({ kind: "invalid_response" });
+  });
+
+  it("fails an NDJSON line past it", async () => {
+    const lines = '{"a":1}\n' + "x".repeat(100) + "\n";
+    await expect(collect(ndjsonLines(chunksOf(Buffer.from(lines), [lines.length]), cap))).rejects.toMatchObject({
+      message: "upstream stream event exceeds max_stream_event_bytes (64 bytes)",
+    });
+    expect(await collect(ndjsonLines(chunksOf(Buffer.from('{"a":1}\n{"b":2}\n'), [3]), cap))).toEqual(['{"a":1}', '{"b":2}']);
+  });
+});

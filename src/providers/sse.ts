@@ -4,6 +4,16 @@
  * chunk, never to the stream so far.
  */
 import { StringDecoder } from "node:string_decoder";
+import { oversize } from "./response-caps.js";
+
+/**
+ * The per-event cap of a stream (`max_stream_event_bytes`). Sizes are counted in decoded
+ * characters, which for UTF-8 never exceed the bytes, so memory stays within the cap.
+ */
+export interface EventCap {
+  provider: string;
+  maxEventBytes?: number;
+}
 
 export interface SseEvent {
   /** The `event:` field ("message" when absent). */
@@ -43,6 +53,11 @@ class LineSplitter {
     if (start < text.length) this.tail += text.slice(start);
   }
 
+  /** Characters of the unfinished line held. */
+  get pending(): number {
+    return this.tail.length;
+  }
+
   /** The unterminated last line, if any. */
   end(): string | undefined {
     const rest = this.tail + this.decoder.end();
@@ -57,7 +72,13 @@ export class SseDecoder {
   private readonly buf: string[] = [];
   private event = "";
   private data: string[] = [];
+  private dataSize = 0;
   private id: string | undefined;
+
+  /** Characters held for the event being read (its data lines and the unfinished line). */
+  get pending(): number {
+    return this.dataSize + this.lines.pending;
+  }
 
   push(chunk: Buffer | Uint8Array | string, out: SseEvent[]): void {
     this.lines.push(chunk, this.buf);
@@ -78,6 +99,7 @@ export class SseDecoder {
       }
       this.event = "";
       this.data = [];
+      this.dataSize = 0;
       return;
     }
     if (line.charCodeAt(0) === 58 /* ':' comment */) return;
@@ -85,34 +107,51 @@ export class SseDecoder {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
+    if (field === "data") {
+      this.data.push(value);
+      this.dataSize += value.length + 1;
+    } else if (field === "event") this.event = value;
     else if (field === "id") this.id = value;
   }
 }
 
-/** Async SSE events from a byte stream. */
-export async function* sseEvents(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<SseEvent> {
+/** Async SSE events from a byte stream; an event over `cap.maxEventBytes` fails the stream. */
+export async function* sseEvents(body: AsyncIterable<Buffer | Uint8Array>, cap?: EventCap): AsyncGenerator<SseEvent> {
+  const max = cap?.maxEventBytes ?? Infinity;
   const decoder = new SseDecoder();
   const out: SseEvent[] = [];
   for await (const chunk of body) {
     decoder.push(chunk, out);
+    if (decoder.pending > max) throw oversize(cap!.provider, "max_stream_event_bytes", max);
     if (out.length > 0) {
-      for (let i = 0; i < out.length; i++) yield out[i]!;
+      for (let i = 0; i < out.length; i++) {
+        const ev = out[i]!;
+        if (ev.data.length > max) throw oversize(cap!.provider, "max_stream_event_bytes", max);
+        yield ev;
+      }
       out.length = 0;
     }
   }
   decoder.end(out);
-  for (const ev of out) yield ev;
+  for (const ev of out) {
+    if (ev.data.length > max) throw oversize(cap!.provider, "max_stream_event_bytes", max);
+    yield ev;
+  }
 }
 
-/** Async non-empty lines from a byte stream (NDJSON). */
-export async function* ndjsonLines(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<string> {
+/** Async non-empty lines from a byte stream (NDJSON); a line over the cap fails the stream. */
+export async function* ndjsonLines(body: AsyncIterable<Buffer | Uint8Array>, cap?: EventCap): AsyncGenerator<string> {
+  const max = cap?.maxEventBytes ?? Infinity;
   const splitter = new LineSplitter();
   const out: string[] = [];
   for await (const chunk of body) {
     splitter.push(chunk, out);
-    for (let i = 0; i < out.length; i++) if (out[i]!.length > 0) yield out[i]!;
+    if (splitter.pending > max) throw oversize(cap!.provider, "max_stream_event_bytes", max);
+    for (let i = 0; i < out.length; i++) {
+      const line = out[i]!;
+      if (line.length > max) throw oversize(cap!.provider, "max_stream_event_bytes", max);
+      if (line.length > 0) yield line;
+    }
     out.length = 0;
   }
   const rest = splitter.end();

@@ -11,6 +11,8 @@ export interface StreamContext {
   provider: string;
   /** Rate-limit headers of the response, put on the first event. */
   rateLimit?: StreamEvent["rateLimit"];
+  /** The provider's `max_stream_event_bytes` (unset: no per-event cap). */
+  maxEventBytes?: number;
 }
 
 export async function* pipeStream(

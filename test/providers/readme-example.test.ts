@@ -29,4 +29,17 @@ describe("README provider example", () => {
       await adapter.close();
     }
   });
+
+  it("the size-cap and prefill example validates, with the values it shows", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Shared adapter behaviour"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const { config } = validateConfig(parseConfigText(yaml, "README.md"), "README.md", { GROQ_API_KEY: "gsk_x" });
+    const [vllm, groq] = config.providers;
+    expect(vllm).toMatchObject({ connections: 32, max_response_bytes: 4194304, max_stream_event_bytes: 262144 });
+    const v = createAdapter(vllm!, { member: () => { throw new Error("none"); } });
+    const g = createAdapter(groq!, { member: () => { throw new Error("none"); } });
+    expect([v.capacity, v.capabilities.prefill, g.capabilities.prefill]).toEqual([32, true, false]);
+    await Promise.all([v.close(), g.close()]);
+  });
 });

@@ -155,7 +155,7 @@ export async function* anthropicStream(
   const toolIndex = new Map<number, number>();
   let usage: AnthropicUsage = {};
   let stopped = false;
-  for await (const ev of sseEvents(body)) {
+  for await (const ev of sseEvents(body, ctx)) {
     const type = ev.event;
     if (type === "ping") continue;
     if (ev.data.length === 0) continue;

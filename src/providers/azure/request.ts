@@ -25,6 +25,7 @@ export function azureRoutes(opts: AzureRouteOptions): OpenAIRoutes {
     // Models - List exists in every current data-plane version: cheap, and checks the key.
     probePath: `/openai/models?api-version=${v}`,
     authHeaders: (key) => ({ "api-key": key }),
+    notFoundHint: "base_url must be the resource endpoint, e.g. https://NAME.openai.azure.com",
   };
 }
 

@@ -90,4 +90,14 @@ describe("event-stream decoder", () => {
     expect(() => new EventStreamDecoder().push(huge, [])).toThrow(EventStreamError);
     await expect(decodeAll(STREAM.subarray(0, STREAM.length - 5), 10)).rejects.toThrow(/stream ended inside a message/);
   });
+
+  it("rejects a frame over the per-event cap before buffering it", () => {
+    const f = frame("contentBlockDelta", { delta: { text: "x".repeat(500) } });
+    expect(() => new EventStreamDecoder({ provider: "p", maxEventBytes: 256 }).push(f.subarray(0, 8), [])).toThrow(
+      "upstream stream event exceeds max_stream_event_bytes (256 bytes)",
+    );
+    const out: EventStreamMessage[] = [];
+    new EventStreamDecoder({ provider: "p", maxEventBytes: 4096 }).push(f, out);
+    expect(out).toHaveLength(1);
+  });
 });

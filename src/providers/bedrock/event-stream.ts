@@ -8,6 +8,8 @@
  * work per chunk is proportional to the chunk (a partial message is the only thing kept).
  */
 import { crc32 } from "node:zlib";
+import { oversize } from "../response-caps.js";
+import type { EventCap } from "../sse.js";
 
 export type HeaderValue = string | number | boolean | bigint | Uint8Array;
 
@@ -109,12 +111,17 @@ export function decodeMessage(buf: Buffer): EventStreamMessage {
 export class EventStreamDecoder {
   private pending: Buffer = Buffer.alloc(0);
 
+  /** `cap` bounds one message below the format's own 16 MiB (`max_stream_event_bytes`). */
+  constructor(private readonly cap?: EventCap) {}
+
   push(chunk: Uint8Array, out: EventStreamMessage[]): void {
     const buf = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
     let at = 0;
     while (buf.length - at >= 4) {
       const total = buf.readUInt32BE(at);
       if (total < PRELUDE + 4 || total > MAX_MESSAGE) throw new EventStreamError(`impossible message length ${total}`);
+      const max = this.cap?.maxEventBytes;
+      if (max !== undefined && total > max) throw oversize(this.cap!.provider, "max_stream_event_bytes", max);
       if (buf.length - at < total) break;
       out.push(decodeMessage(buf.subarray(at, at + total)));
       at += total;
@@ -130,8 +137,8 @@ export class EventStreamDecoder {
 }
 
 /** Async messages from a byte stream. */
-export async function* eventStreamMessages(body: AsyncIterable<Uint8Array>): AsyncGenerator<EventStreamMessage> {
-  const decoder = new EventStreamDecoder();
+export async function* eventStreamMessages(body: AsyncIterable<Uint8Array>, cap?: EventCap): AsyncGenerator<EventStreamMessage> {
+  const decoder = new EventStreamDecoder(cap);
   const out: EventStreamMessage[] = [];
   for await (const chunk of body) {
     decoder.push(chunk, out);

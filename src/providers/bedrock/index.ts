@@ -13,8 +13,8 @@ import aws4 from "aws4";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
 import { registerSecret } from "../../util/redact.js";
-import { resolveCapabilities } from "../common.js";
-import { HttpUpstream, header, readJson, send, type SendOptions } from "../http.js";
+import { HttpAdapter, type ModelPage } from "../http-adapter.js";
+import { header, type HttpUpstream } from "../http.js";
 import { trimmedPrefill } from "../messages.js";
 import { pipeStream } from "../stream.js";
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
@@ -24,8 +24,11 @@ import { bedrockErrorOf, bedrockResult, bedrockStream, type ConverseResponse } f
 /** SigV4 signing name of both bedrock-runtime and the bedrock control plane. */
 const SERVICE = "bedrock";
 
-/** Images are bytes only in Converse (or S3 locations, which llmpool does not use). */
-const CAPABILITIES: ProviderCapabilities = { vision: true, tools: true, contextWindow: 0, imageUrls: false };
+/**
+ * Images are bytes only in Converse (or S3 locations, which llmpool does not use). Converse
+ * continues a trailing assistant message (its documented way to prefill a response).
+ */
+const CAPABILITIES: ProviderCapabilities = { vision: true, tools: true, contextWindow: 0, imageUrls: false, prefill: true };
 
 export type BedrockAuth =
   | { kind: "sigv4"; accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -49,22 +52,27 @@ export function resolveBedrock(cfg: ProviderConfig, env: NodeJS.ProcessEnv = pro
   return { region, auth };
 }
 
-export class BedrockProvider implements Provider {
-  readonly name: string;
+const FOUNDATION_MODELS = "/foundation-models?byOutputModality=TEXT&byInferenceType=ON_DEMAND";
+
+export class BedrockProvider extends HttpAdapter {
   readonly type = "bedrock";
-  readonly capabilities: ProviderCapabilities;
-  private readonly runtime: HttpUpstream;
-  private readonly control: HttpUpstream;
   private readonly region: string;
   private readonly auth: BedrockAuth;
   private readonly extraHeaders: Record<string, string>;
 
   constructor(cfg: ProviderConfig, env: NodeJS.ProcessEnv = process.env) {
-    this.name = cfg.name;
-    this.capabilities = resolveCapabilities(cfg, CAPABILITIES);
     const { region, auth } = resolveBedrock(cfg, env);
     // validate() guarantees both; this guards direct construction.
     if (!region || !auth) throw new Error(`provider ${cfg.name}: bedrock needs a region and credentials`);
+    // Every header is part of the signature, so the fixed set is empty and each request signs its own.
+    super({
+      cfg,
+      defaultBaseUrl: `https://bedrock-runtime.${region}.amazonaws.com`,
+      headers: {},
+      capabilities: CAPABILITIES,
+      io: { extract: bedrockErrorOf, rateLimit: () => undefined },
+      notFoundHint: "base_url should be the bedrock endpoint root, or unset to use the region's",
+    });
     this.region = region;
     this.auth = auth;
     if (auth.kind === "sigv4") {
@@ -72,10 +80,8 @@ export class BedrockProvider implements Provider {
       registerSecret(auth.sessionToken);
     } else registerSecret(auth.token);
     this.extraHeaders = { ...cfg.headers };
-    const common = { provider: cfg.name, connections: cfg.connections, connectTimeoutMs: cfg.connect_timeout_ms, headers: {} };
-    this.runtime = new HttpUpstream({ ...common, baseUrl: cfg.base_url ?? `https://bedrock-runtime.${region}.amazonaws.com` });
     // A base_url (proxy, VPC endpoint, test double) serves both planes.
-    this.control = new HttpUpstream({ ...common, connections: 2, baseUrl: cfg.base_url ?? `https://bedrock.${region}.amazonaws.com` });
+    this.control = this.open(cfg.base_url ?? `https://bedrock.${region}.amazonaws.com`, {}, 2);
   }
 
   /** Headers for one request: SigV4 over method, path, query, host, date and body hash. */
@@ -94,8 +100,8 @@ export class BedrockProvider implements Provider {
     return out;
   }
 
-  private io(up: HttpUpstream, method: string, path: string, body?: string): SendOptions {
-    return { extract: bedrockErrorOf, rateLimit: () => undefined, headers: this.signedHeaders(up, method, path, body) };
+  protected override requestHeaders(up: HttpUpstream, method: string, path: string, body: string | undefined): Record<string, string> {
+    return this.signedHeaders(up, method, path, body);
   }
 
   private path(model: string, op: "converse" | "converse-stream"): string {
@@ -105,38 +111,37 @@ export class BedrockProvider implements Provider {
   async chat(call: UpstreamCall): Promise<ChatResult> {
     const prefill = trimmedPrefill(call.prefill);
     const body = buildBedrockBody(call.request, this.name, prefill);
-    const path = this.path(call.model, "converse");
-    const { res, rateLimit } = await send(this.runtime, "POST", path, body, call.signal, this.io(this.runtime, "POST", path, body));
-    const j = await readJson<ConverseResponse>(this.name, res, call.signal);
+    const { res, rateLimit } = await this.send("POST", this.path(call.model, "converse"), body, call.signal);
+    const j = await this.json<ConverseResponse>(res, call.signal);
     return bedrockResult(j, header(res, "x-amzn-requestid") ?? "", call.model, rateLimit, prefill);
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const prefill = trimmedPrefill(call.prefill);
     const body = buildBedrockBody(call.request, this.name, prefill);
-    const path = this.path(call.model, "converse-stream");
-    const { res, rateLimit } = await send(this.runtime, "POST", path, body, call.signal, this.io(this.runtime, "POST", path, body));
-    const ctx = { provider: this.name, rateLimit, id: header(res, "x-amzn-requestid") ?? "" };
+    const { res, rateLimit } = await this.send("POST", this.path(call.model, "converse-stream"), body, call.signal);
+    const ctx = { ...this.streamContext(rateLimit), id: header(res, "x-amzn-requestid") ?? "" };
     yield* pipeStream(this.name, res, call.signal, bedrockStream(res.body, ctx, call.model, prefill));
   }
 
-  private async getControl<T>(path: string, signal: AbortSignal): Promise<T> {
-    const { res } = await send(this.control, "GET", path, undefined, signal, this.io(this.control, "GET", path));
-    return readJson<T>(this.name, res, signal);
+  /** A signed control-plane read: checks reachability, region and credentials without tokens. */
+  protected probePath(): string {
+    return FOUNDATION_MODELS;
+  }
+
+  protected modelsPath(): string {
+    return FOUNDATION_MODELS;
+  }
+
+  protected readModels(body: unknown): ModelPage {
+    return { ids: ((body as { modelSummaries?: { modelId: string }[] }).modelSummaries ?? []).map((m) => m.modelId) };
   }
 
   /** On-demand text models, then inference profiles (which newer models require). */
-  async listModels(signal: AbortSignal): Promise<string[]> {
-    const fm = await this.getControl<{ modelSummaries?: { modelId: string }[] }>(
-      "/foundation-models?byOutputModality=TEXT&byInferenceType=ON_DEMAND",
-      signal,
-    );
-    const out = (fm.modelSummaries ?? []).map((m) => m.modelId);
+  override async listModels(signal: AbortSignal): Promise<string[]> {
+    const out = await super.listModels(signal);
     try {
-      const ip = await this.getControl<{ inferenceProfileSummaries?: { inferenceProfileId: string }[] }>(
-        "/inference-profiles?maxResults=1000",
-        signal,
-      );
+      const ip = await this.getJson<{ inferenceProfileSummaries?: { inferenceProfileId: string }[] }>("/inference-profiles?maxResults=1000", signal);
       for (const p of ip.inferenceProfileSummaries ?? []) out.push(p.inferenceProfileId);
     } catch {
       // Listing profiles needs its own IAM permission; foundation models are enough.
@@ -144,18 +149,9 @@ export class BedrockProvider implements Provider {
     return out;
   }
 
-  /** A signed control-plane read: checks reachability, region and credentials without tokens. */
-  async probe(signal: AbortSignal): Promise<void> {
-    await this.getControl("/foundation-models?byOutputModality=TEXT&byInferenceType=ON_DEMAND", signal);
-  }
-
   /** Opens the runtime connection (TLS included); the unsigned answer is discarded. */
-  async warmup(signal: AbortSignal): Promise<void> {
-    await this.runtime.warmup("/", signal);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.runtime.close(), this.control.close()]);
+  override async warmup(signal: AbortSignal): Promise<void> {
+    await this.http.warmup("/", signal);
   }
 }
 

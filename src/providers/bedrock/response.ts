@@ -140,7 +140,7 @@ export async function* bedrockStream(
   const toolIndex = new Map<number, number>();
   let stopped = false;
   let first = true;
-  for await (const msg of eventStreamMessages(body)) {
+  for await (const msg of eventStreamMessages(body, ctx)) {
     const messageType = String(msg.headers[":message-type"] ?? "event");
     if (messageType === "exception" || messageType === "error") {
       const type = String(msg.headers[":exception-type"] ?? msg.headers[":error-code"] ?? "");

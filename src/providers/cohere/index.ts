@@ -4,8 +4,7 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
-import { resolveCapabilities } from "../common.js";
-import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
+import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream } from "../stream.js";
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildCohereBody } from "./request.js";
@@ -17,68 +16,46 @@ export const COHERE_BASE_URL = "https://api.cohere.com";
 /** Vision needs a vision model (command-a-vision); tools work on command-r and later. */
 const CAPABILITIES: ProviderCapabilities = { vision: false, tools: true, contextWindow: 128_000, imageUrls: true };
 
-export class CohereProvider implements Provider {
-  readonly name: string;
+const STREAM_HEADERS = { accept: "text/event-stream" };
+
+export class CohereProvider extends HttpAdapter {
   readonly type = "cohere";
-  readonly capabilities: ProviderCapabilities;
-  private readonly http: HttpUpstream;
-  private readonly io: SendOptions = { extract: cohereErrorOf, rateLimit: parseCohereRateLimit };
 
   constructor(cfg: ProviderConfig) {
-    this.name = cfg.name;
-    this.capabilities = resolveCapabilities(cfg, CAPABILITIES);
-    const headers: Record<string, string> = { accept: "application/json", ...cfg.headers };
-    if (cfg.api_key) headers.authorization = `Bearer ${cfg.api_key}`;
-    this.http = new HttpUpstream({
-      provider: cfg.name,
-      baseUrl: cfg.base_url ?? COHERE_BASE_URL,
-      connections: cfg.connections,
-      connectTimeoutMs: cfg.connect_timeout_ms,
-      headers,
+    super({
+      cfg,
+      defaultBaseUrl: COHERE_BASE_URL,
+      headers: { accept: "application/json", ...cfg.headers, ...(cfg.api_key ? { authorization: `Bearer ${cfg.api_key}` } : {}) },
+      capabilities: CAPABILITIES,
+      io: { extract: cohereErrorOf, rateLimit: parseCohereRateLimit },
+      notFoundHint: "give base_url without /v1 or /v2; llmpool adds /v2/chat",
     });
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
     const body = buildCohereBody(call.request, call.model, false, call.prefill);
-    const { res, rateLimit } = await send(this.http, "POST", "/v2/chat", body, call.signal, this.io);
-    return cohereResult(await readJson<CohereResponse>(this.name, res, call.signal), call.model, rateLimit);
+    const { res, rateLimit } = await this.send("POST", "/v2/chat", body, call.signal);
+    return cohereResult(await this.json<CohereResponse>(res, call.signal), call.model, rateLimit);
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const body = buildCohereBody(call.request, call.model, true, call.prefill);
-    const { res, rateLimit } = await send(this.http, "POST", "/v2/chat", body, call.signal, {
-      ...this.io,
-      headers: { accept: "text/event-stream" },
-    });
-    yield* pipeStream(this.name, res, call.signal, cohereStream(res.body, { provider: this.name, rateLimit }, call.model));
+    const { res, rateLimit } = await this.send("POST", "/v2/chat", body, call.signal, this.http, STREAM_HEADERS);
+    yield* pipeStream(this.name, res, call.signal, cohereStream(res.body, this.streamContext(rateLimit), call.model));
   }
 
-  /** Chat-capable models, pages followed. */
-  async listModels(signal: AbortSignal): Promise<string[]> {
-    const out: string[] = [];
-    let token = "";
-    for (let page = 0; page < 20; page++) {
-      const q = `/v1/models?endpoint=chat&page_size=1000${token ? `&page_token=${encodeURIComponent(token)}` : ""}`;
-      const { res } = await send(this.http, "GET", q, undefined, signal, this.io);
-      const j = await readJson<{ models?: { name: string }[]; next_page_token?: string }>(this.name, res, signal);
-      for (const m of j.models ?? []) out.push(m.name);
-      if (!j.next_page_token) break;
-      token = j.next_page_token;
-    }
-    return out;
+  protected probePath(): string {
+    return "/v1/models?page_size=1";
   }
 
-  async probe(signal: AbortSignal): Promise<void> {
-    const { res } = await send(this.http, "GET", "/v1/models?page_size=1", undefined, signal, this.io);
-    await res.body.dump();
+  /** Chat-capable models, paged by `page_token`. */
+  protected modelsPath(token: string): string {
+    return `/v1/models?endpoint=chat&page_size=1000${token ? `&page_token=${encodeURIComponent(token)}` : ""}`;
   }
 
-  async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup("/v1/models?page_size=1", signal);
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
+  protected readModels(body: unknown): ModelPage {
+    const j = body as { models?: { name: string }[]; next_page_token?: string };
+    return { ids: (j.models ?? []).map((m) => m.name), next: j.next_page_token || undefined };
   }
 }
 

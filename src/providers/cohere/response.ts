@@ -111,7 +111,7 @@ interface StreamPayload {
 /** Cohere's v2 SSE stream; ends with message-end, anything else is a truncation. */
 export async function* cohereStream(body: AsyncIterable<Buffer | Uint8Array>, ctx: StreamContext, model: string): AsyncGenerator<StreamEvent> {
   let toolIndex = -1;
-  for await (const ev of sseEvents(body)) {
+  for await (const ev of sseEvents(body, ctx)) {
     if (ev.data.length === 0) continue;
     if (ev.data === "[DONE]") break; // the SDK's terminator; message-end should have come first
     const j = parseStreamJson<StreamPayload>(ctx.provider, ev.data);

@@ -4,8 +4,7 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
-import { resolveCapabilities } from "../common.js";
-import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
+import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream } from "../stream.js";
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildGeminiBody } from "./request.js";
@@ -19,74 +18,51 @@ const CAPABILITIES: ProviderCapabilities = { vision: true, tools: true, contextW
 /** "gemini-2.0-flash" -> "models/gemini-2.0-flash"; "tunedModels/x" stays as it is. */
 export const modelPath = (model: string) => (model.includes("/") ? model : `models/${model}`);
 
-export class GeminiProvider implements Provider {
-  readonly name: string;
+export class GeminiProvider extends HttpAdapter {
   readonly type = "gemini";
-  readonly capabilities: ProviderCapabilities;
-  private readonly http: HttpUpstream;
-  private readonly io: SendOptions = { extract: geminiErrorOf };
 
   constructor(cfg: ProviderConfig) {
-    this.name = cfg.name;
-    this.capabilities = resolveCapabilities(cfg, CAPABILITIES);
-    const headers: Record<string, string> = { ...cfg.headers };
-    if (cfg.api_key) headers["x-goog-api-key"] = cfg.api_key;
-    this.http = new HttpUpstream({
-      provider: cfg.name,
-      baseUrl: cfg.base_url ?? GEMINI_BASE_URL,
-      connections: cfg.connections,
-      connectTimeoutMs: cfg.connect_timeout_ms,
-      headers,
+    super({
+      cfg,
+      defaultBaseUrl: GEMINI_BASE_URL,
+      headers: { ...cfg.headers, ...(cfg.api_key ? { "x-goog-api-key": cfg.api_key } : {}) },
+      capabilities: CAPABILITIES,
+      io: { extract: geminiErrorOf },
+      notFoundHint: "base_url may lack the API version, e.g. /v1beta",
     });
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
     const body = buildGeminiBody(call.request, call.prefill);
-    const { res, rateLimit } = await send(this.http, "POST", `/${modelPath(call.model)}:generateContent`, body, call.signal, this.io);
-    const j = await readJson<GeminiResponse>(this.name, res, call.signal);
+    const { res, rateLimit } = await this.send("POST", `/${modelPath(call.model)}:generateContent`, body, call.signal);
+    const j = await this.json<GeminiResponse>(res, call.signal);
     return geminiResult(this.name, j, call.model, rateLimit);
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const body = buildGeminiBody(call.request, call.prefill);
     const path = `/${modelPath(call.model)}:streamGenerateContent?alt=sse`;
-    const { res, rateLimit } = await send(this.http, "POST", path, body, call.signal, this.io);
-    yield* pipeStream(this.name, res, call.signal, geminiStream(res.body, { provider: this.name, rateLimit }, call.model));
+    const { res, rateLimit } = await this.send("POST", path, body, call.signal);
+    yield* pipeStream(this.name, res, call.signal, geminiStream(res.body, this.streamContext(rateLimit), call.model));
   }
 
-  /** `GET /models`, pages followed; only models that serve generateContent, without "models/". */
-  async listModels(signal: AbortSignal): Promise<string[]> {
-    const out: string[] = [];
-    let token = "";
-    for (let page = 0; page < 20; page++) {
-      const q = `/models?pageSize=1000${token ? `&pageToken=${encodeURIComponent(token)}` : ""}`;
-      const { res } = await send(this.http, "GET", q, undefined, signal, this.io);
-      const j = await readJson<{ models?: { name: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string }>(
-        this.name,
-        res,
-        signal,
-      );
-      for (const m of j.models ?? []) {
-        if (m.supportedGenerationMethods && !m.supportedGenerationMethods.includes("generateContent")) continue;
-        out.push(m.name.replace(/^models\//, ""));
-      }
-      if (!j.nextPageToken) break;
-      token = j.nextPageToken;
+  protected probePath(): string {
+    return "/models?pageSize=1";
+  }
+
+  protected modelsPath(token: string): string {
+    return `/models?pageSize=1000${token ? `&pageToken=${encodeURIComponent(token)}` : ""}`;
+  }
+
+  /** Only models that serve generateContent, without "models/". */
+  protected readModels(body: unknown): ModelPage {
+    const j = body as { models?: { name: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string };
+    const ids: string[] = [];
+    for (const m of j.models ?? []) {
+      if (m.supportedGenerationMethods && !m.supportedGenerationMethods.includes("generateContent")) continue;
+      ids.push(m.name.replace(/^models\//, ""));
     }
-    return out;
-  }
-
-  async probe(signal: AbortSignal): Promise<void> {
-    const { res } = await send(this.http, "GET", "/models?pageSize=1", undefined, signal, this.io);
-    await res.body.dump();
-  }
-
-  async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup("/models?pageSize=1", signal);
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
+    return { ids, next: j.nextPageToken || undefined };
   }
 }
 

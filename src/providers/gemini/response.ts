@@ -158,7 +158,7 @@ export async function* geminiStream(body: AsyncIterable<Buffer | Uint8Array>, ct
   let finished = false;
   let toolIndex = 0;
   let sawToolCalls = false;
-  for await (const ev of sseEvents(body)) {
+  for await (const ev of sseEvents(body, ctx)) {
     if (ev.data.length === 0) continue;
     const j = parseStreamJson<GeminiResponse>(ctx.provider, ev.data);
     if (j.error) throw streamError(ctx.provider, classify(j.error));

@@ -5,7 +5,7 @@
 import type { MockConfig, ProviderConfig } from "../../config/schema.js";
 import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
-import { resolveCapabilities } from "../openai/index.js";
+import { resolveCapabilities } from "../common.js";
 import { estimateTokens } from "../../pool/tokens.js";
 import { delay } from "../../pool/attempt.js";
 import { systemClock } from "../../util/clock.js";
@@ -43,7 +43,7 @@ export class MockProvider implements Provider {
     this.name = cfg.name;
     this.cfg = { ...MOCK_DEFAULTS, ...cfg.mock };
     this.random = this.cfg.seed === undefined ? Math.random : seeded(this.cfg.seed);
-    this.capabilities = resolveCapabilities(cfg, { vision: true, tools: false, contextWindow: 0 });
+    this.capabilities = resolveCapabilities(cfg, { vision: true, tools: false, contextWindow: 0, prefill: true });
   }
 
   /** The reply, cut to max_tokens words when the caller set it. */

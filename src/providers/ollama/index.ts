@@ -5,8 +5,7 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
-import { resolveCapabilities } from "../common.js";
-import { HttpUpstream, readJson, send, type SendOptions } from "../http.js";
+import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream, streamError } from "../stream.js";
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildOllamaBody } from "./request.js";
@@ -20,27 +19,20 @@ export const OLLAMA_BASE_URL = "http://127.0.0.1:11434";
  */
 const CAPABILITIES: ProviderCapabilities = { vision: false, tools: true, contextWindow: 0, imageUrls: false };
 
-export class OllamaProvider implements Provider {
-  readonly name: string;
+export class OllamaProvider extends HttpAdapter {
   readonly type = "ollama";
-  readonly capabilities: ProviderCapabilities;
-  private readonly http: HttpUpstream;
   private readonly keepAlive?: string | number;
-  private readonly io: SendOptions = { extract: ollamaErrorOf };
 
   constructor(cfg: ProviderConfig) {
-    this.name = cfg.name;
-    this.capabilities = resolveCapabilities(cfg, CAPABILITIES);
-    this.keepAlive = cfg.keep_alive;
-    const headers: Record<string, string> = { ...cfg.headers };
-    if (cfg.api_key) headers.authorization = `Bearer ${cfg.api_key}`;
-    this.http = new HttpUpstream({
-      provider: cfg.name,
-      baseUrl: cfg.base_url ?? OLLAMA_BASE_URL,
-      connections: cfg.connections,
-      connectTimeoutMs: cfg.connect_timeout_ms,
-      headers,
+    super({
+      cfg,
+      defaultBaseUrl: OLLAMA_BASE_URL,
+      headers: { ...cfg.headers, ...(cfg.api_key ? { authorization: `Bearer ${cfg.api_key}` } : {}) },
+      capabilities: CAPABILITIES,
+      io: { extract: ollamaErrorOf },
+      notFoundHint: "give base_url as the server root, without /api or /v1 (type ollama-openai speaks /v1)",
     });
+    this.keepAlive = cfg.keep_alive;
   }
 
   private body(call: UpstreamCall, stream: boolean): string {
@@ -48,35 +40,29 @@ export class OllamaProvider implements Provider {
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
-    const { res, rateLimit } = await send(this.http, "POST", "/api/chat", this.body(call, false), call.signal, this.io);
-    const j = await readJson<OllamaChatResponse>(this.name, res, call.signal);
+    const { res, rateLimit } = await this.send("POST", "/api/chat", this.body(call, false), call.signal);
+    const j = await this.json<OllamaChatResponse>(res, call.signal);
     if (j.error !== undefined) throw streamError(this.name, ollamaErrorOf(JSON.stringify(j)));
     return ollamaResult(j, call.model, rateLimit);
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
-    const { res, rateLimit } = await send(this.http, "POST", "/api/chat", this.body(call, true), call.signal, this.io);
-    yield* pipeStream(this.name, res, call.signal, ollamaStream(res.body, { provider: this.name, rateLimit }, call.model));
+    const { res, rateLimit } = await this.send("POST", "/api/chat", this.body(call, true), call.signal);
+    yield* pipeStream(this.name, res, call.signal, ollamaStream(res.body, this.streamContext(rateLimit), call.model));
   }
 
-  /** Local models from `/api/tags` ("llama3.2:latest", ...). */
-  async listModels(signal: AbortSignal): Promise<string[]> {
-    const { res } = await send(this.http, "GET", "/api/tags", undefined, signal, this.io);
-    const j = await readJson<{ models?: { name?: string; model?: string }[] }>(this.name, res, signal);
-    return (j.models ?? []).map((m) => m.model ?? m.name ?? "").filter(Boolean);
+  protected probePath(): string {
+    return "/api/version";
   }
 
-  async probe(signal: AbortSignal): Promise<void> {
-    const { res } = await send(this.http, "GET", "/api/version", undefined, signal, this.io);
-    await res.body.dump();
+  protected modelsPath(): string {
+    return "/api/tags";
   }
 
-  async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup("/api/version", signal);
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
+  /** Local models ("llama3.2:latest", ...), one page. */
+  protected readModels(body: unknown): ModelPage {
+    const j = body as { models?: { name?: string; model?: string }[] };
+    return { ids: (j.models ?? []).map((m) => m.model ?? m.name ?? "").filter(Boolean) };
   }
 }
 

@@ -73,7 +73,7 @@ export function ollamaErrorOf(body: string): ExtractedError {
 export async function* ollamaStream(body: AsyncIterable<Buffer | Uint8Array>, ctx: StreamContext, model: string): AsyncGenerator<StreamEvent> {
   let first = true;
   let toolIndex = 0;
-  for await (const line of ndjsonLines(body)) {
+  for await (const line of ndjsonLines(body, ctx)) {
     const j = parseStreamJson<OllamaChatResponse>(ctx.provider, line);
     if (j.error !== undefined) throw streamError(ctx.provider, ollamaErrorOf(JSON.stringify({ error: j.error })));
     const out: StreamEvent = {};

@@ -1,24 +1,18 @@
 /**
  * The OpenAI chat-completions adapter, also serving every OpenAI-compatible preset (Groq,
  * Together, OpenRouter, LM Studio, vLLM, Ollama's /v1): non-streaming JSON and SSE with
- * `stream_options.include_usage`.
+ * `stream_options.include_usage`. Lifecycle and status mapping live in src/providers/http-adapter.ts.
  */
 import type { ProviderConfig } from "../../config/schema.js";
-import {
-  HttpUpstream,
-  failFromResponse,
-  parseOpenAIRateLimit,
-  readJson,
-  extractErrorMessage,
-} from "../http.js";
 import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
-
-export { resolveCapabilities };
-import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { HttpAdapter, type ModelPage } from "../http-adapter.js";
+import { pipeStream } from "../stream.js";
+import type { ChatResult, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { buildOpenAIBody } from "./request.js";
 import { openaiBodyError, openaiStream } from "./response.js";
-import { pipeStream } from "../stream.js";
+
+export { resolveCapabilities };
 
 export interface OpenAIPreset {
   baseUrl: string;
@@ -28,6 +22,11 @@ export interface OpenAIPreset {
   capabilities: ProviderCapabilities;
   /** Extra headers the preset always sends. */
   headers?: Record<string, string>;
+  /**
+   * The server continues an assistant prefill when asked with `continue_final_message`
+   * (vLLM's chat template extension); sent only on calls that carry a prefill.
+   */
+  continueFinalMessage?: boolean;
 }
 
 /**
@@ -41,12 +40,15 @@ export interface OpenAIRoutes {
   /** A cheap authenticated GET for probes and warmup (default: `modelsPath`). */
   probePath?: string;
   authHeaders(apiKey: string): Record<string, string>;
+  /** What a 404 from the probe most likely means about `base_url`. */
+  notFoundHint: string;
 }
 
 export const OPENAI_ROUTES: OpenAIRoutes = {
   chatPath: () => "/chat/completions",
   modelsPath: "/models",
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+  notFoundHint: "base_url may lack /v1",
 };
 
 export const OPENAI_PRESETS: Record<string, OpenAIPreset> = {
@@ -85,7 +87,9 @@ export const OPENAI_PRESETS: Record<string, OpenAIPreset> = {
     baseUrl: "http://127.0.0.1:8000/v1",
     requiresKey: false,
     maxCompletionTokens: false,
-    capabilities: { vision: false, tools: true, contextWindow: 0 },
+    // vLLM documents `continue_final_message` for continuing the last assistant message.
+    capabilities: { vision: false, tools: true, contextWindow: 0, prefill: true },
+    continueFinalMessage: true,
   },
   "ollama-openai": {
     baseUrl: "http://127.0.0.1:11434/v1",
@@ -126,44 +130,36 @@ interface OpenAIResponse {
   error?: { message?: string; type?: string; code?: string | number };
 }
 
-export class OpenAIProvider implements Provider {
-  readonly name: string;
+export class OpenAIProvider extends HttpAdapter {
   readonly type: string;
-  readonly capabilities: ProviderCapabilities;
-  private readonly http: HttpUpstream;
   private readonly preset: OpenAIPreset;
-
   private readonly routes: OpenAIRoutes;
 
   constructor(cfg: ProviderConfig, preset: OpenAIPreset, routes: OpenAIRoutes = OPENAI_ROUTES) {
-    this.routes = routes;
-    this.name = cfg.name;
+    super({
+      cfg,
+      defaultBaseUrl: preset.baseUrl,
+      headers: { ...preset.headers, ...cfg.headers, ...(cfg.api_key ? routes.authHeaders(cfg.api_key) : {}) },
+      capabilities: preset.capabilities,
+      notFoundHint: routes.notFoundHint,
+    });
     this.type = cfg.type;
     this.preset = preset;
-    this.capabilities = resolveCapabilities(cfg, preset.capabilities);
-    const headers: Record<string, string> = { ...preset.headers, ...cfg.headers };
-    if (cfg.api_key) Object.assign(headers, routes.authHeaders(cfg.api_key));
-    this.http = new HttpUpstream({
-      provider: cfg.name,
-      baseUrl: cfg.base_url ?? preset.baseUrl,
-      connections: cfg.connections,
-      connectTimeoutMs: cfg.connect_timeout_ms,
-      headers,
+    this.routes = routes;
+  }
+
+  private body(call: UpstreamCall, stream: boolean): string {
+    return buildOpenAIBody(call.request, call.model, {
+      maxCompletionTokens: this.preset.maxCompletionTokens,
+      stream,
+      prefill: call.prefill,
+      continueFinalMessage: this.preset.continueFinalMessage,
     });
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
-    const body = buildOpenAIBody(call.request, call.model, {
-      maxCompletionTokens: this.preset.maxCompletionTokens,
-      stream: false,
-      prefill: call.prefill,
-    });
-    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
-    const rateLimit = parseOpenAIRateLimit(res);
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
-    }
-    const j = await readJson<OpenAIResponse>(this.name, res, call.signal);
+    const { res, rateLimit } = await this.send("POST", this.routes.chatPath(call.model), this.body(call, false), call.signal);
+    const j = await this.json<OpenAIResponse>(res, call.signal);
     if (j.error) throw openaiBodyError(this.name, j.error, res.statusCode);
     const choice = j.choices?.[0];
     if (!choice) {
@@ -194,40 +190,20 @@ export class OpenAIProvider implements Provider {
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
-    const body = buildOpenAIBody(call.request, call.model, {
-      maxCompletionTokens: this.preset.maxCompletionTokens,
-      stream: true,
-      prefill: call.prefill,
-    });
-    const res = await this.http.request("POST", this.routes.chatPath(call.model), body, call.signal);
-    const rateLimit = parseOpenAIRateLimit(res);
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw await failFromResponse(this.name, res, extractErrorMessage, rateLimit);
-    }
-    yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, { provider: this.name, rateLimit }));
+    const { res, rateLimit } = await this.send("POST", this.routes.chatPath(call.model), this.body(call, true), call.signal);
+    yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, this.streamContext(rateLimit)));
   }
 
-  async listModels(signal: AbortSignal): Promise<string[]> {
-    const res = await this.http.request("GET", this.routes.modelsPath, undefined, signal);
-    if (res.statusCode !== 200) throw await failFromResponse(this.name, res);
-    const j = await readJson<{ data?: { id: string }[] }>(this.name, res, signal);
-    return (j.data ?? []).map((m) => m.id);
+  protected probePath(): string {
+    return this.routes.probePath ?? this.routes.modelsPath;
   }
 
-  async probe(signal: AbortSignal): Promise<void> {
-    const res = await this.http.request("GET", (this.routes.probePath ?? this.routes.modelsPath), undefined, signal);
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return;
-    }
-    throw await failFromResponse(this.name, res);
+  protected modelsPath(): string {
+    return this.routes.modelsPath;
   }
 
-  async warmup(signal: AbortSignal): Promise<void> {
-    await this.http.warmup((this.routes.probePath ?? this.routes.modelsPath), signal);
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
+  /** `{data: [{id}]}`, one page. */
+  protected readModels(body: unknown): ModelPage {
+    return { ids: ((body as { data?: { id: string }[] }).data ?? []).map((m) => m.id) };
   }
 }

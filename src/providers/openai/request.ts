@@ -9,6 +9,8 @@ export interface OpenAIRequestOptions {
   maxCompletionTokens: boolean;
   stream: boolean;
   prefill?: string;
+  /** Ask the server to continue the prefill (vLLM's `continue_final_message`). */
+  continueFinalMessage?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -84,6 +86,11 @@ export function buildOpenAIBody(req: ChatRequest, model: string, opts: OpenAIReq
             json_schema: { name: rf.name || "response", schema: rf.schema ?? {}, strict: rf.strict },
           }
         : { type: "json_object" };
+  }
+  if (opts.prefill && opts.continueFinalMessage) {
+    // vLLM rejects continue_final_message together with its default add_generation_prompt.
+    body.continue_final_message = true;
+    body.add_generation_prompt = false;
   }
   if (opts.stream) {
     body.stream = true;

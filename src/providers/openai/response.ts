@@ -42,7 +42,7 @@ export function openaiBodyError(
 export async function* openaiStream(body: AsyncIterable<Buffer | Uint8Array>, ctx: StreamContext): AsyncGenerator<StreamEvent> {
   let first = true;
   let sawFinish = false;
-  for await (const ev of sseEvents(body)) {
+  for await (const ev of sseEvents(body, ctx)) {
     const data = ev.data;
     if (data === "[DONE]") return;
     if (data.length === 0) continue;
