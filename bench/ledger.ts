@@ -14,7 +14,7 @@ import { createTablePricer } from "../src/cost/pricer.js";
 import { createCostTracker } from "../src/cost/tracker.js";
 import { createLogObserver } from "../src/metrics/log-observer.js";
 import { createMetrics } from "../src/metrics/metrics.js";
-import type { RequestRecord } from "../src/pool/observer.js";
+import type { RequestRecord } from "../src/core/outcome.js";
 import { Pool, type PoolOptions } from "../src/pool/pool.js";
 import { systemClock } from "../src/util/clock.js";
 import { createLogger } from "../src/util/logger.js";

@@ -51,6 +51,35 @@ describe("composite providers", () => {
     expect(chunks.at(-1)!.provider).toBe("pair");
   });
 
+  it("members keep their own limits: a race over a member with rpm 5 calls it at most 5 times, in its stats and /metrics", async () => {
+    const [limited, free] = await fakes("limited", "free");
+    const s = await serve({
+      providers: [
+        member("limited", limited!.url, { rpm: 5 }),
+        member("free", free!.url),
+        { name: "pair", type: "racing", members: ["limited", "free"], models: ["gpt-4o-mini"], strategy_options: { racing: { mode: "first_wins", fanout: 2 } } },
+      ],
+    });
+    for (let i = 0; i < 20; i++) await s.grpc.chat({ messages: [user(`q${i}`)] });
+    expect(received(limited!)).toEqual([5]);
+    expect(received(free!)).toEqual([20]);
+    const stats = await s.grpc.getPoolStats({ providers: ["limited"] });
+    const st = stats.providers[0]!;
+    expect(Number(st.requests)).toBe(5);
+    expect(st.rateLimit).toMatchObject({ rpmLimit: 5, rpmRemaining: 0 });
+    // Counted per check, as for the pool's own choice: each leg asks again.
+    expect(Number(st.rateLimit!.rejections)).toBeGreaterThanOrEqual(15);
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    const calls = (p: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("llmpool_upstream_requests_total{") && l.includes(`provider="${p}"`))
+        .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    expect(calls("limited")).toBe(5);
+    expect(calls("free")).toBe(20);
+    expect(calls("pair")).toBe(20);
+  });
+
   it("fallback: members in order, the next one on a retryable failure, unary and streams", async () => {
     const [primary, secondary] = await fakes("primary", "secondary");
     primary!.behave({ status: 503 });
@@ -71,7 +100,13 @@ describe("composite providers", () => {
     secondary!.behave({ status: 500, errorBody: { error: { message: "down too" } } });
     const err = ConnectError.from(await s.grpc.chat({ messages: [user("x")] }).catch((e) => e));
     expect(err.code).toBe(Code.Unavailable);
-    expect(err.rawMessage).toMatch(/chain: server \(HTTP 500\): all 2 members failed: primary: overloaded \(HTTP 503\).*; secondary: server \(HTTP 500\)/);
+    // Calls through the composite count for the member's own breaker and ejection: after five
+    // 503s in a row (two above, three of this request's attempts) primary is out of rotation,
+    // so the composite's last attempt went to secondary alone.
+    expect(err.rawMessage).toMatch(/chain: server \(HTTP 500\): member failed: secondary: server \(HTTP 500\): down too/);
+    const st = await s.grpc.getPoolStats({ providers: ["primary"] });
+    expect(st.providers[0]!.healthy).toBe(false);
+    expect(received(primary!)).toEqual([5]);
   });
 
   it("loadbalance: members picked by its strategy; nests inside a fallback chain of pools", async () => {

@@ -14,7 +14,7 @@ import { createLeastConnections, leastConnectionsOptions } from "./least-connect
 import { STRATEGY_NAMES, type StrategyName } from "./names.js";
 import { createP2c, p2cOptions } from "./p2c.js";
 import { createPriority, priorityOptions } from "./priority.js";
-import { createRacing, racingOptions } from "./racing.js";
+import { createRacing, racingOptions } from "./racing-strategy.js";
 import { createRandom, randomOptions } from "./random.js";
 import { createRoundRobin, roundRobinOptions } from "./round-robin.js";
 import { createSlo, sloOptions } from "./slo.js";

@@ -5,44 +5,8 @@
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 
-export interface Pricing {
-  /** USD per million prompt tokens. */
-  inputPer1m: number;
-  /** USD per million completion tokens. */
-  outputPer1m: number;
-  /** USD per million cached prompt tokens. */
-  cachedInputPer1m: number;
-}
-
-/** What a strategy may read about an endpoint. */
-export interface EndpointView {
-  readonly name: string;
-  readonly type: string;
-  readonly weight: number;
-  readonly priority: number;
-  /** Calls in flight now. */
-  readonly inFlight: number;
-  /** 0 means unlimited. */
-  readonly maxConcurrency: number;
-  /** Peak-sensitive EWMA of successful call latency (ms); 0 before the first sample. */
-  readonly ewmaLatencyMs: number;
-  /** EWMA of time to first token of streams (ms); 0 before the first sample. */
-  readonly ewmaTtftMs: number;
-  /** Recent failure share in [0, 1]. */
-  readonly errorRate: number;
-  /** Completed calls observed so far. */
-  readonly samples: number;
-  readonly pricing: Pricing;
-  /** Monotonic ms of the last completed call (0 when none). */
-  readonly lastCompletedAt: number;
-  /** Monotonic ms of the last failed call (0 when none). */
-  readonly lastFailedAt: number;
-  /** Mean age (ms) of the calls in flight at `now`; 0 when none. Calls outstanding longer than
-   * the EWMA say an endpoint has slowed before any slow call completes. */
-  inFlightAgeMs(now: number): number;
-  /** Latency percentile over the recent window (ms); undefined without samples. */
-  latencyPercentile(p: number, stream: boolean): number | undefined;
-}
+export type { EndpointView, Pricing } from "../core/endpoint-view.js";
+import type { EndpointView, Pricing } from "../core/endpoint-view.js";
 
 export interface PickContext {
   readonly request: ChatRequest;
@@ -77,7 +41,7 @@ export interface CacheAffinity {
 }
 
 /**
- * Concurrent upstream calls for one attempt (strategy `racing`; src/balancer/race.ts runs
+ * Concurrent upstream calls for one attempt (strategy `racing`; src/balancer/race-runner.ts runs
  * them). The strategy still picks each leg; this says how many and when.
  */
 export interface RaceSpec {
@@ -91,7 +55,7 @@ export interface RaceSpec {
   readonly budget: HedgeBudget;
 }
 
-/** A budget of hedged calls per request (a token bucket; see race.ts createHedgeBudget). */
+/** A budget of hedged calls per request (a token bucket; see hedge-budget.ts createHedgeBudget). */
 export interface HedgeBudget {
   /** A request arrived: earn its share of a hedge. */
   deposit(): void;

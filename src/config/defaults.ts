@@ -1,5 +1,5 @@
 /**
- * The embedded default config (DESIGN.md §2): providers found in the environment, local model
+ * The embedded default config (README.md, "Configuration"): providers found in the environment, local model
  * servers found on their usual ports, and where none is found, a labelled set of mock
  * providers so the service still answers and its balancing can be watched.
  */

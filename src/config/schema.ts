@@ -1,5 +1,5 @@
 /**
- * The configuration schema (DESIGN.md §3): snake_case keys, every default in one place,
+ * The configuration schema (README.md, "Configuration"): snake_case keys, every default in one place,
  * unknown keys rejected. Types are derived from the schema, so the parser and the code that
  * reads the config cannot drift apart.
  */

@@ -1,5 +1,5 @@
 /**
- * Where the config comes from (DESIGN.md §2): `--config FILE`, else ./llmpool.yaml (or .yml,
+ * Where the config comes from (README.md, "Configuration"): `--config FILE`, else ./llmpool.yaml (or .yml,
  * .json) if it exists, else the file named by LLMPOOL_CONFIG, else the embedded default.
  */
 import { existsSync, readFileSync } from "node:fs";

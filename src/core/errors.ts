@@ -1,4 +1,5 @@
 import type { RateLimitInfo } from "./provider.js";
+import { redact } from "../util/redact.js";
 
 /**
  * The two error types below the server: ProviderError (one upstream call failed, classified by
@@ -106,6 +107,17 @@ export class ProviderError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.rateLimit = init.rateLimit;
+  }
+
+  /**
+   * Anything an adapter or a member threw, as a ProviderError of `provider` (after connect-es's
+   * `ConnectError.from`): a ProviderError passes through; anything else becomes a `server`
+   * failure whose message is redacted, since a thrown error may echo a request's key.
+   */
+  static from(reason: unknown, provider: string): ProviderError {
+    if (reason instanceof ProviderError) return reason;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    return new ProviderError({ provider, kind: "server", message: redact(message), cause: reason });
   }
 
   get retryable(): boolean {

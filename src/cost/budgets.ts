@@ -1,5 +1,5 @@
 /**
- * Budgets as gates (src/pool/gate.ts): USD limits per tenant (`metadata.tenant`) and per
+ * Budgets as gates (src/core/gate.ts): USD limits per tenant (`metadata.tenant`) and per
  * provider, per UTC day and UTC calendar month, read from the spend book (which the ledger
  * seeds at start-up, so budgets survive restarts).
  *
@@ -10,7 +10,7 @@
  *
  *  - A tenant whose budget is already spent is rejected at admission (RequestGate):
  *    RESOURCE_EXHAUSTED naming the budget, with the time to its reset as the retry delay.
- *  - Otherwise each candidate provider is checked with its own price (EndpointGate): a
+ *  - Otherwise each candidate provider is checked with its own price (an EndpointGate): a
  *    cheaper provider may still fit when an expensive one would not. When none fits, the pool
  *    answers RESOURCE_EXHAUSTED listing each provider's blocking budget.
  *  - A provider past (or about to pass) its own budget is skipped the same way: it leaves
@@ -19,8 +19,8 @@
 import type { Config } from "../config/schema.js";
 import type { Endpoint } from "../pool/endpoint.js";
 import { PoolError } from "../core/errors.js";
-import type { EndpointGate, GateBlock, GateRequest, RequestGate } from "../pool/gate.js";
-import type { RequestRecord } from "../pool/observer.js";
+import type { EndpointGate, GateBlock, GateRequest, RequestGate } from "../core/gate.js";
+import type { RequestRecord } from "../core/outcome.js";
 import type { Clock } from "../util/clock.js";
 import { expectedCost, type Pricer } from "./pricing.js";
 import { PERIODS, type Period, type Scope, type SpendBook } from "./spend.js";
@@ -49,7 +49,7 @@ export interface BudgetStatusOut {
 
 export interface Budgets {
   readonly requestGate: RequestGate;
-  readonly endpointGate: EndpointGate;
+  readonly endpointGate: EndpointGate<Endpoint>;
   /** The estimate the gate made for this request on this endpoint, for reservations. */
   estimateFor(record: RequestRecord, endpoint: Endpoint): number | undefined;
   /** Every configured budget and its spend (tenants under "*" that spent something too). */
@@ -122,7 +122,7 @@ export function createBudgets(opts: BudgetsOptions): Budgets {
     },
   };
 
-  const endpointGate: EndpointGate = {
+  const endpointGate: EndpointGate<Endpoint> = {
     name: "budget",
     check(e: Endpoint, req: GateRequest) {
       const own = e.config.budget;

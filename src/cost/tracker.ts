@@ -7,8 +7,10 @@
  * SQLite write happens later, off the request path (see ledger.ts and bench/RESULTS.md).
  */
 import type { Config } from "../config/schema.js";
-import type { CallOutcome, Endpoint } from "../pool/endpoint.js";
-import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { Endpoint } from "../pool/endpoint.js";
+import type { CallOutcome } from "../core/outcome.js";
+import type { PoolObserver } from "../pool/observer.js";
+import type { RequestRecord } from "../core/outcome.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { createBudgets, type Budgets } from "./budgets.js";

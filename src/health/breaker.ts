@@ -16,7 +16,7 @@
 import { EventEmitter } from "node:events";
 import CircuitBreaker from "opossum";
 import type { CircuitBreakerConfig } from "../config/schema.js";
-import type { GateBlock } from "../pool/gate.js";
+import type { GateBlock } from "../core/gate.js";
 import type { Clock } from "../util/clock.js";
 
 export type BreakerState = "closed" | "open" | "half_open";

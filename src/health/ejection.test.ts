@@ -13,7 +13,8 @@ function setup(n = 4, c = cfg) {
   const clock = createFakeClock();
   const eps = Array.from({ length: n }, (_, i) => makeEndpoint(`p${i}`, clock));
   const ejected: string[] = [];
-  const ej = new Ejector(() => c, () => eps, (e) => ejected.push(e.name));
+  const ej = new Ejector<Endpoint>(() => c, () => eps, (e) => ejected.push(e.name));
+  for (const e of eps) e.watchedBy([ej]);
   const hit = (e: Endpoint, o: typeof ok | ReturnType<typeof fail>, times = 1) => {
     for (let i = 0; i < times; i++) ej.observe(e, o, clock.now());
   };
@@ -22,7 +23,7 @@ function setup(n = 4, c = cfg) {
 
 describe("Ejector", () => {
   it("ejects after consecutive 5xx or connection errors, for base × ejections, capped", () => {
-    const { clock, eps, hit } = setup();
+    const { clock, eps, ej, hit } = setup();
     const e = eps[0]!;
     hit(e, fail("server"), 2);
     hit(e, ok);
@@ -30,22 +31,22 @@ describe("Ejector", () => {
     expect(e.healthy).toBe(true); // the success reset the streak
     hit(e, fail("overloaded"));
     expect(e.healthy).toBe(false);
-    expect(e.ejections).toBe(1);
+    expect(ej.ejections(e)).toBe(1);
     expect(e.unavailableReason).toMatch(/^ejected as an outlier for 1000 ms more/);
     clock.advance(1000);
     expect(e.healthy).toBe(true);
     hit(e, fail("timeout"), 3);
-    expect(e.ejection.until - clock.now()).toBe(2000); // second in a row: twice as long
+    expect(ej.stateOf(e).until - clock.now()).toBe(2000); // second in a row: twice as long
     clock.advance(2000);
     hit(e, fail("stream"), 3);
-    expect(e.ejection.until - clock.now()).toBe(2500); // capped at max_ejection_time_ms
+    expect(ej.stateOf(e).until - clock.now()).toBe(2500); // capped at max_ejection_time_ms
   });
 
   it("does not count failures that say nothing about the provider's health", () => {
-    const { eps, hit } = setup();
+    const { eps, ej, hit } = setup();
     for (const k of ["rate_limited", "bad_request", "auth", "context_length", "invalid_response"] as const) hit(eps[0]!, fail(k), 5);
     expect(eps[0]!.healthy).toBe(true);
-    expect(eps[0]!.ejection.streak).toBe(0);
+    expect(ej.stateOf(eps[0]!).streak).toBe(0);
   });
 
   it("never ejects more than max_ejection_percent of the pool", () => {
@@ -56,20 +57,20 @@ describe("Ejector", () => {
   });
 
   it("decays the multiplier after a base period back in rotation", () => {
-    const { clock, eps, hit } = setup();
+    const { clock, eps, ej, hit } = setup();
     const e = eps[0]!;
     hit(e, fail("server"), 3);
     clock.advance(1000);
     hit(e, fail("server"), 3);
-    expect(e.ejection.level).toBe(2);
+    expect(ej.stateOf(e).level).toBe(2);
     clock.advance(2000 + 1000); // served well for a base period after the ejection ended
     hit(e, ok);
-    expect(e.ejection.level).toBe(1);
+    expect(ej.stateOf(e).level).toBe(1);
     clock.advance(1000);
     hit(e, ok);
-    expect(e.ejection.level).toBe(0);
+    expect(ej.stateOf(e).level).toBe(0);
     hit(e, fail("server"), 3);
-    expect(e.ejection.until - clock.now()).toBe(1000);
+    expect(ej.stateOf(e).until - clock.now()).toBe(1000);
   });
 
   it("does nothing when disabled", () => {

@@ -26,6 +26,7 @@ describe("HealthMonitor", () => {
       },
     });
     const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig(), clock, random: () => 0.5 });
+    for (const x of [e]) x.watchedBy([m]);
     m.start();
     clock.advance(0);
     await flush();
@@ -59,11 +60,12 @@ describe("HealthMonitor", () => {
       probe: (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     });
     const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig({ health_check: { unhealthy_threshold: 1, timeout_ms: 500 } }), clock });
+    for (const x of [e]) x.watchedBy([m]);
     const round = m.checkNow();
     clock.advance(500);
     await round;
     expect(e.healthy).toBe(false);
-    expect(e.probe.error).toBe("timeout: health check took over 500 ms");
+    expect(m.stateOf(e).error).toBe("timeout: health check took over 500 ms");
   });
 
   it("counts an upstream that answers 429 or 404 as up, and uses a one-token chat when asked", async () => {
@@ -89,9 +91,10 @@ describe("HealthMonitor", () => {
       },
     });
     const m = new HealthMonitor({ endpoints: () => [limited, chatty, off], config: () => poolConfig({ health_check: { unhealthy_threshold: 1 } }), clock });
+    for (const x of [limited, chatty, off]) x.watchedBy([m]);
     await m.checkNow();
     expect([limited.healthy, chatty.healthy, off.healthy]).toEqual([true, true, true]);
-    expect(off.probe.runs).toBe(0);
+    expect(m.stateOf(off).runs).toBe(0);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.model).toBe("upstream-model");
     expect(calls[0]!.request.maxTokens).toBe(1);

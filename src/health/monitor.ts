@@ -11,13 +11,13 @@
 import { create } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { PoolConfig } from "../config/schema.js";
+import type { EndpointMechanism, MechanismState } from "../core/mechanism.js";
 import type { Endpoint } from "../pool/endpoint.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { redact } from "../util/redact.js";
 
-/** Per-endpoint probe state (lives on the endpoint, so it survives a reload). */
+/** Per-endpoint probe state (kept here by endpoint, so it survives a reload that keeps it). */
 export interface ProbeState {
   failures: number;
   successes: number;
@@ -42,12 +42,37 @@ export interface HealthMonitorOptions {
 
 const PROBE_REQUEST = create(ChatRequestSchema, { messages: [{ role: "user", content: "ping" }], maxTokens: 1 });
 
-export class HealthMonitor {
+const NEVER_PROBED: Readonly<ProbeState> = Object.freeze({ failures: 0, successes: 0, unhealthy: false, error: "", runs: 0 });
+
+export class HealthMonitor implements EndpointMechanism<Endpoint> {
+  readonly name = "health_check";
+  private readonly byEndpoint = new Map<Endpoint, ProbeState>();
   private cancelTimer?: () => void;
   private running?: AbortController;
   private stopped = true;
 
   constructor(private readonly opts: HealthMonitorOptions) {}
+
+  /** `e`'s probe record (all zero before its first probe). */
+  stateOf(e: Endpoint): Readonly<ProbeState> {
+    return this.byEndpoint.get(e) ?? NEVER_PROBED;
+  }
+
+  /** Failing probes take it out; a failed probe below the threshold only degrades it. */
+  state(e: Endpoint): MechanismState | undefined {
+    const s = this.byEndpoint.get(e);
+    if (s === undefined) return undefined;
+    return s.unhealthy ? "unhealthy" : s.failures > 0 ? "degraded" : undefined;
+  }
+
+  reason(): string {
+    return "failing health checks";
+  }
+
+  /** `e` left the pool for good. */
+  dispose(e: Endpoint): void {
+    this.byEndpoint.delete(e);
+  }
 
   /** Probe now, then every interval until stop(). */
   start(): void {
@@ -98,13 +123,14 @@ export class HealthMonitor {
     try {
       await runProbe(e, ac.signal);
     } catch (err) {
-      failure = err instanceof ProviderError ? err : new ProviderError({ provider: e.name, kind: "server", message: redact(String((err as Error)?.message ?? err)) });
+      failure = ProviderError.from(err, e.name);
     } finally {
       cancel();
       parent.removeEventListener("abort", onAbort);
     }
     if (parent.aborted) return;
-    const s = e.probe;
+    let s = this.byEndpoint.get(e);
+    if (s === undefined) this.byEndpoint.set(e, (s = { ...NEVER_PROBED }));
     s.runs++;
     if (failure && (UNWELL.has(failure.kind) || (failure.kind === "auth" && failure.status === 401))) {
       s.successes = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GateBlock } from "../pool/gate.js";
+import type { GateBlock } from "../core/gate.js";
 import { createFakeClock } from "../util/clock.js";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import { Admission, createWaiter, limitedOnly } from "./admission.js";

@@ -7,7 +7,7 @@
  * When only sick providers (breaker open, ejected) stand in the way, waiting cannot help.
  */
 import type { Endpoint } from "../pool/endpoint.js";
-import type { GateBlock } from "../pool/gate.js";
+import type { GateBlock } from "../core/gate.js";
 import type { Clock } from "../util/clock.js";
 import { WaitQueue, type QueueEntry } from "./queue.js";
 

@@ -6,8 +6,8 @@
  * the time left until the upstream's reset) and stops at zero, before the upstream answers
  * 429. `check` runs on the hot path: no allocation when the provider may proceed.
  */
-import type { GateBlock } from "../pool/gate.js";
-import type { RateLimitStatus } from "../pool/endpoint.js";
+import type { GateBlock } from "../core/gate.js";
+import type { RateLimitStatus } from "../core/outcome.js";
 import type { RateLimitInfo } from "../core/provider.js";
 import type { ProviderError } from "../core/errors.js";
 import { WindowCounter } from "./window-counter.js";

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
-import type { RequestRecord } from "../pool/observer.js";
+import type { RequestRecord } from "../core/outcome.js";
 import { registerSecret } from "../util/redact.js";
 import { createLogger, redactFields } from "../util/logger.js";
 import { createLogObserver } from "./log-observer.js";

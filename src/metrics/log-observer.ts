@@ -5,7 +5,8 @@
  */
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 import type { Logger } from "../util/logger.js";
-import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { PoolObserver } from "../pool/observer.js";
+import type { RequestRecord } from "../core/outcome.js";
 
 const round = (v: number, places = 2) => {
   const f = 10 ** places;

@@ -6,7 +6,7 @@
  * from requests never become labels; only tenants named in `cost.budgets.tenants` appear, as
  * the `key` of budget gauges.
  *
- * Counters that the pool keeps elsewhere (rate-limit rejections on the endpoint) and every
+ * Counters kept elsewhere (rate-limit rejections, src/limits/rate-limits.ts) and every
  * gauge are read at scrape time, so the request path pays only for the counters and
  * histograms it updates itself.
  */
@@ -14,8 +14,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CostTracker } from "../cost/tracker.js";
 import type { ResponseCache } from "../cache/response-cache.js";
-import type { CallOutcome, CallRole, Endpoint } from "../pool/endpoint.js";
-import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { Endpoint } from "../pool/endpoint.js";
+import type { CallOutcome, CallRole } from "../core/outcome.js";
+import type { PoolObserver } from "../pool/observer.js";
+import type { RequestRecord } from "../core/outcome.js";
 import type { Pool } from "../pool/pool.js";
 import { providerView } from "./stats.js";
 
@@ -189,7 +191,9 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
     registers,
     collect() {
       this.reset();
-      for (const e of pool().endpoints) this.inc({ provider: e.name }, e.rateLimitRejections);
+      const p = pool();
+      const now = p.clock.now();
+      for (const e of p.endpoints) this.inc({ provider: e.name }, e.rateLimitStatus(now).rejections);
     },
   });
   new Gauge({

@@ -103,7 +103,7 @@ export function buildPoolStats(
       priority: e.priority,
       models: [...e.models.keys()],
       consecutiveFailures: e.consecutiveFailures,
-      ejections: e.ejections,
+      ejections: pool.resilience.ejector.ejections(e),
       trafficShare: totalCalls > 0 ? e.requests / totalCalls : 0,
     })),
     totals: {

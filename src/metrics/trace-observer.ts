@@ -14,8 +14,9 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "../config/schema.js";
-import type { CallOutcome, CallRole, Endpoint } from "../pool/endpoint.js";
-import type { PoolObserver, RequestRecord } from "../pool/observer.js";
+import type { CallOutcome, CallRole, RequestRecord } from "../core/outcome.js";
+import type { Endpoint } from "../pool/endpoint.js";
+import type { PoolObserver } from "../pool/observer.js";
 import { redact } from "../util/redact.js";
 import { VERSION } from "../version.js";
 

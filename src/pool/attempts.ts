@@ -8,11 +8,14 @@ import type { PoolConfig } from "../config/schema.js";
 import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
 import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
-import type { ProviderError } from "../core/errors.js";
-import type { RaceHost } from "../balancer/race.js";
+import { ProviderError } from "../core/errors.js";
+import type { RaceHost } from "../balancer/race-runner.js";
 import type { Clock } from "../util/clock.js";
-import { asProviderError, attemptSignal, delay, type Attempt, type AttemptSignal } from "./attempt.js";
-import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
+import { ChunkGaps } from "./chunk-gaps.js";
+import { attemptSignal, type AttemptSignal } from "../core/attempt-signal.js";
+import { delay } from "../util/clock.js";
+import type { Endpoint } from "./endpoint.js";
+import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
 import type { Plan } from "./plan.js";
@@ -21,6 +24,33 @@ import { mayRetry, retryBackoff } from "./retry-policy.js";
 import type { Route } from "./router.js";
 import { settleUsage } from "./tokens.js";
 import type { CallContext } from "./types.js";
+
+/** One upstream call of a request, from start to end. */
+export interface Attempt {
+  readonly route: Route;
+  readonly endpoint: Endpoint;
+  readonly role: CallRole;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly signal: AttemptSignal;
+  /** Breaker state token (src/health/breaker.ts). */
+  readonly breakerToken: number;
+  /** Prompt tokens reserved against tpm. */
+  readonly reserved: number;
+  /** Set once the attempt's outcome has been recorded. */
+  ended: boolean;
+}
+
+/** A composite's call to one of its members, as the pool records it. */
+export interface MemberAttempt {
+  readonly plan: Plan | undefined;
+  readonly endpoint: Endpoint;
+  /** Monotonic ms. */
+  readonly started: number;
+  readonly breakerToken: number;
+  readonly reserved: number;
+  ended: boolean;
+}
 
 /** Pool-wide counters the attempts keep up to date. */
 export interface PoolTotals {
@@ -50,6 +80,10 @@ export interface AttemptsDeps {
 
 export class Attempts {
   readonly clock: Clock;
+  /** Stall tracking's state: each endpoint's mean gap between stream chunks. */
+  readonly chunkGaps = new ChunkGaps<Endpoint>();
+  /** The request each attempt's abort signal belongs to: a composite's member calls find it so. */
+  private readonly plans = new WeakMap<AbortSignal, Plan>();
 
   constructor(private readonly d: AttemptsDeps) {
     this.clock = d.clock;
@@ -118,7 +152,39 @@ export class Attempts {
     const { breakerToken, reserved } = this.d.resilience.onStart(e, plan.pick.promptTokens, now);
     for (const o of this.d.observers) o.attemptStarted?.(r, e, role);
     const signal = attemptSignal(ctx.signal, e.config.timeout_ms, e.name, this.clock);
+    this.plans.set(signal.signal, plan);
     return { route, endpoint: e, role, started: now, signal, breakerToken, reserved, ended: false };
+  }
+
+  /** The request whose attempt (or member call) `signal` aborts, if the pool started it. */
+  planOf(signal: AbortSignal): Plan | undefined {
+    return this.plans.get(signal);
+  }
+
+  /**
+   * A composite's call to its member `e` starts (src/pool/member-calls.ts): counted on the
+   * endpoint, its limits and breaker, and told to the observers as an attempt of `plan`, but
+   * not as an attempt or upstream call of the request (the composite's own call is that).
+   * `signal` is the member call's abort signal (a nested composite's calls find `plan` by it).
+   */
+  startMember(plan: Plan | undefined, e: Endpoint, role: CallRole, promptTokens: number, signal: AbortSignal): MemberAttempt {
+    const now = this.clock.now();
+    e.onCallStarted(role);
+    const { breakerToken, reserved } = this.d.resilience.onStart(e, promptTokens, now);
+    if (plan) {
+      this.plans.set(signal, plan);
+      for (const o of this.d.observers) o.attemptStarted?.(plan.record, e, role);
+    }
+    return { plan, endpoint: e, started: now, breakerToken, reserved, ended: false };
+  }
+
+  /** Record a member call's outcome once: endpoint, breaker, ejection, limits, observers. */
+  endMember(at: MemberAttempt, outcome: CallOutcome): void {
+    if (at.ended) return;
+    at.ended = true;
+    at.endpoint.onCallEnded(outcome);
+    this.d.resilience.onEnd(at, outcome, this.clock.now());
+    if (at.plan) for (const o of this.d.observers) o.attemptEnded?.(at.plan.record, at.endpoint, outcome);
   }
 
   /** Record an attempt's outcome once: endpoint, breaker, limits, queue, observers. */
@@ -132,7 +198,7 @@ export class Attempts {
 
   /** A failed attempt: record it; throw if the client went away; else return the error. */
   fail(plan: Plan, at: Attempt, err: unknown, ctx: CallContext, partial?: Pick<CallOutcome, "usage" | "costUsd">): ProviderError {
-    const pe = asProviderError(at.endpoint.name, err);
+    const pe = ProviderError.from(err, at.endpoint.name);
     const canceled = ctx.signal.aborted;
     this.end(plan, at, { ok: false, latencyMs: this.clock.now() - at.started, error: pe, canceled, ...partial });
     if (canceled) throw abortedError(plan, ctx.signal);
@@ -167,7 +233,7 @@ export class Attempts {
   }
 
   /**
-   * The host of a race (src/balancer/race.ts) on this request's first attempt: further legs are
+   * The host of a race (src/balancer/race-runner.ts) on this request's first attempt: further legs are
    * the strategy's next choices among untried endpoints, each an extra upstream call.
    */
   raceHost(plan: Plan, ctx: CallContext): RaceHost<Attempt, AttemptSignal> {

@@ -8,8 +8,23 @@ import { ProviderError } from "../core/errors.js";
 import { redact } from "../util/redact.js";
 import type { Clock } from "../util/clock.js";
 import { Endpoint } from "./endpoint.js";
+import type { MemberCalls } from "../core/member-calls.js";
+import type { MemberEndpoint } from "../balancer/composite/members.js";
 
-export function buildEndpoints(config: Config, clock: Clock, reuse?: (cfg: ProviderConfig) => Endpoint | undefined): Endpoint[] {
+/**
+ * `memberCalls`: how composites call their members (the pool passes its attempt lifecycle,
+ * src/pool/member-calls.ts); without it member calls are recorded on the member only.
+ */
+/** Builds a provider's adapter instead of the registry (undefined: the registry's). */
+export type ProviderFactory = (cfg: ProviderConfig) => Provider | undefined;
+
+export function buildEndpoints(
+  config: Config,
+  clock: Clock,
+  reuse?: (cfg: ProviderConfig) => Endpoint | undefined,
+  memberCalls?: MemberCalls<Endpoint>,
+  createProvider?: ProviderFactory,
+): Endpoint[] {
   const byName = new Map(config.providers.map((p) => [p.name, p]));
   const built = new Map<string, Endpoint>();
   const build = (cfg: ProviderConfig): Endpoint => {
@@ -22,11 +37,14 @@ export function buildEndpoints(config: Config, clock: Clock, reuse?: (cfg: Provi
       kept ??
       new Endpoint(
         cfg,
+        createProvider?.(cfg) ??
         createAdapter(cfg, {
           member: (name: string): Provider => build(byName.get(name)!).provider,
           memberEndpoint: (name: string) => build(byName.get(name)!),
           clock,
           pool: config.pool,
+          // A composite's members are the endpoints built here, so it only passes Endpoints back.
+          memberCalls: memberCalls as MemberCalls<MemberEndpoint> | undefined,
         }),
         clock,
       );

@@ -1,55 +1,34 @@
 /**
- * An endpoint: one configured provider plus everything the pool has learned about it.
- * Outcomes of calls are reported here (onCallStarted / onCallEnded) and every reader —
- * strategies, health, stats, metrics — reads the same state. Nothing here does I/O.
+ * An endpoint: one configured provider plus what its calls showed (counts, latency, errors).
+ * Outcomes of calls are reported here (onCallStarted / onCallEnded). The mechanisms that keep
+ * it in or out of rotation (breaker, ejection, health checks, limits) keep their own state
+ * and are asked for their verdict (src/core/mechanism.ts); this class knows none of them.
+ * Nothing here does I/O.
  */
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { EndpointView, Pricing } from "../balancer/strategy.js";
+import type { EndpointView, Pricing } from "../core/endpoint-view.js";
+import { outOfRotation, SEVERITY, type EndpointMechanism, type MechanismState } from "../core/mechanism.js";
+import type { CallOutcome, CallRole, RateLimitStatus } from "../core/outcome.js";
 import type { ProviderConfig } from "../config/schema.js";
 import { pricingFromConfig } from "../cost/pricing.js";
 import { SlidingWindow } from "../metrics/window.js";
-import type { Provider, RateLimitInfo, TokenUsage } from "../core/provider.js";
-import type { ProviderError } from "../core/errors.js";
+import type { Provider } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
-import type { Breaker } from "../health/breaker.js";
-import type { EjectionState } from "../health/ejection.js";
-import type { ProbeState } from "../health/monitor.js";
-import type { Limiter } from "../limits/limiter.js";
 
 /** How the EWMAs forget: the weight of the past halves every `EWMA_HALF_LIFE_MS`. */
 const EWMA_HALF_LIFE_MS = 10_000;
 /** Outcomes weigh 1/ERROR_WINDOW in the error-rate EWMA. */
 const ERROR_WINDOW = 20;
 
-export type CallRole = "first" | "retry" | "fallback";
-
-/** Mirrors llmpool.v1.RateLimitStats. A limit of 0 means none is set. */
-export interface RateLimitStatus {
-  rpmLimit: number;
-  rpmRemaining: number;
-  rpdLimit: number;
-  rpdRemaining: number;
-  tpmLimit: number;
-  tpmRemaining: number;
-  maxConcurrency: number;
-  cooldownRemainingMs: number;
-  rejections: number;
-}
-
-export interface CallOutcome {
-  ok: boolean;
-  /** Whole call, ms. */
-  latencyMs: number;
-  /** Streams: time to first token, ms. */
-  ttftMs?: number;
-  usage?: TokenUsage;
-  costUsd?: number;
-  error?: ProviderError;
-  /** Set when the caller, not the upstream, ended the call (cancel, deadline, lost race). */
-  canceled?: boolean;
-  /** Rate-limit headers of a successful response. */
-  rateLimit?: RateLimitInfo;
-}
+const STATE: Record<MechanismState, ProviderState> = {
+  breaker_open: ProviderState.BREAKER_OPEN,
+  ejected: ProviderState.EJECTED,
+  unhealthy: ProviderState.UNHEALTHY,
+  breaker_half_open: ProviderState.BREAKER_HALF_OPEN,
+  cooling_down: ProviderState.COOLING_DOWN,
+  degraded: ProviderState.DEGRADED,
+};
+const RANK = new Map(SEVERITY.map((s, i) => [s, i]));
 
 export class Endpoint implements EndpointView {
   readonly name: string;
@@ -68,7 +47,6 @@ export class Endpoint implements EndpointView {
   retries = 0;
   fallbacks = 0;
   consecutiveFailures = 0;
-  ejections = 0;
   promptTokens = 0;
   completionTokens = 0;
   costUsd = 0;
@@ -81,23 +59,10 @@ export class Endpoint implements EndpointView {
   lastFailedAt = 0;
   /** Set while the provider is out of rotation until its config changes (e.g. bad key). */
   disabledReason = "";
-  /** Requests a rate limit, concurrency cap or cool-down kept from this provider. */
-  rateLimitRejections = 0;
-
-  // Resilience state, attached by the pool (src/pool/resilience.ts) and kept with the
-  // endpoint across reloads that leave its config unchanged.
-  /** Circuit breaker (src/health/breaker.ts), when `circuit_breaker.enabled`. */
-  breaker?: Breaker;
-  /** rpm, rpd, tpm, max_concurrency and upstream cool-downs (src/limits/limiter.ts). */
-  limiter?: Limiter;
-  /** Passive outlier ejection (src/health/ejection.ts). */
-  readonly ejection: EjectionState = { streak: 0, level: 0, until: 0 };
-  /** Active health checks (src/health/monitor.ts). */
-  readonly probe: ProbeState = { failures: 0, successes: 0, unhealthy: false, error: "", runs: 0 };
   /** Removed from the config by a reload: finishing its calls, taking no new ones. */
-  retired = false;
-  /** EWMA of the gap between stream chunks, ms (0 before any): the base of stall detection. */
-  chunkGapMs = 0;
+  private retiredFlag = false;
+  /** The mechanisms whose verdicts decide its place in rotation (set by the pool). */
+  private mechanisms: readonly EndpointMechanism<Endpoint>[] = [];
 
   readonly latency: SlidingWindow;
   readonly ttft: SlidingWindow;
@@ -130,27 +95,60 @@ export class Endpoint implements EndpointView {
     return this.provider.capabilities;
   }
 
+  get retired(): boolean {
+    return this.retiredFlag;
+  }
+
+  /** Removed from the config by a reload: it finishes its calls and takes no new ones. */
+  retire(): void {
+    this.retiredFlag = true;
+  }
+
+  /** The mechanisms that judge this endpoint (src/pool/resilience.ts sets them once). */
+  watchedBy(mechanisms: readonly EndpointMechanism<Endpoint>[]): void {
+    this.mechanisms = mechanisms;
+  }
+
+  /** Taken out by its own record: disabled, bad key, removed from the config. */
+  private get disabled(): boolean {
+    return !this.config.enabled || this.disabledReason !== "" || this.retiredFlag;
+  }
+
+  /** The most severe verdict of its mechanisms, and which mechanism gave it. */
+  private worst(now: number): { state: MechanismState; by: EndpointMechanism<Endpoint> } | undefined {
+    let best: MechanismState | undefined;
+    let by: EndpointMechanism<Endpoint> | undefined;
+    for (const m of this.mechanisms) {
+      const s = m.state(this, now);
+      if (s !== undefined && (best === undefined || RANK.get(s)! < RANK.get(best)!)) {
+        best = s;
+        by = m;
+      }
+    }
+    return best === undefined ? undefined : { state: best, by: by! };
+  }
+
   /**
-   * In rotation: enabled, not taken out (bad key, removed), breaker not open, not ejected,
-   * passing health checks. A half-open breaker or a cool-down keeps it in rotation (the gates
-   * then decide per request).
+   * In rotation: enabled, not taken out (bad key, removed), and no mechanism has it out (open
+   * breaker, ejection, failing health checks). A half-open breaker or a cool-down keeps it in
+   * rotation (the gates then decide per request). Hot path: no allocation.
    */
   get healthy(): boolean {
-    if (!this.config.enabled || this.disabledReason !== "" || this.retired || this.probe.unhealthy) return false;
-    if (this.breaker !== undefined && this.breaker.state === "open") return false;
-    return this.ejection.until === 0 || this.ejection.until <= this.clock.now();
+    if (this.disabled) return false;
+    if (this.mechanisms.length === 0) return true;
+    const now = this.clock.now();
+    for (const m of this.mechanisms) {
+      const s = m.state(this, now);
+      if (s !== undefined && outOfRotation(s)) return false;
+    }
+    return true;
   }
 
   get state(): ProviderState {
-    if (!this.config.enabled || this.disabledReason !== "" || this.retired) return ProviderState.DISABLED;
-    const breaker = this.breaker?.state;
-    if (breaker === "open") return ProviderState.BREAKER_OPEN;
-    const now = this.clock.now();
-    if (this.ejection.until > now) return ProviderState.EJECTED;
-    if (this.probe.unhealthy) return ProviderState.UNHEALTHY;
-    if (breaker === "half_open") return ProviderState.BREAKER_HALF_OPEN;
-    if (this.limiter !== undefined && this.limiter.cooldownRemaining(now) > 0) return ProviderState.COOLING_DOWN;
-    if (this.consecutiveFailures > 0 || this.probe.failures > 0) return ProviderState.DEGRADED;
+    if (this.disabled) return ProviderState.DISABLED;
+    const worst = this.worst(this.clock.now());
+    if (worst !== undefined && RANK.get(worst.state)! < RANK.get("degraded")!) return STATE[worst.state];
+    if (worst !== undefined || this.consecutiveFailures > 0) return ProviderState.DEGRADED;
     return ProviderState.HEALTHY;
   }
 
@@ -160,10 +158,11 @@ export class Endpoint implements EndpointView {
     if (!this.config.enabled) return "disabled in the config";
     const now = this.clock.now();
     let why = "";
-    if (this.retired) why = "removed from the config";
-    else if (this.breaker?.state === "open") why = `circuit breaker open, half-open in ${Math.ceil(this.breaker.resetIn(now))} ms`;
-    else if (this.ejection.until > now) why = `ejected as an outlier for ${Math.ceil(this.ejection.until - now)} ms more`;
-    else if (this.probe.unhealthy) why = "failing health checks";
+    if (this.retiredFlag) why = "removed from the config";
+    else {
+      const worst = this.worst(now);
+      if (worst !== undefined && outOfRotation(worst.state)) why = worst.by.reason?.(this, now) ?? worst.state.replace("_", " ");
+    }
     if (!why) return "";
     return this.lastError ? `${why}; last error: ${this.lastError}` : why;
   }
@@ -174,11 +173,14 @@ export class Endpoint implements EndpointView {
   }
 
   /**
-   * Rate-limit headroom for stats and metrics. Without a limiter only the configured limits
-   * are known; the limiter (src/limits) fills in what remains.
+   * Rate-limit headroom for stats and metrics, from the mechanism that keeps the limits
+   * (src/limits/rate-limits.ts); without one only the configured limits are known.
    */
   rateLimitStatus(now: number): RateLimitStatus {
-    if (this.limiter) return this.limiter.status(now, this.rateLimitRejections);
+    for (const m of this.mechanisms) {
+      const r = m.rateLimits?.(this, now);
+      if (r) return r;
+    }
     return {
       rpmLimit: this.config.rpm,
       rpmRemaining: this.config.rpm,
@@ -188,18 +190,13 @@ export class Endpoint implements EndpointView {
       tpmRemaining: this.config.tpm,
       maxConcurrency: this.config.max_concurrency,
       cooldownRemainingMs: 0,
-      rejections: this.rateLimitRejections,
+      rejections: 0,
     };
   }
 
   /** Mean age (ms) of the calls in flight now; 0 when none. */
   inFlightAgeMs(now: number): number {
     return this.inFlight > 0 ? Math.max(0, now - this.inFlightStartSum / this.inFlight) : 0;
-  }
-
-  /** A stream delivered a chunk `gapMs` after the previous one. */
-  recordChunkGap(gapMs: number): void {
-    this.chunkGapMs = this.chunkGapMs === 0 ? gapMs : this.chunkGapMs * 0.9 + gapMs * 0.1;
   }
 
   latencyPercentile(p: number, stream: boolean): number | undefined {

@@ -9,7 +9,8 @@ import { availableStrategies, createStrategy, hasStrategy } from "../balancer/re
 import type { LoadedConfig } from "../config/load.js";
 import type { StrategyName } from "../config/schema.js";
 import type { Clock } from "../util/clock.js";
-import { buildEndpoints } from "./build.js";
+import { buildEndpoints, type ProviderFactory } from "./build.js";
+import type { MemberCalls } from "../core/member-calls.js";
 import type { Endpoint } from "./endpoint.js";
 import { invalidArgument } from "../core/errors.js";
 import { ModelRouter } from "./router.js";
@@ -26,7 +27,13 @@ export interface Generation {
 }
 
 /** Build a generation; with `reuse`, endpoints whose config is unchanged are kept. */
-export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Generation): Generation {
+export function createGeneration(
+  loaded: LoadedConfig,
+  clock: Clock,
+  reuse?: Generation,
+  memberCalls?: MemberCalls<Endpoint>,
+  createProvider?: ProviderFactory,
+): Generation {
   const endpoints = buildEndpoints(
     loaded.config,
     clock,
@@ -35,6 +42,8 @@ export function createGeneration(loaded: LoadedConfig, clock: Clock, reuse?: Gen
         const old = reuse.byName.get(cfg.name);
         return old && JSON.stringify(old.config) === JSON.stringify(cfg) ? old : undefined;
       }),
+    memberCalls,
+    createProvider,
   );
   const g: Generation = {
     loaded,

@@ -2,37 +2,9 @@
  * Observers see every request and every upstream attempt as it happens: metrics, logs and
  * the cost ledger are observers, so the pool itself stays free of them.
  */
-import type { CallOutcome, CallRole, Endpoint } from "./endpoint.js";
-import type { PoolError } from "../core/errors.js";
-import type { TokenUsage } from "../core/provider.js";
+import type { CallOutcome, CallRole, RequestRecord } from "../core/outcome.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
-
-export interface RequestRecord {
-  readonly requestId: string;
-  readonly kind: "chat" | "stream";
-  /** Public model name the request resolved to ("" until resolved). */
-  model: string;
-  /** `metadata.tenant`, "" when none. */
-  readonly tenant: string;
-  /** Monotonic ms. */
-  readonly startedAt: number;
-  /** The caller's W3C trace context headers, when it sent them (tracing continues its trace). */
-  readonly traceparent?: string;
-  readonly tracestate?: string;
-  /** Provider that answered (or was answering when it failed). */
-  provider: string;
-  attempts: number;
-  upstreamCalls: number;
-  providersTried: string[];
-  retries: number;
-  fallbacks: number;
-  usage?: TokenUsage & { estimated: boolean };
-  costUsd: number;
-  latencyMs: number;
-  ttftMs?: number;
-  finishReason?: string;
-  error?: PoolError;
-}
+import type { Endpoint } from "./endpoint.js";
 
 export interface PoolObserver {
   requestStarted?(r: RequestRecord): void;

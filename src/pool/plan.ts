@@ -10,8 +10,8 @@ import type { Waiter } from "../limits/admission.js";
 import type { ProviderError } from "../core/errors.js";
 import type { Endpoint } from "./endpoint.js";
 import { invalidArgument } from "../core/errors.js";
-import type { GateBlock, GateRequest } from "./gate.js";
-import type { RequestRecord } from "./observer.js";
+import type { GateBlock, GateRequest } from "../core/gate.js";
+import type { RequestRecord } from "../core/outcome.js";
 import type { ModelRoutes, Route } from "./router.js";
 import { estimatePromptTokens } from "./tokens.js";
 

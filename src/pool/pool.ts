@@ -13,7 +13,7 @@
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
-import { raceChat } from "../balancer/race.js";
+import { raceChat } from "../balancer/race-runner.js";
 import type { ChatResult } from "../core/provider.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
@@ -21,14 +21,16 @@ import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
-import { discoverModels } from "./build.js";
+import { discoverModels, type ProviderFactory } from "./build.js";
 import { createGeneration, strategyFor, type Generation } from "./generation.js";
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
-import type { EndpointGate, GateBlock, RequestGate } from "./gate.js";
+import type { EndpointGate, GateBlock, RequestGate } from "../core/gate.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
+import { createMemberCalls } from "./member-calls.js";
+import type { MemberCalls } from "../core/member-calls.js";
 import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
@@ -42,14 +44,19 @@ export interface PoolOptions {
   clock?: Clock;
   random?: () => number;
   observers?: PoolObserver[];
-  /** Per-endpoint admission (budgets); see gate.ts. Breakers and limits are built in. */
-  gates?: EndpointGate[];
+  /** Per-endpoint admission (budgets); see src/core/gate.ts. Breakers and limits are built in. */
+  gates?: EndpointGate<Endpoint>[];
   /** Per-request admission (tenant budgets). */
   requestGates?: RequestGate[];
   /** Prices per endpoint and upstream model (default: each provider's `pricing`). */
   pricer?: Pricer;
   /** Health, breaker, ejection and warmup events (default: none). */
   logger?: Logger;
+  /**
+   * Builds a provider's adapter instead of the provider registry when it returns one
+   * (default: the registry for every provider). In-memory fakes for tests of the pool.
+   */
+  createProvider?: ProviderFactory;
 }
 
 export class Pool {
@@ -57,7 +64,7 @@ export class Pool {
   readonly clock: Clock;
   readonly random: () => number;
   private readonly observers: PoolObserver[];
-  private readonly gates: EndpointGate[];
+  private readonly gates: EndpointGate<Endpoint>[];
   private readonly requestGates: RequestGate[];
   readonly pricer: Pricer;
   readonly startedAt: number;
@@ -65,6 +72,9 @@ export class Pool {
   readonly resilience: Resilience;
   /** Starting, ending and retrying upstream calls (attempts.ts). */
   readonly attempts: Attempts;
+  /** How composites call their members: through the attempts, gated (member-calls.ts). */
+  private readonly memberCalls: MemberCalls<Endpoint>;
+  private readonly createProvider?: ProviderFactory;
 
   /** Pool-wide counters. */
   readonly totals: PoolTotals = {
@@ -84,6 +94,7 @@ export class Pool {
     this.observers = opts.observers ?? [];
     this.requestGates = opts.requestGates ?? [];
     this.pricer = opts.pricer ?? createConfigPricer();
+    this.createProvider = opts.createProvider;
     this.startedAt = this.clock.now();
     this.resilience = new Resilience({
       config: () => this.config,
@@ -104,11 +115,12 @@ export class Pool {
       choose: (plan) => this.choose(plan),
       endpoint: (name) => this.gen.byName.get(name),
     });
+    this.memberCalls = createMemberCalls({ attempts: this.attempts, gates: () => this.gates, now: () => this.clock.now() });
     this.gen = this.generation(loaded);
   }
 
   private generation(loaded: LoadedConfig, reuse?: Generation): Generation {
-    const g = createGeneration(loaded, this.clock, reuse);
+    const g = createGeneration(loaded, this.clock, reuse, this.memberCalls, this.createProvider);
     for (const e of g.endpoints) this.resilience.attach(e);
     return g;
   }
@@ -138,10 +150,6 @@ export class Pool {
 
   addObserver(o: PoolObserver): void {
     this.observers.push(o);
-  }
-
-  addGate(g: EndpointGate): void {
-    this.gates.push(g);
   }
 
   addRequestGate(g: RequestGate): void {
@@ -312,7 +320,7 @@ export class Pool {
       try {
         let result: ChatResult;
         if (plan.strategy.race && plan.pick.attempt === 1) {
-          // Racing and hedging (src/balancer/race.ts): extra legs of this first attempt; the
+          // Racing and hedging (src/balancer/race-runner.ts): extra legs of this first attempt; the
           // winner goes on below, losers are aborted and recorded by the race host.
           const won = await raceChat(plan.strategy.race, this.attempts.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
             a.endpoint.provider.chat({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),

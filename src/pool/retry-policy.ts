@@ -14,7 +14,6 @@
 import type { FALLBACK_POLICIES } from "../config/schema.js";
 import type { RetryBudget } from "../limits/retry-budget.js";
 import type { ProviderError } from "../core/errors.js";
-import { backoffMs } from "./attempt.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Plan } from "./plan.js";
 import type { Route } from "./router.js";
@@ -116,4 +115,10 @@ export function mayRetry(plan: Plan, err: ProviderError, s: RetrySettings, budge
 export function retryBackoff(plan: Plan, s: RetrySettings, random: () => number): number {
   const { initial, max } = s.retry_backoff_ms;
   return backoffMs(plan.record.retries + 1, initial, max, random);
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, initial * 2^n)). */
+export function backoffMs(retry: number, initial: number, max: number, random: () => number): number {
+  const cap = Math.min(max, initial * Math.pow(2, Math.max(0, retry - 1)));
+  return Math.floor(random() * cap);
 }

@@ -13,13 +13,14 @@
  *    UNAVAILABLE saying how much was delivered and why: never a silent truncation.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { StreamConfig } from "../config/schema.js";
-import { raceStream } from "../balancer/race.js";
+import { raceStream } from "../balancer/race-runner.js";
 import { type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
-import { StallWatch, type Attempt } from "./attempt.js";
+import type { Attempt } from "./attempts.js";
+import { StallWatch } from "./stall-watch.js";
 import type { Attempts } from "./attempts.js";
-import type { CallOutcome, Endpoint } from "./endpoint.js";
+import type { Endpoint } from "./endpoint.js";
+import type { CallOutcome } from "../core/outcome.js";
 import { PoolError } from "../core/errors.js";
 import type { Plan } from "./plan.js";
 import type { CallContext, StreamChunkOut } from "./types.js";
@@ -35,12 +36,6 @@ export function codePoints(s: string): number {
     }
   }
   return n;
-}
-
-/** The stall threshold for a stream from `e` now. */
-export function stallThreshold(e: Endpoint, s: StreamConfig): number {
-  const base = e.chunkGapMs > 0 ? e.chunkGapMs * s.stall_factor : s.stall_max_ms;
-  return Math.min(s.stall_max_ms, Math.max(s.stall_min_ms, base));
 }
 
 interface Totals {
@@ -75,7 +70,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
     }
     let raced: AsyncIterator<StreamEvent> | undefined;
     if (plan.strategy.race && plan.pick.attempt === 1 && !delivered) {
-      // Racing and hedging (src/balancer/race.ts): the first leg to produce a token wins and
+      // Racing and hedging (src/balancer/race-runner.ts): the first leg to produce a token wins and
       // its stream goes on below; losers are aborted and recorded by the race host.
       try {
         const won = await raceStream(plan.strategy.race, pool.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
@@ -92,7 +87,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
     }
     const e = at.endpoint;
     const settings = pool.streamSettings;
-    const stall = new StallWatch(clock, () => stallThreshold(e, settings), (silent, threshold) =>
+    const stall = new StallWatch(clock, () => pool.chunkGaps.stallThreshold(e, settings), (silent, threshold) =>
       at.signal.abort(
         new ProviderError({
           provider: e.name,
@@ -164,7 +159,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
             yield { delta: "", provider: e.name, failover: f };
           }
         } else {
-          e.recordChunkGap(now - lastAt);
+          pool.chunkGaps.record(e, now - lastAt);
           stall.touch(now);
           lastAt = now;
         }

@@ -2,10 +2,10 @@
  * The provider registry: config `type` -> how to validate and build its adapter. Adding a
  * wire protocol means adding one entry here and one folder beside this file.
  */
-import type { PoolConfig, ProviderConfig } from "../config/schema.js";
-import { COMPOSITE_ADAPTERS, type MemberEndpoint } from "../balancer/composite/index.js";
-import type { Clock } from "../util/clock.js";
+import type { ProviderConfig } from "../config/schema.js";
+import { COMPOSITE_ADAPTERS } from "../balancer/composite/index.js";
 import type { ConfigProblem } from "../config/interpolate.js";
+import type { AdapterDeps, AdapterFactory } from "./adapter-factory.js";
 import { anthropicAdapter } from "./anthropic/index.js";
 import { azureAdapter } from "./azure/index.js";
 import { bedrockAdapter } from "./bedrock/index.js";
@@ -16,22 +16,7 @@ import { MockProvider } from "./mock/index.js";
 import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "../core/provider.js";
 
-export interface AdapterDeps {
-  /** Another configured provider by name (composites combine them). */
-  member(name: string): Provider;
-  /** Another configured provider's endpoint (composites pick members by their state). */
-  memberEndpoint?(name: string): MemberEndpoint;
-  /** Time source for composites (hedge delays, member timeouts). */
-  clock?: Clock;
-  /** The pool settings composites fall back on (strategy_options). */
-  pool?: PoolConfig;
-}
-
-export interface AdapterFactory {
-  /** Problems with this provider's config, paths relative to the provider entry. */
-  validate(cfg: ProviderConfig): ConfigProblem[];
-  create(cfg: ProviderConfig, deps: AdapterDeps): Provider;
-}
+export type { AdapterDeps, AdapterFactory } from "./adapter-factory.js";
 
 function openAICompatible(type: keyof typeof OPENAI_PRESETS): AdapterFactory {
   const preset = OPENAI_PRESETS[type]!;

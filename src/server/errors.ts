@@ -1,5 +1,5 @@
 /**
- * The one place where domain errors become gRPC/Connect errors (DESIGN.md §1 code table).
+ * The one place where domain errors become gRPC/Connect errors (the table in README.md, "Errors").
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PoolError, type PoolErrorCode } from "../core/errors.js";

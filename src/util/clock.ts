@@ -62,3 +62,20 @@ export function createFakeClock(start = 0, wallStart = 1_700_000_000_000): FakeC
     pending: () => timers.size,
   };
 }
+
+/** Resolves after ms, or rejects with the signal's reason when it aborts first. */
+export function delay(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(signal.reason);
+    };
+    const cancel = clock.setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -6,13 +6,13 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
-import type { AdapterDeps, AdapterFactory } from "../../providers/registry.js";
+import type { AdapterDeps, AdapterFactory } from "../../providers/adapter-factory.js";
 import type { Provider } from "../../core/provider.js";
 import { systemClock } from "../../util/clock.js";
 import { createStrategy, DEFAULT_STRATEGY_OPTIONS } from "../registry.js";
 import type { MemberEndpoint } from "./members.js";
-import { RacingComposite } from "./racing.js";
-import { SequentialComposite } from "./sequential.js";
+import { RacingComposite } from "./racing-composite.js";
+import { SequentialComposite } from "./sequential-composite.js";
 
 export type { MemberEndpoint } from "./members.js";
 
@@ -52,6 +52,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
         clock: deps.clock ?? systemClock,
         random: Math.random,
         strategy: createStrategy("racing", options(cfg, deps)),
+        calls: deps.memberCalls,
       });
     },
   },
@@ -62,7 +63,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
       return problems;
     },
     create(cfg, deps): Provider {
-      return new SequentialComposite({ cfg, members: members(cfg, deps), clock: deps.clock ?? systemClock, random: Math.random });
+      return new SequentialComposite({ cfg, members: members(cfg, deps), clock: deps.clock ?? systemClock, random: Math.random, calls: deps.memberCalls });
     },
   },
   loadbalance: {
@@ -78,6 +79,7 @@ export const COMPOSITE_ADAPTERS: Record<"racing" | "fallback" | "loadbalance", A
         clock: deps.clock ?? systemClock,
         random: Math.random,
         strategy: createStrategy(cfg.strategy ?? DEFAULT_LOADBALANCE_STRATEGY, options(cfg, deps)),
+        calls: deps.memberCalls,
       });
     },
   },

@@ -7,8 +7,10 @@ import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import { estimatePromptTokens } from "../../pool/tokens.js";
 import { upstreamModelFor } from "../../pool/router.js";
-import { type Provider, type ProviderCapabilities, type ServedBy, type StreamEvent } from "../../core/provider.js";
+import { type Provider, type ProviderCapabilities, type ServedBy, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
+import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
+import type { CallOutcome, CallRole } from "../../core/outcome.js";
 import type { EndpointView, PickContext } from "../strategy.js";
 
 /** A member as a composite sees it: src/pool/endpoint.ts Endpoint satisfies this. */
@@ -18,9 +20,9 @@ export interface MemberEndpoint extends EndpointView {
   readonly models: ReadonlyMap<string, string>;
   readonly healthy: boolean;
   readonly saturated: boolean;
-  onCallStarted(role: "first" | "retry" | "fallback"): void;
+  onCallStarted(role: CallRole): void;
   /** Members record latency and errors only: the pool records the composite's tokens and cost. */
-  onCallEnded(o: { ok: boolean; latencyMs: number; ttftMs?: number; error?: ProviderError; canceled?: boolean }): void;
+  onCallEnded(o: CallOutcome): void;
 }
 
 /** The name a member is sent for the composite's model: its own mapping, else the same name. */
@@ -59,9 +61,37 @@ export async function probeMembers(name: string, members: readonly MemberEndpoin
   throw new ProviderError({ provider: name, kind: "server", message: `no member in rotation (${members.map((m) => m.name).join(", ")})` });
 }
 
-/** Members that may take a call now (in rotation, under their concurrency cap), not yet tried. */
-export function available(members: readonly MemberEndpoint[], tried: ReadonlySet<MemberEndpoint>): MemberEndpoint[] {
-  return members.filter((m) => m.healthy && !m.saturated && !tried.has(m));
+/**
+ * Member calls outside a pool (a composite built on its own, as in unit tests): recorded on
+ * the member only, no gates. The pool gives composites its own (src/pool/member-calls.ts).
+ */
+export const directMemberCalls: MemberCalls<MemberEndpoint> = {
+  admits: () => true,
+  start(m, _call, _model, role): MemberCall {
+    m.onCallStarted(role);
+    let ended = false;
+    return {
+      end(o) {
+        if (ended) return;
+        ended = true;
+        m.onCallEnded(o);
+      },
+    };
+  },
+};
+
+/**
+ * Members that may take `call` now (in rotation, under their concurrency cap, admitted by
+ * their gates), not yet tried.
+ */
+export function available(
+  members: readonly MemberEndpoint[],
+  tried: ReadonlySet<MemberEndpoint>,
+  calls: MemberCalls<MemberEndpoint>,
+  call: UpstreamCall,
+  stream: boolean,
+): MemberEndpoint[] {
+  return members.filter((m) => m.healthy && !m.saturated && !tried.has(m) && calls.admits(m, call, memberModel(m, call.model), stream));
 }
 
 /** The context strategies get for a member choice. */
@@ -86,12 +116,6 @@ export function servedBy(m: MemberEndpoint, model: string, existing?: ServedBy):
 
 export function hasContent(ev: StreamEvent): boolean {
   return !!ev.delta || (ev.toolCalls !== undefined && ev.toolCalls.length > 0);
-}
-
-/** Anything a member threw, as a ProviderError. */
-export function asProviderError(provider: string, err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
-  return new ProviderError({ provider, kind: "server", message: String((err as Error)?.message ?? err) });
 }
 
 /** The composite's error after its members failed: the last member's kind, every member's reason. */

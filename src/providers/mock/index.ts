@@ -7,7 +7,7 @@ import { type ChatResult, type Provider, type ProviderCapabilities, type StreamE
 import { ProviderError } from "../../core/errors.js";
 import { resolveCapabilities } from "../common.js";
 import { estimateTokens } from "../../pool/tokens.js";
-import { delay } from "../../pool/attempt.js";
+import { delay } from "../../util/clock.js";
 import { systemClock } from "../../util/clock.js";
 
 const MOCK_DEFAULTS: MockConfig = {

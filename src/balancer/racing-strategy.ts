@@ -1,6 +1,6 @@
 /**
  * racing: several upstream calls for one attempt, the first answer wins and the others are
- * cancelled (src/balancer/race.ts runs the legs; this strategy says how many and when).
+ * cancelled (src/balancer/race-runner.ts runs the legs; this strategy says how many and when).
  *
  *  - first_wins: `fanout` endpoints at once. Cuts latency to the best of N at N times the
  *    calls: for small, latency-critical requests.

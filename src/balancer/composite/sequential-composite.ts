@@ -6,14 +6,15 @@
  * the pool's own stream handling takes over).
  */
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
-import type { ProviderError } from "../../core/errors.js";
-import { attemptSignal } from "../../pool/attempt.js";
+import { ProviderError } from "../../core/errors.js";
+import type { MemberCalls } from "../../core/member-calls.js";
+import { attemptSignal } from "../../core/attempt-signal.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../strategy.js";
 import {
   probeMembers,
-  asProviderError,
   available,
+  directMemberCalls,
   compositeCapabilities,
   hasContent,
   memberModel,
@@ -31,21 +32,25 @@ export interface SequentialOptions {
   random: () => number;
   /** loadbalance: how the next member is picked; undefined = in the order listed (fallback). */
   strategy?: Strategy;
+  /** How member calls are admitted and recorded (default: on the member only). */
+  calls?: MemberCalls<MemberEndpoint>;
 }
 
 export class SequentialComposite implements Provider {
   readonly name: string;
   readonly type: string;
   readonly capabilities: ProviderCapabilities;
+  private readonly calls: MemberCalls<MemberEndpoint>;
 
   constructor(private readonly o: SequentialOptions) {
     this.name = o.cfg.name;
     this.type = o.cfg.type;
     this.capabilities = compositeCapabilities(o.cfg, o.members);
+    this.calls = o.calls ?? directMemberCalls;
   }
 
-  private next(tried: Set<MemberEndpoint>, ctx: PickContext & { now: number }): MemberEndpoint | undefined {
-    const open = available(this.o.members, tried);
+  private next(call: UpstreamCall, stream: boolean, tried: Set<MemberEndpoint>, ctx: PickContext & { now: number }): MemberEndpoint | undefined {
+    const open = available(this.o.members, tried, this.calls, call, stream);
     if (open.length === 0) return undefined;
     if (!this.o.strategy) return open[0];
     ctx.now = this.o.clock.now();
@@ -56,19 +61,19 @@ export class SequentialComposite implements Provider {
     const ctx = memberPickContext(call.request, false, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const errors: ProviderError[] = [];
-    for (let m = this.next(tried, ctx); m; m = this.next(tried, ctx)) {
+    for (let m = this.next(call, false, tried, ctx); m; m = this.next(call, false, tried, ctx)) {
       tried.add(m);
-      m.onCallStarted(tried.size === 1 ? "first" : "fallback");
       const started = this.o.clock.now();
       const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
       const model = memberModel(m, call.model);
+      const mc = this.calls.start(m, call, model, tried.size === 1 ? "first" : "fallback", att.signal);
       try {
         const res = await m.provider.chat({ ...call, model, signal: att.signal });
-        m.onCallEnded({ ok: true, latencyMs: this.o.clock.now() - started });
+        mc.end({ ok: true, latencyMs: this.o.clock.now() - started });
         return { ...res, servedBy: servedBy(m, model, res.servedBy) };
       } catch (err) {
-        const pe = asProviderError(m.name, err);
-        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
+        const pe = ProviderError.from(err, m.name);
+        mc.end({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
         if (call.signal.aborted) throw pe;
         errors.push(pe);
         if (pe.scope === "request") break;
@@ -83,12 +88,12 @@ export class SequentialComposite implements Provider {
     const ctx = memberPickContext(call.request, true, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const errors: ProviderError[] = [];
-    for (let m = this.next(tried, ctx); m; m = this.next(tried, ctx)) {
+    for (let m = this.next(call, true, tried, ctx); m; m = this.next(call, true, tried, ctx)) {
       tried.add(m);
-      m.onCallStarted(tried.size === 1 ? "first" : "fallback");
       const started = this.o.clock.now();
       const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
       const model = memberModel(m, call.model);
+      const mc = this.calls.start(m, call, model, tried.size === 1 ? "first" : "fallback", att.signal);
       const it = m.provider.stream({ ...call, model, signal: att.signal })[Symbol.asyncIterator]();
       // Events before the first token are held back, so a member that fails before answering
       // leaves no trace in the stream.
@@ -112,12 +117,12 @@ export class SequentialComposite implements Provider {
         if (ttftMs === undefined) yield* release(held, m, model);
         settled = true;
         const latencyMs = this.o.clock.now() - started;
-        m.onCallEnded({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
+        mc.end({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
         return;
       } catch (err) {
         settled = true;
-        const pe = asProviderError(m.name, err);
-        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
+        const pe = ProviderError.from(err, m.name);
+        mc.end({ ok: false, latencyMs: this.o.clock.now() - started, error: pe, canceled: call.signal.aborted });
         if (call.signal.aborted || ttftMs !== undefined) throw pe;
         errors.push(pe);
         if (pe.scope === "request") break;
@@ -125,7 +130,7 @@ export class SequentialComposite implements Provider {
         att.done();
         if (!settled) {
           // The consumer stopped reading: release the member's stream.
-          m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - started, canceled: true });
+          mc.end({ ok: false, latencyMs: this.o.clock.now() - started, canceled: true });
           void it.return?.(undefined)?.catch?.(() => undefined);
         }
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fakeContext, fakeView } from "../../test/helpers/fake-endpoint.js";
-import { createRacing, racingOptions } from "./racing.js";
+import { createRacing, racingOptions } from "./racing-strategy.js";
 import { createStrategy } from "./registry.js";
 
 const make = (n: Parameters<typeof createStrategy>[0]) => createStrategy(n);

@@ -5,15 +5,17 @@
  * racing pair inside a weighted pool" is two providers in a composite listed beside others.
  */
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
-import { attemptSignal, type AttemptSignal } from "../../pool/attempt.js";
+import { ProviderError } from "../../core/errors.js";
+import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
+import { attemptSignal, type AttemptSignal } from "../../core/attempt-signal.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";
-import { raceChat, raceStream, type Leg, type RaceHost } from "../race.js";
+import { raceChat, raceStream, type Leg, type RaceHost } from "../race-runner.js";
 import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
 import {
   probeMembers,
-  asProviderError,
   available,
+  directMemberCalls,
   compositeCapabilities,
   hasContent,
   memberModel,
@@ -30,43 +32,53 @@ export interface RacingCompositeOptions {
   random: () => number;
   /** A `racing` strategy (its `race` says how; its pick chooses each leg). */
   strategy: Strategy;
+  /** How member calls are admitted and recorded (default: on the member only). */
+  calls?: MemberCalls<MemberEndpoint>;
 }
 
-type MemberLeg = Leg<MemberEndpoint, AttemptSignal>;
+/** A leg's candidate: the member and its call under way. */
+interface Runner {
+  readonly m: MemberEndpoint;
+  readonly call: MemberCall;
+}
+type MemberLeg = Leg<Runner, AttemptSignal>;
 
 export class RacingComposite implements Provider {
   readonly name: string;
   readonly type: string;
   readonly capabilities: ProviderCapabilities;
   private readonly race: RaceSpec;
+  private readonly calls: MemberCalls<MemberEndpoint>;
 
   constructor(private readonly o: RacingCompositeOptions) {
     this.name = o.cfg.name;
     this.type = o.cfg.type;
     this.capabilities = compositeCapabilities(o.cfg, o.members);
     this.race = o.strategy.race!;
+    this.calls = o.calls ?? directMemberCalls;
   }
 
   /** Start a leg on the member the strategy picks among those not yet racing. */
   private startLeg(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): MemberLeg | undefined {
-    const open = available(this.o.members, tried);
+    const open = available(this.o.members, tried, this.calls, call, ctx.stream);
     if (open.length === 0) return undefined;
     ctx.now = this.o.clock.now();
     const m = this.o.strategy.pick(open, ctx);
     if (!m) return undefined;
     tried.add(m);
-    m.onCallStarted("first");
-    return { candidate: m, attempt: attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock), started: this.o.clock.now() };
+    const attempt = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
+    const mc = this.calls.start(m, call, memberModel(m, call.model), "first", attempt.signal);
+    return { candidate: { m, call: mc }, attempt, started: this.o.clock.now() };
   }
 
-  private host(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): RaceHost<MemberEndpoint, AttemptSignal> {
+  private host(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): RaceHost<Runner, AttemptSignal> {
     return {
       clock: this.o.clock,
-      view: (m) => m,
+      view: (r) => r.m,
       startLeg: () => this.startLeg(call, ctx, tried),
       endLeg: (leg, outcome) => {
         leg.attempt.done();
-        leg.candidate.onCallEnded({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
+        leg.candidate.call.end({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
       },
     };
   }
@@ -77,16 +89,16 @@ export class RacingComposite implements Provider {
     const first = this.startLeg(call, ctx, tried);
     if (!first) throw membersFailed(this.name, []);
     try {
-      const won = await raceChat(this.race, this.host(call, ctx, tried), first, ctx, (m, signal) =>
+      const won = await raceChat(this.race, this.host(call, ctx, tried), first, ctx, ({ m }, signal) =>
         m.provider.chat({ ...call, model: memberModel(m, call.model), signal }),
       );
-      const m = won.leg.candidate;
-      m.onCallEnded({ ok: true, latencyMs: this.o.clock.now() - won.leg.started });
+      const m = won.leg.candidate.m;
+      won.leg.candidate.call.end({ ok: true, latencyMs: this.o.clock.now() - won.leg.started });
       won.leg.attempt.done();
       return { ...won.result, servedBy: servedBy(m, memberModel(m, call.model), won.result.servedBy) };
     } catch (err) {
-      const pe = asProviderError(first.candidate.name, err);
-      first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
+      const pe = ProviderError.from(err, first.candidate.m.name);
+      first.candidate.call.end({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
       first.attempt.done();
       throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
     }
@@ -100,18 +112,18 @@ export class RacingComposite implements Provider {
     let leg: MemberLeg = first;
     let it: AsyncIterator<StreamEvent>;
     try {
-      const won = await raceStream(this.race, this.host(call, ctx, tried), first, ctx, (m, signal) =>
+      const won = await raceStream(this.race, this.host(call, ctx, tried), first, ctx, ({ m }, signal) =>
         m.provider.stream({ ...call, model: memberModel(m, call.model), signal }),
       );
       leg = won.leg;
       it = won.result;
     } catch (err) {
-      const pe = asProviderError(first.candidate.name, err);
-      first.candidate.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
+      const pe = ProviderError.from(err, first.candidate.m.name);
+      first.candidate.call.end({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
       first.attempt.done();
       throw call.signal.aborted ? pe : membersFailed(this.name, [pe]);
     }
-    const m = leg.candidate;
+    const { m, call: mc } = leg.candidate;
     const model = memberModel(m, call.model);
     let ttftMs: number | undefined;
     let settled = false;
@@ -133,16 +145,16 @@ export class RacingComposite implements Provider {
       }
       settled = true;
       const latencyMs = this.o.clock.now() - leg.started;
-      m.onCallEnded({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
+      mc.end({ ok: true, latencyMs, ttftMs: ttftMs ?? latencyMs });
     } catch (err) {
       settled = true;
-      const pe = asProviderError(m.name, err);
-      m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - leg.started, error: pe, canceled: call.signal.aborted });
+      const pe = ProviderError.from(err, m.name);
+      mc.end({ ok: false, latencyMs: this.o.clock.now() - leg.started, error: pe, canceled: call.signal.aborted });
       throw pe;
     } finally {
       leg.attempt.done();
       if (!settled) {
-        m.onCallEnded({ ok: false, latencyMs: this.o.clock.now() - leg.started, canceled: true });
+        mc.end({ ok: false, latencyMs: this.o.clock.now() - leg.started, canceled: true });
         void it.return?.(undefined)?.catch?.(() => undefined);
       }
     }

@@ -16,7 +16,7 @@ import type { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
 import type { EndpointView, PickContext, RaceSpec } from "./strategy.js";
 
-/** The pieces of an attempt's signal the race needs (src/pool/attempt.ts AttemptSignal). */
+/** The pieces of an attempt's signal the race needs (src/core/attempt-signal.ts AttemptSignal). */
 export interface LegSignal {
   readonly signal: AbortSignal;
 }

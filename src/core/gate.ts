@@ -1,16 +1,15 @@
 /**
- * Gates decide whether an endpoint may take a request right now: circuit breakers, outlier
- * ejection, rate limits, cool-downs, budgets. Each concern is one gate; the pool asks every
- * gate while choosing, and remembers why endpoints were blocked so the final error can say
- * so (UNAVAILABLE for sick providers, RESOURCE_EXHAUSTED with a retry delay for limits).
+ * Gates decide whether an endpoint may take a request right now: circuit breakers, rate
+ * limits, cool-downs, budgets. Each concern is one gate; the pool asks every gate while
+ * choosing, and remembers why endpoints were blocked so the final error can say so
+ * (UNAVAILABLE for sick providers, RESOURCE_EXHAUSTED with a retry delay for limits).
  *
  * Gates that need to know when a call starts and ends (concurrency, token reservations)
- * also implement PoolObserver and are registered as observers.
+ * also implement the pool's observer interface (src/pool/observer.ts).
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { Endpoint } from "./endpoint.js";
-import type { PoolError } from "../core/errors.js";
-import type { RequestRecord } from "./observer.js";
+import type { PoolError } from "./errors.js";
+import type { RequestRecord } from "./outcome.js";
 
 export interface GateBlock {
   /** "unavailable": the endpoint is unwell; "exhausted": a limit or budget stops it. */
@@ -34,10 +33,11 @@ export interface GateRequest {
   readonly upstreamModel: string;
 }
 
-export interface EndpointGate {
+/** `E` is the pool's endpoint (src/pool/endpoint.ts); core does not know its shape. */
+export interface EndpointGate<E> {
   readonly name: string;
   /** undefined = may proceed. Called on the hot path: no I/O, no allocation when open. */
-  check(endpoint: Endpoint, req: GateRequest, now: number): GateBlock | undefined;
+  check(endpoint: E, req: GateRequest, now: number): GateBlock | undefined;
 }
 
 /** Request-level admission before any endpoint is chosen (tenant budgets, global limits). */

@@ -4,7 +4,7 @@ import { ProviderError } from "../core/errors.js";
 import { createFakeClock, type FakeClock } from "../util/clock.js";
 import { fakeContext, fakeView } from "../../test/helpers/fake-endpoint.js";
 import { createHedgeBudget } from "./hedge-budget.js";
-import { raceChat, raceStream, type Leg, type LegOutcome, type RaceHost } from "./race.js";
+import { raceChat, raceStream, type Leg, type LegOutcome, type RaceHost } from "./race-runner.js";
 import type { RaceSpec } from "./strategy.js";
 
 type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };

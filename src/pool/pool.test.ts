@@ -1,0 +1,145 @@
+/**
+ * The pool's request lifecycle against in-memory providers (no HTTP): plan, choice, attempts,
+ * retry and fallback, limits, stream failover, and composites' member calls, on a fake clock.
+ */
+import { create } from "@bufbuild/protobuf";
+import { afterEach, describe, expect, it } from "vitest";
+import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { stubProvider } from "../../test/helpers/endpoints.js";
+import { validateConfig } from "../config/load.js";
+import type { ProviderConfig } from "../config/schema.js";
+import { ProviderError } from "../core/errors.js";
+import type { CallOutcome, RequestRecord } from "../core/outcome.js";
+import type { Provider, StreamEvent } from "../core/provider.js";
+import { createFakeClock } from "../util/clock.js";
+import { Pool } from "./pool.js";
+import type { StreamChunkOut } from "./types.js";
+
+const req = (text = "hi") => create(ChatRequestSchema, { model: "m", messages: [{ role: "user", content: text }] });
+const ctx = (requestId = "r1") => ({ signal: new AbortController().signal, requestId });
+const fail = (provider: string, kind: "server" | "bad_request" = "server") => new ProviderError({ provider, kind, message: `${kind} from ${provider}` });
+
+const pools: Pool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+
+/** A pool over `providers` whose adapters are `impls` (in memory), on a fake clock. */
+function makePool(providers: Record<string, unknown>[], impls: Record<string, Partial<Provider>>, pool: Record<string, unknown> = {}) {
+  const clock = createFakeClock();
+  const loaded = validateConfig(
+    {
+      pool: { strategy: "round_robin", retry_backoff_ms: { initial: 0, max: 0 }, warmup: { enabled: false }, ...pool },
+      providers: providers.map((p) => ({ type: "mock", models: ["m"], health_check: { enabled: false }, ...p })),
+    },
+    "test",
+    {},
+  );
+  const ended: { record: RequestRecord; attempts: [string, CallOutcome][] }[] = [];
+  let current: [string, CallOutcome][] = [];
+  const p = new Pool(loaded, {
+    clock,
+    random: () => 0,
+    createProvider: (cfg: ProviderConfig) => (impls[cfg.name] ? stubProvider(cfg.name, impls[cfg.name]) : undefined),
+    observers: [
+      {
+        requestStarted: () => void (current = []),
+        attemptEnded: (_r, e, o) => void current.push([e.name, o]),
+        requestEnded: (r) => void ended.push({ record: r, attempts: current }),
+      },
+    ],
+  });
+  pools.push(p);
+  return { pool: p, clock, ended };
+}
+
+async function collect(it: AsyncIterable<StreamChunkOut>): Promise<StreamChunkOut[]> {
+  const out: StreamChunkOut[] = [];
+  for await (const c of it) out.push(c);
+  return out;
+}
+
+describe("Pool lifecycle", () => {
+  it("falls back to the next provider on a retryable failure; one record says what happened", async () => {
+    const calls: string[] = [];
+    const { pool, ended } = makePool([{ name: "a" }, { name: "b" }], {
+      a: { chat: async () => (calls.push("a"), Promise.reject(fail("a"))) },
+      b: { chat: async () => (calls.push("b"), { id: "1", model: "m", content: "from b", toolCalls: [], finishReason: "stop", rawFinishReason: "stop" }) },
+    });
+    const out = await pool.chat(req(), ctx());
+    expect(calls).toEqual(["a", "b"]);
+    expect(out).toMatchObject({ provider: "b", attempts: 2, upstreamCalls: 2, providersTried: ["a", "b"] });
+    expect(out.result.content).toBe("from b");
+    const r = ended[0]!;
+    expect(r.record).toMatchObject({ provider: "b", attempts: 2, fallbacks: 1, retries: 0, providersTried: ["a", "b"] });
+    expect(r.record.error).toBeUndefined();
+    expect(r.attempts.map(([n, o]) => [n, o.ok])).toEqual([["a", false], ["b", true]]);
+    expect([pool.endpoint("a")!.failures, pool.endpoint("b")!.successes]).toEqual([1, 1]);
+  });
+
+  it("stops at once on a request error no provider can fix, and says so", async () => {
+    const calls: string[] = [];
+    const { pool, ended } = makePool([{ name: "a" }, { name: "b" }], {
+      a: { chat: async () => (calls.push("a"), Promise.reject(fail("a", "bad_request"))) },
+      b: { chat: async () => (calls.push("b"), Promise.reject(fail("b"))) },
+    });
+    await expect(pool.chat(req(), ctx())).rejects.toMatchObject({ code: "invalid_argument" });
+    expect(calls).toEqual(["a"]);
+    expect(ended[0]!.record.error?.code).toBe("invalid_argument");
+  });
+
+  it("keeps a provider within its rpm: the gate sends the rest elsewhere", async () => {
+    const calls: string[] = [];
+    const ok = (n: string) => async () => (calls.push(n), { id: "1", model: "m", content: n, toolCalls: [], finishReason: "stop" as const, rawFinishReason: "stop" });
+    const { pool } = makePool([{ name: "a", rpm: 2 }, { name: "b" }], { a: { chat: ok("a") }, b: { chat: ok("b") } });
+    for (let i = 0; i < 8; i++) await pool.chat(req(), ctx(`r${i}`));
+    expect(calls.filter((c) => c === "a")).toHaveLength(2);
+    expect(calls.filter((c) => c === "b")).toHaveLength(6);
+    const a = pool.endpoint("a")!;
+    expect(a.rateLimitStatus(pool.clock.now())).toMatchObject({ rpmLimit: 2, rpmRemaining: 0 });
+    expect(a.rateLimitStatus(pool.clock.now()).rejections).toBeGreaterThan(0);
+  });
+
+  it("a stream that fails after its first token resumes on another provider with a failover chunk", async () => {
+    const { pool, ended } = makePool([{ name: "a" }, { name: "b" }], {
+      a: {
+        async *stream(): AsyncGenerator<StreamEvent> {
+          yield { delta: "Hel" };
+          throw fail("a");
+        },
+      },
+      b: {
+        async *stream(call): AsyncGenerator<StreamEvent> {
+          expect(call.prefill).toBe("Hel");
+          yield { delta: "lo" };
+          yield { finishReason: "stop", usage: { promptTokens: 1, completionTokens: 2, cachedTokens: 0 } };
+        },
+      },
+    });
+    const chunks = await collect(pool.stream(req(), ctx()));
+    expect(chunks.map((c) => c.delta ?? "").join("")).toBe("Hello");
+    const failover = chunks.find((c) => c.failover);
+    expect(failover?.failover).toMatchObject({ offset: 3, fromProvider: "a", toProvider: "b" });
+    expect(chunks.at(-1)).toMatchObject({ finishReason: "stop", provider: "b" });
+    expect(ended[0]!.record).toMatchObject({ kind: "stream", attempts: 2, providersTried: ["a", "b"] });
+  });
+
+  it("a composite's member calls go through the pool: the member's gates, counters and observers", async () => {
+    const calls: string[] = [];
+    const ok = (n: string) => async () => (calls.push(n), { id: "1", model: "m", content: n, toolCalls: [], finishReason: "stop" as const, rawFinishReason: "stop" });
+    const { pool, ended } = makePool(
+      [
+        { name: "a", rpm: 1, models: ["private"] },
+        { name: "b", models: ["private"] },
+        { name: "chain", type: "fallback", members: ["a", "b"], models: ["m"] },
+      ],
+      { a: { chat: ok("a") }, b: { chat: ok("b") } },
+    );
+    for (let i = 0; i < 3; i++) expect((await pool.chat(req(), ctx(`r${i}`))).provider).toBe("chain");
+    expect(calls).toEqual(["a", "b", "b"]); // a's rpm 1 holds inside the composite too
+    expect([pool.endpoint("a")!.requests, pool.endpoint("b")!.requests, pool.endpoint("chain")!.requests]).toEqual([1, 2, 3]);
+    // Observers saw the member call and the composite's own, under the same request.
+    expect(ended[0]!.attempts.map(([n]) => n)).toEqual(["a", "chain"]);
+    expect(ended[1]!.attempts.map(([n]) => n)).toEqual(["b", "chain"]);
+  });
+});
