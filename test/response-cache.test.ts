@@ -4,12 +4,11 @@
  * `metadata.cache: "skip"` bypasses it; off by default; in a real redis-server two replicas
  * share answers, and with Redis gone every call is still answered.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeUpstream } from "./helpers/fake-openai.js";
 import { harness } from "./helpers/harness.js";
-import { freePort } from "./helpers/postgres.js";
+import { startRedis } from "./helpers/redis.js";
 import { openaiProvider, user, type TestServer } from "./helpers/server.js";
 
 const h = harness();
@@ -38,31 +37,6 @@ async function streamAll(s: TestServer, o: Record<string, unknown> = {}) {
   const chunks = [];
   for await (const c of s.grpc.streamChat({ model: "gpt-4o-mini", messages: [user("what is the answer?")], ...o })) chunks.push(c);
   return { chunks, text: chunks.map((c) => c.delta).join(""), last: chunks[chunks.length - 1]! };
-}
-
-/** A real redis-server on a free port, no persistence. */
-async function startRedis(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
-  const proc: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "ignore"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes("Ready to accept connections")) resolve();
-    });
-    proc.once("exit", (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
-  });
-  proc.stdout!.resume();
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-        proc.removeAllListeners("exit");
-        proc.once("exit", () => resolve());
-        proc.kill("SIGKILL");
-      }),
-  };
 }
 
 describe("response cache", () => {
@@ -133,9 +107,24 @@ describe("response cache", () => {
     await expect(h.serve(config(f, { enabled: true, size: 3 }))).rejects.toThrow(/cache.*size/);
   });
 
+  it("with state.backend redis, replicas share answers on the state's connection", async () => {
+    const redis = await startRedis();
+    h.cleanup.push(() => redis.close());
+    const f = await upstream();
+    const raw = { ...config(f), state: { backend: "redis", url: redis.url, key_prefix: "shared1" } };
+    const [a, b] = [await h.serve(raw), await h.serve(raw)];
+    expect((await ask(a)).cached).toBe(false);
+    const probe = new Redis(redis.url);
+    h.cleanup.push(async () => void probe.disconnect());
+    await expect.poll(async () => (await probe.keys("shared1:cache:*")).length).toBe(1);
+    expect(await ask(b)).toMatchObject({ cached: true, costUsd: 0 });
+    expect(f.chatRequests()).toHaveLength(1);
+    expect(await metric(b, "llmpool_cache_entries")).toBe(0); // not in b's memory: in Redis
+  });
+
   it("in Redis: replicas share answers; with Redis gone every call is still answered", async () => {
     const redis = await startRedis();
-    h.cleanup.push(() => redis.stop());
+    h.cleanup.push(() => redis.close());
     // Default client settings (offline queue on): a lookup while Redis is down waits for the
     // cache's timeout_ms, not for the reconnect.
     const client = new Redis({ port: redis.port, host: "127.0.0.1" });
@@ -154,7 +143,7 @@ describe("response cache", () => {
     expect((await streamAll(b)).last.cached).toBe(true);
     expect(f.chatRequests()).toHaveLength(1);
 
-    await redis.stop();
+    await redis.kill();
     const t0 = performance.now();
     const during = await Promise.all([ask(a), ask(b), streamAll(a)]);
     expect(during.map((r) => ("last" in r ? r.last.cached : r.cached))).toEqual([false, false, false]);

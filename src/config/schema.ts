@@ -20,6 +20,7 @@ import {
   posInt,
   providerSchema,
 } from "./provider-schema.js";
+import { stateSchema } from "./state-schema.js";
 import { cacheSchema } from "./cache-schema.js";
 import { telemetrySchema } from "./telemetry-schema.js";
 
@@ -218,6 +219,8 @@ export const configSchema = z
     pool: poolSchema.prefault({}),
     log: logSchema.prefault({}),
     cost: costSchema.prefault({}),
+    /** Shared limits, budgets and spend (src/state, README "Running several replicas"). */
+    state: stateSchema.prefault({}),
     cache: cacheSchema.prefault({}),
     telemetry: telemetrySchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
@@ -250,6 +253,7 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
+export type { StateConfig } from "./state-schema.js";
 export type { CacheConfig } from "./cache-schema.js";
 export type { TracingConfig } from "./telemetry-schema.js";
 export type BudgetConfig = z.infer<typeof budgetSchema>;

@@ -19,6 +19,24 @@ export interface LimiterConfig {
   max_concurrency: number;
 }
 
+/**
+ * Shared state (src/state) in use: while `active()`, the cluster counts rpm, rpd, tpm and
+ * max_concurrency and this limiter checks only what this replica learned from the upstream
+ * (cool-downs, remaining/reset headers); it keeps counting its own calls, so when the shared
+ * counters stop answering it falls back at once to each limit divided by `replicas`.
+ */
+export interface SharedMode {
+  active(): boolean;
+  replicas: number;
+  /** The cluster's use of a provider's windows, as last read from the shared counters. */
+  usage?(provider: string): { rpm: number; rpd: number; tpm: number; cooldownMs: number } | undefined;
+}
+
+/** A limit's share per replica in the local fallback (at least 1 of a non-zero limit). */
+function share(limit: number, replicas: number): number {
+  return limit > 0 ? Math.max(1, Math.floor(limit / replicas)) : 0;
+}
+
 /** Below this share of the upstream's request budget, calls are paced (10%, at least 2 calls). */
 const PACE_BELOW = 0.1;
 
@@ -40,10 +58,18 @@ export class Limiter {
   /** Pacing: the next call may start at this time. */
   private nextAt = 0;
 
+  /** The limits checked here: the configured ones, or this replica's share with shared state. */
+  private readonly cfg: LimiterConfig;
+
   constructor(
-    private readonly cfg: LimiterConfig,
+    private readonly configured: LimiterConfig,
     private readonly defaultCooldownMs: () => number,
+    private readonly shared?: SharedMode,
   ) {
+    const n = shared?.replicas ?? 1;
+    const cfg = (this.cfg = n > 1
+      ? { rpm: share(configured.rpm, n), rpd: share(configured.rpd, n), tpm: share(configured.tpm, n), max_concurrency: share(configured.max_concurrency, n) }
+      : configured);
     if (cfg.rpm > 0) this.rpm = new WindowCounter(60_000, 60);
     if (cfg.rpd > 0) this.rpd = new WindowCounter(86_400_000, 288);
     if (cfg.tpm > 0) this.tpm = new WindowCounter(60_000, 60);
@@ -52,7 +78,8 @@ export class Limiter {
   /** Why a call with `tokens` estimated prompt tokens may not start now, or undefined. */
   check(inFlight: number, tokens: number, now: number): GateBlock | undefined {
     const c = this.cfg;
-    if (c.max_concurrency > 0 && inFlight >= c.max_concurrency) {
+    const local = this.shared === undefined || !this.shared.active();
+    if (local && c.max_concurrency > 0 && inFlight >= c.max_concurrency) {
       return { kind: "exhausted", reason: `max_concurrency ${c.max_concurrency} reached` };
     }
     if (now < this.cooldownUntil) {
@@ -70,6 +97,7 @@ export class Limiter {
     if (now < this.nextAt) {
       return { kind: "exhausted", reason: `paced: upstream budget low (${this.upRequests} requests left)`, retryAfterMs: this.nextAt - now };
     }
+    if (!local) return undefined;
     if (this.rpm && this.rpm.sum(now) + 1 > c.rpm) {
       return { kind: "exhausted", reason: `rpm ${c.rpm} reached`, retryAfterMs: this.rpm.waitFor(now, 1, c.rpm) };
     }
@@ -153,8 +181,24 @@ export class Limiter {
     return until > now ? until - now : 0;
   }
 
-  status(now: number, rejections: number): RateLimitStatus {
-    const c = this.cfg;
+  status(now: number, rejections: number, provider?: string): RateLimitStatus {
+    const shared = this.shared?.active() ? this.shared : undefined;
+    const c = shared ? this.configured : this.cfg;
+    const cluster = shared && provider !== undefined ? shared.usage?.(provider) : undefined;
+    if (cluster) {
+      const room = (limit: number, used: number) => (limit > 0 ? Math.max(0, Math.floor(limit - used)) : 0);
+      return {
+        rpmLimit: c.rpm,
+        rpmRemaining: room(c.rpm, cluster.rpm),
+        rpdLimit: c.rpd,
+        rpdRemaining: room(c.rpd, cluster.rpd),
+        tpmLimit: c.tpm,
+        tpmRemaining: room(c.tpm, cluster.tpm),
+        maxConcurrency: c.max_concurrency,
+        cooldownRemainingMs: Math.max(this.cooldownRemaining(now), cluster.cooldownMs),
+        rejections,
+      };
+    }
     const left = (w: WindowCounter | undefined, limit: number) => (w ? Math.max(0, Math.floor(limit - w.sum(now))) : limit);
     return {
       rpmLimit: c.rpm,

@@ -18,6 +18,7 @@ import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
+import type { Reserver } from "../core/gate.js";
 import type { Plan } from "./plan.js";
 import type { Resilience } from "./resilience.js";
 import { mayRetry, retryBackoff } from "./retry-policy.js";
@@ -76,6 +77,8 @@ export interface AttemptsDeps {
   choose(plan: Plan): Route | undefined;
   /** A configured endpoint by name (a composite's answer is priced as its serving member's). */
   endpoint(name: string): Endpoint | undefined;
+  /** Shared admission after choosing (src/state); none with the memory backend. */
+  reserver?: Reserver<Endpoint>;
 }
 
 export class Attempts {
@@ -109,8 +112,31 @@ export class Attempts {
       }
       route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
     }
+    if (this.d.reserver) route = await this.reserve(plan, route, ctx);
     const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
     return this.start(plan, route, role, ctx);
+  }
+
+  /**
+   * Reserve the call on the shared counters (one round trip); when they refuse, the endpoint
+   * is blocked like any gated one and the choice is made again, or the request waits.
+   */
+  private async reserve(plan: Plan, route: Route, ctx: CallContext): Promise<Route> {
+    const reserver = this.d.reserver!;
+    for (;;) {
+      plan.gate.upstreamModel = route.upstreamModel;
+      const pending = reserver.reserve(route.endpoint, plan.gate);
+      if (pending === undefined) return route;
+      const block = await pending;
+      if (!block) {
+        if (!ctx.signal.aborted) return route;
+        reserver.release(route.endpoint, plan.record);
+        throw abortedError(plan, ctx.signal);
+      }
+      if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
+      plan.blocked.set(route.endpoint.name, block);
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+    }
   }
 
   /** When every provider is only at a limit, wait in the queue until one frees up. */

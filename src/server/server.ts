@@ -31,6 +31,7 @@ import { createLogObserver } from "../metrics/log-observer.js";
 import { createTracing } from "../metrics/trace-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
+import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.js";
 import type { PoolObserver } from "../pool/observer.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
@@ -62,10 +63,12 @@ export interface ServerOptions {
   ledger?: Ledger;
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
-  /** The shared-state Redis client (`state.backend: redis`): the response cache lives there. */
+  /** Redis client for the response cache instead of the shared state's (tests). */
   cacheRedis?: Redis;
-  /** Redis key prefix (`state.key_prefix`). Default "llmpool". */
+  /** Key prefix of the cache's entries instead of `state.key_prefix` (tests). */
   redisKeyPrefix?: string;
+  /** Redis client tuning for `state.backend: redis` (tests; defaults in src/state/redis.ts). */
+  redis?: StateRuntimeOptions["redis"];
 }
 
 export interface LlmpoolServer {
@@ -110,23 +113,44 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
   const cost = await createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  // Shared limits, budgets and spend (`state:`, src/state); nothing to share with memory.
+  const state = createStateRuntime({
+    config: () => loaded.config,
+    providers: () => pool.endpoints,
+    onRefused: (e) => pool.resilience.limits.countRejection(e),
+    cost,
+    clock,
+    logger,
+    redis: opts.redis,
+  });
+  const shared = state.admission;
   const poolOpts: PoolOptions = {
     clock: opts.clock,
     random: opts.random,
     observers: [...(opts.observers ?? [])],
     logger,
     pricer,
-    gates: [cost.budgets.endpointGate],
-    requestGates: [cost.budgets.requestGate],
+    gates: shared ? [cost.budgets.endpointGate, shared.endpointGate] : [cost.budgets.endpointGate],
+    requestGates: shared ? [shared.requestGate, cost.budgets.requestGate] : [cost.budgets.requestGate],
+    reserver: shared?.reserver,
+    shared: state.sharedMode,
   };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
-  const stats = { cost };
-  const cache = createConfiguredCache({ config: () => loaded.config.cache, clock, logger, redis: opts.cacheRedis, keyPrefix: opts.redisKeyPrefix });
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, cache });
+  // With state.backend redis the cache shares the state's connection (and its fail-fast settings).
+  const cache = createConfiguredCache({
+    config: () => loaded.config.cache,
+    clock,
+    logger,
+    redis: opts.cacheRedis ?? state.backend.client,
+    keyPrefix: opts.redisKeyPrefix ?? loaded.config.state.key_prefix,
+  });
+  const stats = { cost, refresh: () => state.refresh() };
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend, cache });
   const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
   if (tracing) pool.addObserver(tracing.observer);
   pool.addObserver(cost.observer);
+  if (shared) pool.addObserver(shared.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
@@ -257,6 +281,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         await closed;
         await pool.close();
         await cost.close(); // writes the ledger's last batch
+        await state.close();
         await tracing?.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export at shutdown failed"));
       })();
       return closing;
@@ -274,6 +299,10 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   if (a.host !== b.host) out.push("server.host");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
+  // on_unavailable is read live; the backend and its connection are built once.
+  for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
+    if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
+  }
   if (JSON.stringify(old.config.telemetry) !== JSON.stringify(next.config.telemetry)) out.push("telemetry");
   const [ca, cb] = [old.config.cache, next.config.cache];
   if (ca.max_entries !== cb.max_entries || ca.max_bytes !== cb.max_bytes || ca.timeout_ms !== cb.timeout_ms) out.push("cache (store bounds)");
