@@ -65,6 +65,19 @@ const serverSchema = z.strictObject({
    * connect-node, for debugging or comparison.
    */
   fast_path: z.boolean().default(true),
+  /** The HTTP front doors on the same port (README "Drop-in HTTP APIs"); each can be turned off. */
+  doors: z
+    .strictObject({
+      /** POST /v1/chat/completions, GET /v1/models. */
+      openai: z.boolean().default(true),
+      /** POST /v1/messages. */
+      anthropic: z.boolean().default(true),
+      /** /api/chat, /api/generate, /api/tags, ... and the /health/providers views. */
+      ollama: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** An extra listener (same host, same handler) for clients that assume Ollama's port, e.g. 11434. */
+  ollama_port: z.number().int().min(0).max(65_535, "must be <= 65535").optional(),
   /** How long SIGTERM waits for calls in flight before exiting. */
   shutdown_timeout_ms: nonNegInt.default(30_000),
   /** The live dashboard at /dashboard (it reads GetPoolStats like any other client). */
@@ -94,6 +107,15 @@ const poolSchema = z.strictObject({
   affinity: affinityOptions.prefault({}),
   /** Model used when a request names none (default: the first model served). */
   default_model: z.string().optional(),
+  /** Embed requests (README "Embeddings"). */
+  embeddings: z
+    .strictObject({
+      /** Most inputs one Embed request may carry. */
+      max_inputs: posInt.max(100_000, "must be <= 100000").default(2048),
+      /** Longest input, in estimated tokens (most embedding models take 8192). */
+      max_input_tokens: posInt.default(8192),
+    })
+    .prefault({}),
   fallback: z
     .enum(FALLBACK_POLICIES, {
       error: (issue) =>

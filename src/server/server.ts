@@ -47,6 +47,7 @@ import { createFastPath, type FastPathService } from "./fast-path.js";
 import { withResponseCache } from "./cache-front.js";
 import { createConfiguredCache } from "../cache/configured.js";
 import type { Redis } from "ioredis";
+import { createDoors, type DoorService } from "./doors/index.js";
 
 export interface ServerOptions {
   loaded: LoadedConfig;
@@ -80,6 +81,8 @@ export interface LlmpoolServer {
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** The bound address, after listen(). */
   address(): AddressInfo;
+  /** The `server.ollama_port` listener's address, when configured and bound. */
+  ollamaAddress(): AddressInfo | undefined;
   /** Apply a new config: providers whose config is unchanged keep their state. */
   reload(loaded: LoadedConfig): ReturnType<Pool["reload"]>;
   /** The config in force. */
@@ -177,6 +180,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     maxRequestBytes: () => loaded.config.server.max_request_bytes,
     maxTimeoutMs: MAX_TIMEOUT_MS,
   });
+  const doors = createDoors({ service: service as unknown as DoorService, authorize, config: () => loaded.config.server });
   const cors = createCors(() => loaded.config.server.cors);
 
   const tracker = new ConnectionTracker();
@@ -187,6 +191,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     if (loaded.config.server.fast_path && fastPath(req, res, path)) return;
+    if (doors(req, res, path!)) return;
     if (req.method === "GET") {
       if (path === "/metrics") {
         metrics.registry.metrics().then(
@@ -223,6 +228,12 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     netServer = createSniffingServer(h1, h2);
   }
   tracker.watchServer(netServer);
+  // server.ollama_port: the same handler on a second port, HTTP/1.1 as Ollama clients speak it.
+  let ollamaServer: http.Server | undefined;
+  if (loaded.config.server.ollama_port !== undefined) {
+    ollamaServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
+    tracker.watchServer(ollamaServer);
+  }
 
   const server: LlmpoolServer = {
     pool,
@@ -231,17 +242,15 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     get draining() {
       return draining;
     },
-    listen(port = loaded.config.server.port, host = loaded.config.server.host) {
-      return new Promise((resolve, reject) => {
-        netServer.once("error", reject);
-        netServer.listen(port, host, () => {
-          netServer.off("error", reject);
-          resolve(netServer.address() as AddressInfo);
-        });
-      });
+    async listen(port = loaded.config.server.port, host = loaded.config.server.host) {
+      if (ollamaServer) await bind(ollamaServer, loaded.config.server.ollama_port!, host);
+      return bind(netServer, port, host);
     },
     address() {
       return netServer.address() as AddressInfo;
+    },
+    ollamaAddress() {
+      return ollamaServer?.address() as AddressInfo | undefined;
     },
     get loaded() {
       return loaded;
@@ -262,7 +271,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       closing ??= (async () => {
         draining = true;
         drained.abort();
-        const closed = new Promise<void>((r) => netServer.close(() => r()));
+        const closed = Promise.all([netServer, ...(ollamaServer ? [ollamaServer] : [])].map((srv) => new Promise<void>((r) => srv.close(() => r())))).then(() => undefined);
         tracker.drain(); // GOAWAY to HTTP/2, close idle HTTP/1.1; busy ones close when done
         // Wait until every response is fully written (not just the pool's work done), or the
         // timeout; then give connections a moment to flush and close on their own.
@@ -290,6 +299,16 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   return server;
 }
 
+function bind(srv: NetServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(port, host, () => {
+      srv.off("error", reject);
+      resolve(srv.address() as AddressInfo);
+    });
+  });
+}
+
 /** Settings fixed when the server started (listener, TLS, request size): a reload cannot change them. */
 function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   const a = old.config.server;
@@ -297,6 +316,7 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   const out: string[] = [];
   if (a.port !== b.port) out.push("server.port");
   if (a.host !== b.host) out.push("server.host");
+  if (a.ollama_port !== b.ollama_port) out.push("server.ollama_port");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
   // on_unavailable is read live; the backend and its connection are built once.

@@ -9,12 +9,15 @@ import {
   LLMPool,
   type ChatRequest,
   type ChatResponseSchema,
+  type EmbedRequest,
+  type EmbedResponseSchema,
   type StreamChatResponseSchema,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CallContext, Pool } from "../pool/pool.js";
 import { buildHealth, buildModelList, buildPoolStats, type StatsSources } from "../metrics/stats.js";
 import { toConnectError } from "./errors.js";
 import { validateChatRequest } from "./validate.js";
+import { invalidArgument } from "../core/errors.js";
 
 export interface ServiceOptions {
   pool: () => Pool;
@@ -97,6 +100,32 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
       try {
         validateChatRequest(req);
         yield* opts.pool().stream(req, call);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    async embed(req: EmbedRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof EmbedResponseSchema>> {
+      const call = callContext(ctx);
+      try {
+        if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
+        if (req.dimensions !== undefined && req.dimensions < 1) throw invalidArgument("dimensions", `must be >= 1, got ${req.dimensions}`);
+        const out = await opts.pool().embed(
+          { model: req.model, inputs: req.inputs, dimensions: req.dimensions, metadata: req.metadata, routing: req.routing },
+          call,
+        );
+        ctx.responseHeader.set("x-llmpool-provider", out.provider);
+        return {
+          embeddings: out.vectors.map((values, index) => ({ values, index })),
+          usage: { promptTokens: out.promptTokens, completionTokens: 0, totalTokens: out.promptTokens, estimated: out.estimated },
+          provider: out.provider,
+          costUsd: out.costUsd,
+          model: out.model,
+          attempts: out.attempts,
+          latencyMs: out.latencyMs,
+          requestId: out.requestId,
+          providersTried: out.providersTried,
+        };
       } catch (err) {
         throw toConnectError(err);
       }
