@@ -20,6 +20,7 @@ import {
   posInt,
   providerSchema,
 } from "./provider-schema.js";
+import { securityServerKeys } from "./security-schema.js";
 import { stateSchema } from "./state-schema.js";
 import { cacheSchema } from "./cache-schema.js";
 import { telemetrySchema } from "./telemetry-schema.js";
@@ -32,7 +33,8 @@ export const FALLBACK_POLICIES = ["none", "next_available", "retry_same", "best_
 
 const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535, "must be <= 65535").default(50051),
-  host: z.string().min(1).default("0.0.0.0"),
+  /** Loopback by default: another address needs gateway keys or server.auth.allow_anonymous. */
+  host: z.string().min(1).default("127.0.0.1"),
   tls: z
     .strictObject({
       cert_file: z.string().min(1),
@@ -42,8 +44,8 @@ const serverSchema = z.strictObject({
   cors: z
     .strictObject({
       enabled: z.boolean().default(true),
-      /** Origins allowed to call from a browser; "*" allows any. */
-      allowed_origins: z.array(z.string()).default(["*"]),
+      /** Origins allowed to call from a browser; "*" allows any; none by default (the dashboard is same-origin). */
+      allowed_origins: z.array(z.string()).default([]),
       /** Extra request headers browsers may send. */
       allowed_headers: z.array(z.string()).default([]),
       /** Extra response headers browsers may read. */
@@ -51,12 +53,8 @@ const serverSchema = z.strictObject({
       max_age_s: nonNegInt.default(7200),
     })
     .prefault({}),
-  auth: z
-    .strictObject({
-      /** When non-empty, LLMPool RPCs need `authorization: Bearer <key>` or `x-api-key`. */
-      api_keys: z.array(z.string().min(8, "gateway keys must be at least 8 characters")).default([]),
-    })
-    .prefault({}),
+  /** auth, timeouts, max_concurrent_streams, max_connections, limits, metrics (security-schema.ts). */
+  ...securityServerKeys,
   /** Largest request message accepted, in bytes. */
   max_request_bytes: posInt.default(8 * 1024 * 1024),
   /**
@@ -271,6 +269,7 @@ export type Config = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type PoolConfig = Config["pool"];
 export type ServerConfig = Config["server"];
+export type RequestLimits = ServerConfig["limits"];
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;

@@ -11,9 +11,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import { LLMPool, type ChatRequest, type ChatResponse, type ChatResponseSchema, type StreamChatResponseSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { ResponseCache } from "../cache/response-cache.js";
-import { toConnectError } from "./errors.js";
 import type { CallHeaders } from "./service.js";
-import { validateChatRequest } from "./validate.js";
 
 type Service = ServiceImpl<typeof LLMPool>;
 type ChatOut = MessageInitShape<typeof ChatResponseSchema>;
@@ -29,18 +27,6 @@ function requestIdOf(ctx: CallHeaders): string {
   ctx.responseHeader.set("x-request-id", id);
   ctx.responseHeader.set("x-llmpool-cache", "hit");
   return id;
-}
-
-/** Validate and key the request; undefined when the cache does not apply to it. */
-function keyOf(cache: ResponseCache, req: ChatRequest): string | undefined {
-  const key = cache.keyFor(req);
-  if (key === undefined) return undefined;
-  try {
-    validateChatRequest(req); // a malformed request is refused, never answered from the cache
-  } catch (err) {
-    throw toConnectError(err);
-  }
-  return key;
 }
 
 function hitResponse(hit: ChatResponse, requestId: string, startedAt: number): ChatOut {
@@ -110,27 +96,37 @@ function collector(maxChars: number) {
   };
 }
 
-export function withResponseCache(inner: Service, cache: () => ResponseCache | undefined): Service {
+/**
+ * `admit` runs on a hit before it is served: request validation and the caller's policy (virtual
+ * keys' tenant, models and rpm), so a cached answer reaches only a caller who may ask for it.
+ */
+export function withResponseCache(inner: Service, cache: () => ResponseCache | undefined, admit: (req: ChatRequest, ctx: CallHeaders) => Promise<void>): Service {
   return {
     ...inner,
     async chat(req, ctx) {
       const c = cache();
-      const key = c && keyOf(c, req);
+      const key = c?.keyFor(req);
       if (!c || key === undefined) return inner.chat(req, ctx);
       const startedAt = performance.now();
       const hit = await c.lookup(key, "chat");
-      if (hit) return hitResponse(hit, requestIdOf(ctx as CallHeaders), startedAt);
+      if (hit) {
+        await admit(req, ctx as CallHeaders);
+        return hitResponse(hit, requestIdOf(ctx as CallHeaders), startedAt);
+      }
       const res = await inner.chat(req, ctx);
       c.save(key, res);
       return res;
     },
     async *streamChat(req, ctx) {
       const c = cache();
-      const key = c && keyOf(c, req);
+      const key = c?.keyFor(req);
       if (!c || key === undefined) return yield* inner.streamChat(req, ctx);
       const startedAt = performance.now();
       const hit = await c.lookup(key, "stream");
-      if (hit) return yield* replay(hit, requestIdOf(ctx as CallHeaders), startedAt);
+      if (hit) {
+        await admit(req, ctx as CallHeaders);
+        return yield* replay(hit, requestIdOf(ctx as CallHeaders), startedAt);
+      }
       const collect = collector(c.maxEntryBytes);
       for await (const chunk of inner.streamChat(req, ctx)) {
         collect.add(chunk);

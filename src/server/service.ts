@@ -13,11 +13,15 @@ import {
   type EmbedResponseSchema,
   type StreamChatResponseSchema,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { ContextKey } from "@connectrpc/connect";
 import type { CallContext, Pool } from "../pool/pool.js";
+import type { RequestLimits } from "../config/schema.js";
 import { buildHealth, buildModelList, buildPoolStats, type StatsSources } from "../metrics/stats.js";
 import { toConnectError } from "./errors.js";
 import { validateChatRequest } from "./validate.js";
 import { invalidArgument } from "../core/errors.js";
+import { ANONYMOUS, CALLER } from "./auth.js";
+import type { CallerPolicy, KeyReservation } from "./caller-policy.js";
 
 export interface ServiceOptions {
   pool: () => Pool;
@@ -25,6 +29,10 @@ export interface ServiceOptions {
   draining?: () => boolean;
   /** Cost totals and budgets for GetPoolStats and Health. */
   stats?: StatsSources;
+  /** What each caller's key decides (tenant, priority, models, rpm/tpm); none = no policy. */
+  callers?: CallerPolicy;
+  /** Caps on the request's shape (server.limits). */
+  limits?: () => RequestLimits;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,6 +44,24 @@ export interface CallHeaders {
   readonly signal: AbortSignal;
   /** Time left before the caller's deadline, ms; undefined without one. */
   timeoutMs(): number | undefined;
+  /** Per-call values: CALLER (auth.ts) is the authenticated caller. */
+  readonly values?: { get<T>(key: ContextKey<T>): T };
+}
+
+/** Validate, then let the caller's key bind and limit the call. */
+function admit(opts: ServiceOptions, req: ChatRequest | EmbedRequest, ctx: CallHeaders): KeyReservation | undefined | Promise<KeyReservation | undefined> {
+  if (req.$typeName === "llmpool.v1.ChatRequest") validateChatRequest(req, opts.limits?.());
+  return opts.callers?.admit(ctx.values?.get(CALLER) ?? ANONYMOUS, req);
+}
+
+/** Validate and apply the caller's policy to a request answered without the pool (a cache hit: no tokens). */
+export async function admitFree(opts: ServiceOptions, req: ChatRequest, ctx: CallHeaders): Promise<void> {
+  try {
+    const r = await admit(opts, req, ctx);
+    if (r) opts.callers!.settle(r, 0);
+  } catch (err) {
+    throw toConnectError(err);
+  }
 }
 
 function callContext(ctx: CallHeaders): CallContext {
@@ -57,9 +83,13 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
   return {
     async chat(req: ChatRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof ChatResponseSchema>> {
       const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
       try {
-        validateChatRequest(req);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
         const out = await opts.pool().chat(req, call);
+        used = out.usage.promptTokens + out.usage.completionTokens;
         const res = out.result;
         ctx.responseHeader.set("x-llmpool-provider", out.provider);
         return {
@@ -89,6 +119,8 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
         };
       } catch (err) {
         throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
       }
     },
 
@@ -97,23 +129,40 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
       ctx: CallHeaders,
     ): AsyncGenerator<MessageInitShape<typeof StreamChatResponseSchema>> {
       const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
       try {
-        validateChatRequest(req);
-        yield* opts.pool().stream(req, call);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
+        if (!reservation) {
+          yield* opts.pool().stream(req, call);
+          return;
+        }
+        for await (const chunk of opts.pool().stream(req, call)) {
+          if (chunk.usage) used = chunk.usage.promptTokens + chunk.usage.completionTokens;
+          yield chunk;
+        }
       } catch (err) {
         throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
       }
     },
 
     async embed(req: EmbedRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof EmbedResponseSchema>> {
       const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
       try {
         if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
         if (req.dimensions !== undefined && req.dimensions < 1) throw invalidArgument("dimensions", `must be >= 1, got ${req.dimensions}`);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
         const out = await opts.pool().embed(
           { model: req.model, inputs: req.inputs, dimensions: req.dimensions, metadata: req.metadata, routing: req.routing },
           call,
         );
+        used = out.promptTokens;
         ctx.responseHeader.set("x-llmpool-provider", out.provider);
         return {
           embeddings: out.vectors.map((values, index) => ({ values, index })),
@@ -128,6 +177,8 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
         };
       } catch (err) {
         throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
       }
     },
 

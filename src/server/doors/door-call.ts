@@ -3,16 +3,17 @@
  * checked before the body is read), reading a bounded JSON body, the call context the service
  * expects (request id, pinned provider, client disconnect), and the provenance headers.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { Req, Res } from "../http.js";
+import { ANONYMOUS, CALLER, type CallerIdentity } from "../auth.js";
 import type { CallHeaders } from "../service.js";
 import { toConnectError } from "../errors.js";
 
-/** Checks a call's credentials (src/server/auth.ts): undefined when allowed. */
-export type DoorAuthorizer = (header: (name: string) => string | null) => ConnectError | undefined;
+/** The caller behind a request's headers (src/server/auth.ts), or the UNAUTHENTICATED error. */
+export type DoorAuthenticator = (req: Req) => CallerIdentity | ConnectError;
 
 export interface DoorContext {
-  authorize: DoorAuthorizer;
+  authenticate: DoorAuthenticator;
   /** Largest request body accepted, bytes (server.max_request_bytes). */
   maxRequestBytes: () => number;
 }
@@ -22,9 +23,15 @@ const header = (req: Req, name: string): string | null => {
   return typeof v === "string" ? v : Array.isArray(v) ? (v[0] ?? null) : null;
 };
 
-/** Runs the gateway key check; the error to answer with, or undefined. */
+/** Who made each door call, for the service's key policy (tenant, limits, models). */
+const callers = new WeakMap<Req, CallerIdentity>();
+
+/** Runs the gateway key check; the error to answer with, or undefined (the caller is kept). */
 export function checkAuth(ctx: DoorContext, req: Req): ConnectError | undefined {
-  return ctx.authorize((name) => header(req, name));
+  const caller = ctx.authenticate(req);
+  if (caller instanceof ConnectError) return caller;
+  callers.set(req, caller);
+  return undefined;
 }
 
 /** The request body as JSON; a ConnectError (INVALID_ARGUMENT / RESOURCE_EXHAUSTED) when it is not. */
@@ -71,6 +78,8 @@ export function callHeaders(req: Req, res: Res): CallHeaders {
     },
     signal: ac.signal,
     timeoutMs: () => undefined,
+    // The key decides tenant, limits and models on the doors exactly as on the RPCs.
+    values: createContextValues().set(CALLER, callers.get(req) ?? ANONYMOUS),
   };
 }
 

@@ -7,7 +7,7 @@
 import type { ServerConfig } from "../../config/schema.js";
 import type { Req, Res } from "../http.js";
 import { createAnthropicDoor } from "./anthropic/door.js";
-import type { DoorAuthorizer } from "./door-call.js";
+import type { DoorAuthenticator } from "./door-call.js";
 import { createOllamaDoor } from "./ollama/door.js";
 import { createOpenAIDoor } from "./openai/door.js";
 import type { DoorService } from "./service-view.js";
@@ -17,7 +17,7 @@ export type { DoorService } from "./service-view.js";
 export interface DoorsOptions {
   service: DoorService;
   /** The gateway key check of the RPCs (src/server/auth.ts). */
-  authorize: DoorAuthorizer;
+  authenticate: DoorAuthenticator;
   /** The server config in force. */
   config: () => ServerConfig;
 }
@@ -26,7 +26,7 @@ export interface DoorsOptions {
 export type Doors = (req: Req, res: Res, path: string) => boolean;
 
 export function createDoors(opts: DoorsOptions): Doors {
-  const ctx = { authorize: opts.authorize, maxRequestBytes: () => opts.config().max_request_bytes };
+  const ctx = { authenticate: opts.authenticate, maxRequestBytes: () => opts.config().max_request_bytes };
   const openai = createOpenAIDoor(opts.service, ctx);
   const anthropic = createAnthropicDoor(opts.service, ctx);
   const ollama = createOllamaDoor(opts.service, ctx);
