@@ -86,6 +86,22 @@ describe("response cache", () => {
     expect(await metric(s, 'llmpool_cache_hits_total{kind="stream"}')).toBe(1);
   });
 
+  it("a hit still passes the caller's checks: a virtual key limited to other models is refused", async () => {
+    const f = await upstream();
+    const OPEN = "gateway-open-key-0123456789";
+    const NARROW = "gateway-narrow-key-0123456789";
+    const s = await h.serve({
+      ...config(f),
+      server: { auth: { keys: [{ key: OPEN, tenant: "a" }, { key: NARROW, tenant: "b", models: ["o1*"] }] } },
+    });
+    const auth = (k: string) => ({ headers: { authorization: `Bearer ${k}` } });
+    expect((await s.grpc.chat({ model: "gpt-4o-mini", messages: [user("what is the answer?")] }, auth(OPEN))).cached).toBe(false);
+    expect((await s.grpc.chat({ model: "gpt-4o-mini", messages: [user("what is the answer?")] }, auth(OPEN))).cached).toBe(true);
+    await expect(s.grpc.chat({ model: "gpt-4o-mini", messages: [user("what is the answer?")] }, auth(NARROW))).rejects.toThrow(/gpt-4o-mini/);
+    await expect(s.grpc.chat({ model: "gpt-4o-mini", messages: [user("what is the answer?")] })).rejects.toThrow(/unauthenticated/i);
+    expect(f.chatRequests()).toHaveLength(1);
+  });
+
   it("is off by default, and does not store answers over max_entry_bytes", async () => {
     const f = await upstream();
     const off = await h.serve(config(f, {}));

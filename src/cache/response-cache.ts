@@ -49,7 +49,8 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       return opts.config().max_entry_bytes;
     },
     keyFor(req) {
-      if (!opts.config().enabled || req.metadata.cache === "skip") return undefined;
+      // "skip", or a value the service will refuse as INVALID_ARGUMENT: not the cache's to answer.
+      if (!opts.config().enabled || req.metadata.cache !== undefined) return undefined;
       return cacheKey(req);
     },
     async lookup(key, kind) {
