@@ -20,6 +20,7 @@ import { REDACTED, redactDeep } from "./util/redact.js";
 import type { Config } from "./config/schema.js";
 import { redactRedisUrl } from "./config/state-schema.js";
 import { VERSION } from "./version.js";
+import { loadDotenv } from "./config/dotenv.js";
 
 const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
 
@@ -107,6 +108,7 @@ function redactedConfig(config: Config) {
 async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> {
   const overrides = overridesFrom(values);
   const where = { config: values.config, configUrl: values["config-url"], configSha256: values["config-sha256"] };
+  const dotenv = loadDotenv(where);
   const loaded = await loadEffectiveConfig({ ...where, overrides });
   // Refuse before starting anything: a public address with no gateway key.
   const refused = exposureProblem(loaded.config.server);
@@ -122,6 +124,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
       address: `${addr.address}:${addr.port}`,
       config: loaded.source,
       config_version: loaded.version,
+      ...(dotenv ? { dotenv } : {}),
       strategy: loaded.config.pool.strategy,
       providers: loaded.config.providers.map((p) => `${p.name} (${p.type})`),
     },
@@ -210,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
         return await checkConfig(file, values.probe === true);
       }
       case "print-config": {
+        loadDotenv({ config: values.config, configUrl: values["config-url"] });
         const loaded = await loadEffectiveConfig({ config: values.config, configUrl: values["config-url"], configSha256: values["config-sha256"], overrides: overridesFrom(values) });
         process.stdout.write(`# source: ${loaded.source}, version ${loaded.version}\n`);
         process.stdout.write(stringify(redactedConfig(loaded.config)));
