@@ -19,7 +19,7 @@ import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
 import type { Reserver } from "../core/gate.js";
-import type { Plan } from "./plan.js";
+import { triedOn, type Plan } from "./plan.js";
 import type { Resilience } from "./resilience.js";
 import { mayRetry, retryBackoff } from "./retry-policy.js";
 import type { Route } from "./router.js";
@@ -101,7 +101,7 @@ export class Attempts {
   async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
     if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
     let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
-    if (plan.tried.has(route.endpoint)) {
+    if (triedOn(plan, route.endpoint)) {
       const wait = retryBackoff(plan, this.d.settings(), this.d.random);
       // The deadline bounds all attempts: no retry that could not even start in time.
       if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
@@ -113,7 +113,7 @@ export class Attempts {
       route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
     }
     if (this.d.reserver) route = await this.reserve(plan, route, ctx);
-    const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
+    const role: CallRole = plan.record.attemptEndpoints.length === 0 ? "first" : triedOn(plan, route.endpoint) ? "retry" : "fallback";
     return this.start(plan, route, role, ctx);
   }
 
@@ -134,7 +134,7 @@ export class Attempts {
         throw abortedError(plan, ctx.signal);
       }
       if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
-      plan.blocked.set(route.endpoint.name, block);
+      plan.record.blocked.set(route.endpoint.name, block);
       route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
     }
   }
@@ -143,14 +143,14 @@ export class Attempts {
   private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Route> {
     const admission = this.d.resilience.admission;
     for (;;) {
-      if (!limitedOnly(plan.blocked)) throw exhaustedError(plan);
-      plan.waiter ??= createWaiter(plan.priority, (e) => plan.routes.some((r) => r.endpoint === e), plan.deadline);
-      const o = await admission.wait(plan.waiter, plan.blocked, ctx.signal);
+      if (!limitedOnly(plan.record.blocked)) throw exhaustedError(plan);
+      plan.record.waiter ??= createWaiter(plan.priority, (e) => plan.routes.some((r) => r.endpoint === e), plan.deadline);
+      const o = await admission.wait(plan.record.waiter, plan.record.blocked, ctx.signal);
       if (o.kind === "aborted") throw abortedError(plan, ctx.signal);
       if (o.kind !== "woken") throw waitError(plan, o, this.d.settings().queue.max_size);
       const route = this.d.choose(plan);
       if (route) return route;
-      admission.passOn(plan.waiter);
+      admission.passOn(plan.record.waiter);
     }
   }
 
@@ -169,8 +169,7 @@ export class Attempts {
     if (!r.providersTried.includes(e.name)) r.providersTried.push(e.name);
     if (role === "retry") r.retries++;
     else if (role === "fallback") r.fallbacks++;
-    plan.tried.add(e);
-    if (!leg) plan.history.push(e);
+    if (!leg) r.attemptEndpoints.push(e);
     t.upstreamCalls++;
     if (role === "retry") t.retries++;
     else if (role === "fallback") t.fallbacks++;
@@ -228,7 +227,7 @@ export class Attempts {
     const canceled = ctx.signal.aborted;
     this.end(plan, at, { ok: false, latencyMs: this.clock.now() - at.started, error: pe, canceled, ...partial });
     if (canceled) throw abortedError(plan, ctx.signal);
-    plan.errors.push(pe);
+    plan.record.errors.push(pe);
     return pe;
   }
 
@@ -268,7 +267,7 @@ export class Attempts {
       view: (at) => at.endpoint,
       startLeg: () => {
         const route = this.d.choose(plan);
-        if (!route || plan.tried.has(route.endpoint)) return undefined;
+        if (!route || triedOn(plan, route.endpoint)) return undefined;
         const at = this.start(plan, route, "first", ctx, true);
         return { candidate: at, attempt: at.signal, started: at.started };
       },
@@ -276,7 +275,7 @@ export class Attempts {
         leg.attempt.done();
         const canceled = outcome.canceled || ctx.signal.aborted;
         this.end(plan, leg.candidate, { ...outcome, canceled });
-        if (!canceled && outcome.error) plan.errors.push(outcome.error);
+        if (!canceled && outcome.error) plan.record.errors.push(outcome.error);
       },
       decided: (entrants, winner) =>
         this.raceDecided(

@@ -226,7 +226,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         throw midStream(plan, e.name, text, "a tool call was being streamed, and another provider cannot continue one", pe.describe());
       }
       if (!pool.mayContinue(plan, pe)) {
-        const why = plan.budgetSpent ? "retry budget spent (pool.retry_budget)" : "no attempts left (pool.max_retries)";
+        const why = plan.record.budgetSpent ? "retry budget spent (pool.retry_budget)" : "no attempts left (pool.max_retries)";
         throw midStream(plan, e.name, text, why, pe.describe());
       }
       // A continuation that failed before its first chunk leaves the first failover pending.
