@@ -19,6 +19,12 @@ export interface LimiterConfig {
   max_concurrency: number;
 }
 
+/** Calls in flight at most given `max_concurrency` and a connection `capacity`: the smaller wins (0 = no cap). */
+export function effectiveConcurrency(maxConcurrency: number, capacity: number | undefined): number {
+  if (capacity === undefined || capacity <= 0) return maxConcurrency;
+  return maxConcurrency > 0 ? Math.min(maxConcurrency, capacity) : capacity;
+}
+
 /** Below this share of the upstream's request budget, calls are paced (10%, at least 2 calls). */
 const PACE_BELOW = 0.1;
 
@@ -39,11 +45,25 @@ export class Limiter {
   private paceBelow = 0;
   /** Pacing: the next call may start at this time. */
   private nextAt = 0;
+  /** Calls in flight at most: the smaller of max_concurrency and the connection capacity (0 = no cap). */
+  private readonly concurrency: number;
+  private readonly concurrencyWhy: string;
 
+  /**
+   * `capacity`: the provider's connection pool size (src/core/provider.ts `capacity`); calls
+   * beyond it would wait inside the HTTP client, unseen by the queue and on the clock of
+   * `timeout_ms`, so they wait in the pool's queue instead.
+   */
   constructor(
     private readonly cfg: LimiterConfig,
     private readonly defaultCooldownMs: () => number,
+    capacity?: number,
   ) {
+    this.concurrency = effectiveConcurrency(cfg.max_concurrency, capacity);
+    this.concurrencyWhy =
+      this.concurrency > 0 && this.concurrency !== cfg.max_concurrency
+        ? `connection capacity ${this.concurrency} reached (connections)`
+        : `max_concurrency ${cfg.max_concurrency} reached`;
     if (cfg.rpm > 0) this.rpm = new WindowCounter(60_000, 60);
     if (cfg.rpd > 0) this.rpd = new WindowCounter(86_400_000, 288);
     if (cfg.tpm > 0) this.tpm = new WindowCounter(60_000, 60);
@@ -52,8 +72,8 @@ export class Limiter {
   /** Why a call with `tokens` estimated prompt tokens may not start now, or undefined. */
   check(inFlight: number, tokens: number, now: number): GateBlock | undefined {
     const c = this.cfg;
-    if (c.max_concurrency > 0 && inFlight >= c.max_concurrency) {
-      return { kind: "exhausted", reason: `max_concurrency ${c.max_concurrency} reached` };
+    if (this.concurrency > 0 && inFlight >= this.concurrency) {
+      return { kind: "exhausted", reason: this.concurrencyWhy };
     }
     if (now < this.cooldownUntil) {
       const left = this.cooldownUntil - now;

@@ -14,6 +14,8 @@ import { Limiter, type LimiterConfig } from "./limiter.js";
 export interface LimitedEndpoint {
   readonly config: LimiterConfig;
   readonly inFlight: number;
+  /** Calls the provider's connection pool takes at once (undefined = unbounded). */
+  readonly capacity?: number;
 }
 
 interface Entry {
@@ -31,7 +33,7 @@ export class RateLimits<E extends LimitedEndpoint> implements EndpointMechanism<
 
   /** Give `e` its limiter (idempotent). */
   attach(e: E): void {
-    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs), rejections: 0 });
+    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, e.capacity), rejections: 0 });
   }
 
   state(e: E, now: number): MechanismState | undefined {
