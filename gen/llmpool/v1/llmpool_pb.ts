@@ -18,7 +18,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file llmpool/v1/llmpool.proto.
  */
 export const file_llmpool_v1_llmpool: GenFile = /*@__PURE__*/
-  fileDesc("ChhsbG1wb29sL3YxL2xsbXBvb2wucHJvdG8SCmxsbXBvb2wudjEi6AQKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiUKCG1lc3NhZ2VzGAIgAygLMhMubGxtcG9vbC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESFwoKbWF4X3Rva2VucxgEIAEoDUgBiAEBEhIKBXRvcF9wGAUgASgBSAKIAQESDAoEc3RvcBgGIAMoCRIkCgdyb3V0aW5nGAcgASgLMhMubGxtcG9vbC52MS5Sb3V0aW5nEjcKCG1ldGFkYXRhGAggAygLMiUubGxtcG9vbC52MS5DaGF0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Eh8KBXRvb2xzGAkgAygLMhAubGxtcG9vbC52MS5Ub29sEisKC3Rvb2xfY2hvaWNlGAogASgLMhYubGxtcG9vbC52MS5Ub29sQ2hvaWNlEjMKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIaLmxsbXBvb2wudjEuUmVzcG9uc2VGb3JtYXQSEQoEc2VlZBgMIAEoA0gDiAEBEh0KEHByZXNlbmNlX3BlbmFsdHkYDSABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgOIAEoAUgFiAEBEgwKBHVzZXIYDyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5InUKB1JvdXRpbmcSEAoIcHJvdmlkZXIYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSGQoRZXhjbHVkZV9wcm92aWRlcnMYAyADKAkSFQoNb25seV9wcm92aWRlchgEIAEoCBIUCgxhZmZpbml0eV9rZXkYBSABKAkingEKB01lc3NhZ2USDAoEcm9sZRgBIAEoCRIPCgdjb250ZW50GAIgASgJEiYKBXBhcnRzGAMgAygLMhcubGxtcG9vbC52MS5Db250ZW50UGFydBIoCgp0b29sX2NhbGxzGAQgAygLMhQubGxtcG9vbC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBSABKAkSDAoEbmFtZRgGIAEoCSJJCgtDb250ZW50UGFydBIOCgR0ZXh0GAEgASgJSAASIgoFaW1hZ2UYAiABKAsyES5sbG1wb29sLnYxLkltYWdlSABCBgoEcGFydCJTCgVJbWFnZRIOCgRkYXRhGAEgASgMSAASDQoDdXJsGAIgASgJSAASEQoJbWltZV90eXBlGAMgASgJEg4KBmRldGFpbBgEIAEoCUIICgZzb3VyY2UiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjEKClRvb2xDaG9pY2USDAoEbW9kZRgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlEKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKA0SCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIXCg9hcmd1bWVudHNfZGVsdGEYBCABKAkiZQoOUmVzcG9uc2VGb3JtYXQSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEicKBnNjaGVtYRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGc3RyaWN0GAQgASgIInkKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0SFAoMdG90YWxfdG9rZW5zGAMgASgNEhUKDWNhY2hlZF90b2tlbnMYBCABKA0SEQoJZXN0aW1hdGVkGAUgASgIIrICCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSJAoHbWVzc2FnZRgDIAEoCzITLmxsbXBvb2wudjEuTWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAQgASgJEiAKBXVzYWdlGAUgASgLMhEubGxtcG9vbC52MS5Vc2FnZRIQCghwcm92aWRlchgGIAEoCRIQCghhdHRlbXB0cxgHIAEoDRISCgpsYXRlbmN5X21zGAggASgBEhAKCGNvc3RfdXNkGAkgASgBEhkKEXJhd19maW5pc2hfcmVhc29uGAogASgJEhIKCnJlcXVlc3RfaWQYCyABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDCABKA0SFwoPcHJvdmlkZXJzX3RyaWVkGA0gAygJIvYCChJTdHJlYW1DaGF0UmVzcG9uc2USDQoFZGVsdGEYASABKAkSFQoNZmluaXNoX3JlYXNvbhgCIAEoCRIgCgV1c2FnZRgDIAEoCzIRLmxsbXBvb2wudjEuVXNhZ2USEAoIcHJvdmlkZXIYBCABKAkSEAoIYXR0ZW1wdHMYBSABKA0SEAoIY29zdF91c2QYBiABKAESCgoCaWQYByABKAkSDQoFbW9kZWwYCCABKAkSLQoKdG9vbF9jYWxscxgJIAMoCzIZLmxsbXBvb2wudjEuVG9vbENhbGxEZWx0YRIsCghmYWlsb3ZlchgKIAEoCzIaLmxsbXBvb2wudjEuU3RyZWFtRmFpbG92ZXISGQoRcmF3X2ZpbmlzaF9yZWFzb24YCyABKAkSDwoHdHRmdF9tcxgMIAEoARISCgpsYXRlbmN5X21zGA0gASgBEhIKCnJlcXVlc3RfaWQYDiABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDyABKA0ibQoOU3RyZWFtRmFpbG92ZXISDwoHYXR0ZW1wdBgBIAEoDRIOCgZvZmZzZXQYAiABKA0SFQoNZnJvbV9wcm92aWRlchgDIAEoCRITCgt0b19wcm92aWRlchgEIAEoCRIOCgZyZWFzb24YBSABKAkiJQoRTGlzdE1vZGVsc1JlcXVlc3QSEAoIcHJvdmlkZXIYASABKAkiUgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiUKBm1vZGVscxgBIAMoCzIVLmxsbXBvb2wudjEuTW9kZWxJbmZvEhUKDWRlZmF1bHRfbW9kZWwYAiABKAkiVAoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSEQoJcHJvdmlkZXJzGAIgAygJEiYKBnJvdXRlcxgDIAMoCzIWLmxsbXBvb2wudjEuTW9kZWxSb3V0ZSKMAQoKTW9kZWxSb3V0ZRIQCghwcm92aWRlchgBIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgCIAEoCRIMCgR0eXBlGAMgASgJEg8KB2hlYWx0aHkYBCABKAgSDgoGdmlzaW9uGAUgASgIEg0KBXRvb2xzGAYgASgIEhYKDmNvbnRleHRfd2luZG93GAcgASgNIigKE0dldFBvb2xTdGF0c1JlcXVlc3QSEQoJcHJvdmlkZXJzGAEgAygJImAKDExhdGVuY3lTdGF0cxIPCgdld21hX21zGAEgASgBEg4KBnA1MF9tcxgCIAEoARIOCgZwOTVfbXMYAyABKAESDgoGcDk5X21zGAQgASgBEg8KB3NhbXBsZXMYBSABKA0i2gEKDlJhdGVMaW1pdFN0YXRzEhEKCXJwbV9saW1pdBgBIAEoDRIVCg1ycG1fcmVtYWluaW5nGAIgASgNEhEKCXJwZF9saW1pdBgDIAEoDRIVCg1ycGRfcmVtYWluaW5nGAQgASgNEhEKCXRwbV9saW1pdBgFIAEoDRIVCg10cG1fcmVtYWluaW5nGAYgASgNEhcKD21heF9jb25jdXJyZW5jeRgHIAEoDRIdChVjb29sZG93bl9yZW1haW5pbmdfbXMYCCABKAESEgoKcmVqZWN0aW9ucxgJIAEoBCK9BAoNUHJvdmlkZXJTdGF0cxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSKAoFc3RhdGUYAyABKA4yGS5sbG1wb29sLnYxLlByb3ZpZGVyU3RhdGUSDwoHaGVhbHRoeRgEIAEoCBIRCglpbl9mbGlnaHQYBSABKA0SEAoIcmVxdWVzdHMYBiABKAQSEQoJc3VjY2Vzc2VzGAcgASgEEhAKCGZhaWx1cmVzGAggASgEEg8KB3JldHJpZXMYCSABKAQSEQoJZmFsbGJhY2tzGAogASgEEikKB2xhdGVuY3kYCyABKAsyGC5sbG1wb29sLnYxLkxhdGVuY3lTdGF0cxImCgR0dGZ0GAwgASgLMhgubGxtcG9vbC52MS5MYXRlbmN5U3RhdHMSEgoKZXJyb3JfcmF0ZRgNIAEoARIuCgpyYXRlX2xpbWl0GA4gASgLMhoubGxtcG9vbC52MS5SYXRlTGltaXRTdGF0cxIVCg1wcm9tcHRfdG9rZW5zGA8gASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGBAgASgEEhAKCGNvc3RfdXNkGBEgASgBEhIKCmxhc3RfZXJyb3IYEiABKAkSDgoGd2VpZ2h0GBMgASgBEhAKCHByaW9yaXR5GBQgASgFEg4KBm1vZGVscxgVIAMoCRIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgWIAEoDRIRCgllamVjdGlvbnMYFyABKA0SFQoNdHJhZmZpY19zaGFyZRgYIAEoASJuCglDb3N0RW50cnkSCwoDa2V5GAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEhUKDXByb21wdF90b2tlbnMYAyABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYBCABKAQSEAoIY29zdF91c2QYBSABKAEicwoMQnVkZ2V0U3RhdHVzEg0KBXNjb3BlGAEgASgJEgsKA2tleRgCIAEoCRIOCgZwZXJpb2QYAyABKAkSEQoJbGltaXRfdXNkGAQgASgBEhEKCXNwZW50X3VzZBgFIAEoARIRCglleGhhdXN0ZWQYBiABKAgilgIKClBvb2xUb3RhbHMSEAoIcmVxdWVzdHMYASABKAQSEQoJc3VjY2Vzc2VzGAIgASgEEhAKCGZhaWx1cmVzGAMgASgEEhYKDnVwc3RyZWFtX2NhbGxzGAQgASgEEg8KB3JldHJpZXMYBSABKAQSEQoJZmFsbGJhY2tzGAYgASgEEhEKCWluX2ZsaWdodBgHIAEoDRITCgtxdWV1ZV9kZXB0aBgIIAEoDRIVCg1wcm9tcHRfdG9rZW5zGAkgASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGAogASgEEhAKCGNvc3RfdXNkGAsgASgBEikKB2xhdGVuY3kYDCABKAsyGC5sbG1wb29sLnYxLkxhdGVuY3lTdGF0cyKrAwoUR2V0UG9vbFN0YXRzUmVzcG9uc2USLAoJcHJvdmlkZXJzGAEgAygLMhkubGxtcG9vbC52MS5Qcm92aWRlclN0YXRzEiYKBnRvdGFscxgCIAEoCzIWLmxsbXBvb2wudjEuUG9vbFRvdGFscxIQCghzdHJhdGVneRgDIAEoCRIQCgh1cHRpbWVfcxgEIAEoARIWCg5jb25maWdfdmVyc2lvbhgFIAEoCRIZChFoZWFsdGh5X3Byb3ZpZGVycxgGIAEoDRIvChBjb3N0X2J5X3Byb3ZpZGVyGAcgAygLMhUubGxtcG9vbC52MS5Db3N0RW50cnkSLAoNY29zdF9ieV9tb2RlbBgIIAMoCzIVLmxsbXBvb2wudjEuQ29zdEVudHJ5Ei0KDmNvc3RfYnlfdGVuYW50GAkgAygLMhUubGxtcG9vbC52MS5Db3N0RW50cnkSKQoHYnVkZ2V0cxgKIAMoCzIYLmxsbXBvb2wudjEuQnVkZ2V0U3RhdHVzEhsKE2NvbmZpZ19sb2FkZWRfYXRfbXMYCyABKAMSEAoIZmFsbGJhY2sYDCABKAkiHgoNSGVhbHRoUmVxdWVzdBINCgVtb2RlbBgBIAEoCSJtCg5Qcm92aWRlckhlYWx0aBIMCgRuYW1lGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSKAoFc3RhdGUYAyABKA4yGS5sbG1wb29sLnYxLlByb3ZpZGVyU3RhdGUSEgoKbGFzdF9lcnJvchgEIAEoCSKpAQoOSGVhbHRoUmVzcG9uc2USDwoHc2VydmluZxgBIAEoCBIOCgZzdGF0dXMYAiABKAkSGQoRaGVhbHRoeV9wcm92aWRlcnMYAyABKA0SFwoPdG90YWxfcHJvdmlkZXJzGAQgASgNEhMKC21pbl9oZWFsdGh5GAUgASgNEi0KCXByb3ZpZGVycxgGIAMoCzIaLmxsbXBvb2wudjEuUHJvdmlkZXJIZWFsdGgqpwIKDVByb3ZpZGVyU3RhdGUSHgoaUFJPVklERVJfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZQUk9WSURFUl9TVEFURV9IRUFMVEhZEAESGwoXUFJPVklERVJfU1RBVEVfREVHUkFERUQQAhIcChhQUk9WSURFUl9TVEFURV9VTkhFQUxUSFkQAxIaChZQUk9WSURFUl9TVEFURV9FSkVDVEVEEAQSHwobUFJPVklERVJfU1RBVEVfQlJFQUtFUl9PUEVOEAUSJAogUFJPVklERVJfU1RBVEVfQlJFQUtFUl9IQUxGX09QRU4QBhIbChdQUk9WSURFUl9TVEFURV9ESVNBQkxFRBAHEh8KG1BST1ZJREVSX1NUQVRFX0NPT0xJTkdfRE9XThAIMu4CCgdMTE1Qb29sEjkKBENoYXQSFy5sbG1wb29sLnYxLkNoYXRSZXF1ZXN0GhgubGxtcG9vbC52MS5DaGF0UmVzcG9uc2USRwoKU3RyZWFtQ2hhdBIXLmxsbXBvb2wudjEuQ2hhdFJlcXVlc3QaHi5sbG1wb29sLnYxLlN0cmVhbUNoYXRSZXNwb25zZTABEksKCkxpc3RNb2RlbHMSHS5sbG1wb29sLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh4ubGxtcG9vbC52MS5MaXN0TW9kZWxzUmVzcG9uc2USUQoMR2V0UG9vbFN0YXRzEh8ubGxtcG9vbC52MS5HZXRQb29sU3RhdHNSZXF1ZXN0GiAubGxtcG9vbC52MS5HZXRQb29sU3RhdHNSZXNwb25zZRI/CgZIZWFsdGgSGS5sbG1wb29sLnYxLkhlYWx0aFJlcXVlc3QaGi5sbG1wb29sLnYxLkhlYWx0aFJlc3BvbnNlQkoKDmRldi5sbG1wb29sLnYxUAFaNmdpdGh1Yi5jb20vbGxtcG9vbC9sbG1wb29sL2dlbi9nby9sbG1wb29sL3YxO2xsbXBvb2x2MWIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("ChhsbG1wb29sL3YxL2xsbXBvb2wucHJvdG8SCmxsbXBvb2wudjEi6AQKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiUKCG1lc3NhZ2VzGAIgAygLMhMubGxtcG9vbC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESFwoKbWF4X3Rva2VucxgEIAEoDUgBiAEBEhIKBXRvcF9wGAUgASgBSAKIAQESDAoEc3RvcBgGIAMoCRIkCgdyb3V0aW5nGAcgASgLMhMubGxtcG9vbC52MS5Sb3V0aW5nEjcKCG1ldGFkYXRhGAggAygLMiUubGxtcG9vbC52MS5DaGF0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Eh8KBXRvb2xzGAkgAygLMhAubGxtcG9vbC52MS5Ub29sEisKC3Rvb2xfY2hvaWNlGAogASgLMhYubGxtcG9vbC52MS5Ub29sQ2hvaWNlEjMKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIaLmxsbXBvb2wudjEuUmVzcG9uc2VGb3JtYXQSEQoEc2VlZBgMIAEoA0gDiAEBEh0KEHByZXNlbmNlX3BlbmFsdHkYDSABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgOIAEoAUgFiAEBEgwKBHVzZXIYDyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5InUKB1JvdXRpbmcSEAoIcHJvdmlkZXIYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSGQoRZXhjbHVkZV9wcm92aWRlcnMYAyADKAkSFQoNb25seV9wcm92aWRlchgEIAEoCBIUCgxhZmZpbml0eV9rZXkYBSABKAkingEKB01lc3NhZ2USDAoEcm9sZRgBIAEoCRIPCgdjb250ZW50GAIgASgJEiYKBXBhcnRzGAMgAygLMhcubGxtcG9vbC52MS5Db250ZW50UGFydBIoCgp0b29sX2NhbGxzGAQgAygLMhQubGxtcG9vbC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBSABKAkSDAoEbmFtZRgGIAEoCSJJCgtDb250ZW50UGFydBIOCgR0ZXh0GAEgASgJSAASIgoFaW1hZ2UYAiABKAsyES5sbG1wb29sLnYxLkltYWdlSABCBgoEcGFydCJTCgVJbWFnZRIOCgRkYXRhGAEgASgMSAASDQoDdXJsGAIgASgJSAASEQoJbWltZV90eXBlGAMgASgJEg4KBmRldGFpbBgEIAEoCUIICgZzb3VyY2UiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjEKClRvb2xDaG9pY2USDAoEbW9kZRgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlEKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKA0SCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIXCg9hcmd1bWVudHNfZGVsdGEYBCABKAkiZQoOUmVzcG9uc2VGb3JtYXQSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEicKBnNjaGVtYRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGc3RyaWN0GAQgASgIInkKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0SFAoMdG90YWxfdG9rZW5zGAMgASgNEhUKDWNhY2hlZF90b2tlbnMYBCABKA0SEQoJZXN0aW1hdGVkGAUgASgIIrICCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSJAoHbWVzc2FnZRgDIAEoCzITLmxsbXBvb2wudjEuTWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAQgASgJEiAKBXVzYWdlGAUgASgLMhEubGxtcG9vbC52MS5Vc2FnZRIQCghwcm92aWRlchgGIAEoCRIQCghhdHRlbXB0cxgHIAEoDRISCgpsYXRlbmN5X21zGAggASgBEhAKCGNvc3RfdXNkGAkgASgBEhkKEXJhd19maW5pc2hfcmVhc29uGAogASgJEhIKCnJlcXVlc3RfaWQYCyABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDCABKA0SFwoPcHJvdmlkZXJzX3RyaWVkGA0gAygJIqIDChJTdHJlYW1DaGF0UmVzcG9uc2USDQoFZGVsdGEYASABKAkSFQoNZmluaXNoX3JlYXNvbhgCIAEoCRIgCgV1c2FnZRgDIAEoCzIRLmxsbXBvb2wudjEuVXNhZ2USEAoIcHJvdmlkZXIYBCABKAkSEAoIYXR0ZW1wdHMYBSABKA0SEAoIY29zdF91c2QYBiABKAESCgoCaWQYByABKAkSDQoFbW9kZWwYCCABKAkSLQoKdG9vbF9jYWxscxgJIAMoCzIZLmxsbXBvb2wudjEuVG9vbENhbGxEZWx0YRIsCghmYWlsb3ZlchgKIAEoCzIaLmxsbXBvb2wudjEuU3RyZWFtRmFpbG92ZXISGQoRcmF3X2ZpbmlzaF9yZWFzb24YCyABKAkSDwoHdHRmdF9tcxgMIAEoARISCgpsYXRlbmN5X21zGA0gASgBEhIKCnJlcXVlc3RfaWQYDiABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDyABKA0SKgoHcmVzdGFydBgQIAEoCzIZLmxsbXBvb2wudjEuU3RyZWFtUmVzdGFydCJtCg5TdHJlYW1GYWlsb3ZlchIPCgdhdHRlbXB0GAEgASgNEg4KBm9mZnNldBgCIAEoDRIVCg1mcm9tX3Byb3ZpZGVyGAMgASgJEhMKC3RvX3Byb3ZpZGVyGAQgASgJEg4KBnJlYXNvbhgFIAEoCSJvCg1TdHJlYW1SZXN0YXJ0Eg8KB2F0dGVtcHQYASABKA0SEQoJZGlzY2FyZGVkGAIgASgNEhUKDWZyb21fcHJvdmlkZXIYAyABKAkSEwoLdG9fcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIiUKEUxpc3RNb2RlbHNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJIlIKEkxpc3RNb2RlbHNSZXNwb25zZRIlCgZtb2RlbHMYASADKAsyFS5sbG1wb29sLnYxLk1vZGVsSW5mbxIVCg1kZWZhdWx0X21vZGVsGAIgASgJIlQKCU1vZGVsSW5mbxIMCgRuYW1lGAEgASgJEhEKCXByb3ZpZGVycxgCIAMoCRImCgZyb3V0ZXMYAyADKAsyFi5sbG1wb29sLnYxLk1vZGVsUm91dGUijAEKCk1vZGVsUm91dGUSEAoIcHJvdmlkZXIYASABKAkSFgoOdXBzdHJlYW1fbW9kZWwYAiABKAkSDAoEdHlwZRgDIAEoCRIPCgdoZWFsdGh5GAQgASgIEg4KBnZpc2lvbhgFIAEoCBINCgV0b29scxgGIAEoCBIWCg5jb250ZXh0X3dpbmRvdxgHIAEoDSIoChNHZXRQb29sU3RhdHNSZXF1ZXN0EhEKCXByb3ZpZGVycxgBIAMoCSJgCgxMYXRlbmN5U3RhdHMSDwoHZXdtYV9tcxgBIAEoARIOCgZwNTBfbXMYAiABKAESDgoGcDk1X21zGAMgASgBEg4KBnA5OV9tcxgEIAEoARIPCgdzYW1wbGVzGAUgASgNItoBCg5SYXRlTGltaXRTdGF0cxIRCglycG1fbGltaXQYASABKA0SFQoNcnBtX3JlbWFpbmluZxgCIAEoDRIRCglycGRfbGltaXQYAyABKA0SFQoNcnBkX3JlbWFpbmluZxgEIAEoDRIRCgl0cG1fbGltaXQYBSABKA0SFQoNdHBtX3JlbWFpbmluZxgGIAEoDRIXCg9tYXhfY29uY3VycmVuY3kYByABKA0SHQoVY29vbGRvd25fcmVtYWluaW5nX21zGAggASgBEhIKCnJlamVjdGlvbnMYCSABKAQivQQKDVByb3ZpZGVyU3RhdHMSDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEigKBXN0YXRlGAMgASgOMhkubGxtcG9vbC52MS5Qcm92aWRlclN0YXRlEg8KB2hlYWx0aHkYBCABKAgSEQoJaW5fZmxpZ2h0GAUgASgNEhAKCHJlcXVlc3RzGAYgASgEEhEKCXN1Y2Nlc3NlcxgHIAEoBBIQCghmYWlsdXJlcxgIIAEoBBIPCgdyZXRyaWVzGAkgASgEEhEKCWZhbGxiYWNrcxgKIAEoBBIpCgdsYXRlbmN5GAsgASgLMhgubGxtcG9vbC52MS5MYXRlbmN5U3RhdHMSJgoEdHRmdBgMIAEoCzIYLmxsbXBvb2wudjEuTGF0ZW5jeVN0YXRzEhIKCmVycm9yX3JhdGUYDSABKAESLgoKcmF0ZV9saW1pdBgOIAEoCzIaLmxsbXBvb2wudjEuUmF0ZUxpbWl0U3RhdHMSFQoNcHJvbXB0X3Rva2VucxgPIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgQIAEoBBIQCghjb3N0X3VzZBgRIAEoARISCgpsYXN0X2Vycm9yGBIgASgJEg4KBndlaWdodBgTIAEoARIQCghwcmlvcml0eRgUIAEoBRIOCgZtb2RlbHMYFSADKAkSHAoUY29uc2VjdXRpdmVfZmFpbHVyZXMYFiABKA0SEQoJZWplY3Rpb25zGBcgASgNEhUKDXRyYWZmaWNfc2hhcmUYGCABKAEibgoJQ29zdEVudHJ5EgsKA2tleRgBIAEoCRIQCghyZXF1ZXN0cxgCIAEoBBIVCg1wcm9tcHRfdG9rZW5zGAMgASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGAQgASgEEhAKCGNvc3RfdXNkGAUgASgBInMKDEJ1ZGdldFN0YXR1cxINCgVzY29wZRgBIAEoCRILCgNrZXkYAiABKAkSDgoGcGVyaW9kGAMgASgJEhEKCWxpbWl0X3VzZBgEIAEoARIRCglzcGVudF91c2QYBSABKAESEQoJZXhoYXVzdGVkGAYgASgIIpYCCgpQb29sVG90YWxzEhAKCHJlcXVlc3RzGAEgASgEEhEKCXN1Y2Nlc3NlcxgCIAEoBBIQCghmYWlsdXJlcxgDIAEoBBIWCg51cHN0cmVhbV9jYWxscxgEIAEoBBIPCgdyZXRyaWVzGAUgASgEEhEKCWZhbGxiYWNrcxgGIAEoBBIRCglpbl9mbGlnaHQYByABKA0SEwoLcXVldWVfZGVwdGgYCCABKA0SFQoNcHJvbXB0X3Rva2VucxgJIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgKIAEoBBIQCghjb3N0X3VzZBgLIAEoARIpCgdsYXRlbmN5GAwgASgLMhgubGxtcG9vbC52MS5MYXRlbmN5U3RhdHMiqwMKFEdldFBvb2xTdGF0c1Jlc3BvbnNlEiwKCXByb3ZpZGVycxgBIAMoCzIZLmxsbXBvb2wudjEuUHJvdmlkZXJTdGF0cxImCgZ0b3RhbHMYAiABKAsyFi5sbG1wb29sLnYxLlBvb2xUb3RhbHMSEAoIc3RyYXRlZ3kYAyABKAkSEAoIdXB0aW1lX3MYBCABKAESFgoOY29uZmlnX3ZlcnNpb24YBSABKAkSGQoRaGVhbHRoeV9wcm92aWRlcnMYBiABKA0SLwoQY29zdF9ieV9wcm92aWRlchgHIAMoCzIVLmxsbXBvb2wudjEuQ29zdEVudHJ5EiwKDWNvc3RfYnlfbW9kZWwYCCADKAsyFS5sbG1wb29sLnYxLkNvc3RFbnRyeRItCg5jb3N0X2J5X3RlbmFudBgJIAMoCzIVLmxsbXBvb2wudjEuQ29zdEVudHJ5EikKB2J1ZGdldHMYCiADKAsyGC5sbG1wb29sLnYxLkJ1ZGdldFN0YXR1cxIbChNjb25maWdfbG9hZGVkX2F0X21zGAsgASgDEhAKCGZhbGxiYWNrGAwgASgJIh4KDUhlYWx0aFJlcXVlc3QSDQoFbW9kZWwYASABKAkibQoOUHJvdmlkZXJIZWFsdGgSDAoEbmFtZRgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEigKBXN0YXRlGAMgASgOMhkubGxtcG9vbC52MS5Qcm92aWRlclN0YXRlEhIKCmxhc3RfZXJyb3IYBCABKAkiqQEKDkhlYWx0aFJlc3BvbnNlEg8KB3NlcnZpbmcYASABKAgSDgoGc3RhdHVzGAIgASgJEhkKEWhlYWx0aHlfcHJvdmlkZXJzGAMgASgNEhcKD3RvdGFsX3Byb3ZpZGVycxgEIAEoDRITCgttaW5faGVhbHRoeRgFIAEoDRItCglwcm92aWRlcnMYBiADKAsyGi5sbG1wb29sLnYxLlByb3ZpZGVySGVhbHRoKqcCCg1Qcm92aWRlclN0YXRlEh4KGlBST1ZJREVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWUFJPVklERVJfU1RBVEVfSEVBTFRIWRABEhsKF1BST1ZJREVSX1NUQVRFX0RFR1JBREVEEAISHAoYUFJPVklERVJfU1RBVEVfVU5IRUFMVEhZEAMSGgoWUFJPVklERVJfU1RBVEVfRUpFQ1RFRBAEEh8KG1BST1ZJREVSX1NUQVRFX0JSRUFLRVJfT1BFThAFEiQKIFBST1ZJREVSX1NUQVRFX0JSRUFLRVJfSEFMRl9PUEVOEAYSGwoXUFJPVklERVJfU1RBVEVfRElTQUJMRUQQBxIfChtQUk9WSURFUl9TVEFURV9DT09MSU5HX0RPV04QCDLuAgoHTExNUG9vbBI5CgRDaGF0EhcubGxtcG9vbC52MS5DaGF0UmVxdWVzdBoYLmxsbXBvb2wudjEuQ2hhdFJlc3BvbnNlEkcKClN0cmVhbUNoYXQSFy5sbG1wb29sLnYxLkNoYXRSZXF1ZXN0Gh4ubGxtcG9vbC52MS5TdHJlYW1DaGF0UmVzcG9uc2UwARJLCgpMaXN0TW9kZWxzEh0ubGxtcG9vbC52MS5MaXN0TW9kZWxzUmVxdWVzdBoeLmxsbXBvb2wudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElEKDEdldFBvb2xTdGF0cxIfLmxsbXBvb2wudjEuR2V0UG9vbFN0YXRzUmVxdWVzdBogLmxsbXBvb2wudjEuR2V0UG9vbFN0YXRzUmVzcG9uc2USPwoGSGVhbHRoEhkubGxtcG9vbC52MS5IZWFsdGhSZXF1ZXN0GhoubGxtcG9vbC52MS5IZWFsdGhSZXNwb25zZUJKCg5kZXYubGxtcG9vbC52MVABWjZnaXRodWIuY29tL2xsbXBvb2wvbGxtcG9vbC9nZW4vZ28vbGxtcG9vbC92MTtsbG1wb29sdjFiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * ChatRequest is shared by Chat and StreamChat, so a caller builds one request for both.
@@ -786,6 +786,14 @@ export type StreamChatResponse = Message$1<"llmpool.v1.StreamChatResponse"> & {
    * @generated from field: uint32 upstream_calls = 15;
    */
   upstreamCalls: number;
+
+  /**
+   * Set on a chunk that announces the answer starts over on another provider: discard every
+   * delta and tool call fragment received so far, then read the new answer from the start.
+   *
+   * @generated from field: llmpool.v1.StreamRestart restart = 16;
+   */
+  restart?: StreamRestart | undefined;
 };
 
 /**
@@ -846,6 +854,57 @@ export const StreamFailoverSchema: GenMessage<StreamFailover> = /*@__PURE__*/
   messageDesc(file_llmpool_v1_llmpool, 13);
 
 /**
+ * StreamRestart announces that the answer starts over on another provider (one that cannot
+ * continue an assistant prefill, or `pool.stream.on_break: restart`). Clients discard what
+ * they received so far; the deltas that follow are the whole new answer.
+ *
+ * @generated from message llmpool.v1.StreamRestart
+ */
+export type StreamRestart = Message$1<"llmpool.v1.StreamRestart"> & {
+  /**
+   * The attempt that starts now.
+   *
+   * @generated from field: uint32 attempt = 1;
+   */
+  attempt: number;
+
+  /**
+   * Characters of text the client received and must discard.
+   *
+   * @generated from field: uint32 discarded = 2;
+   */
+  discarded: number;
+
+  /**
+   * Provider that failed or stalled.
+   *
+   * @generated from field: string from_provider = 3;
+   */
+  fromProvider: string;
+
+  /**
+   * Provider that answers from the start.
+   *
+   * @generated from field: string to_provider = 4;
+   */
+  toProvider: string;
+
+  /**
+   * Why the first provider was abandoned (sanitised).
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message llmpool.v1.StreamRestart.
+ * Use `create(StreamRestartSchema)` to create a new message.
+ */
+export const StreamRestartSchema: GenMessage<StreamRestart> = /*@__PURE__*/
+  messageDesc(file_llmpool_v1_llmpool, 14);
+
+/**
  * ListModelsRequest filters ListModels.
  *
  * @generated from message llmpool.v1.ListModelsRequest
@@ -864,7 +923,7 @@ export type ListModelsRequest = Message$1<"llmpool.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 14);
+  messageDesc(file_llmpool_v1_llmpool, 15);
 
 /**
  * ListModelsResponse lists the served models.
@@ -892,7 +951,7 @@ export type ListModelsResponse = Message$1<"llmpool.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 15);
+  messageDesc(file_llmpool_v1_llmpool, 16);
 
 /**
  * ModelInfo is one public model name and who serves it.
@@ -927,7 +986,7 @@ export type ModelInfo = Message$1<"llmpool.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 16);
+  messageDesc(file_llmpool_v1_llmpool, 17);
 
 /**
  * ModelRoute is one provider's way of serving a model.
@@ -990,7 +1049,7 @@ export type ModelRoute = Message$1<"llmpool.v1.ModelRoute"> & {
  * Use `create(ModelRouteSchema)` to create a new message.
  */
 export const ModelRouteSchema: GenMessage<ModelRoute> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 17);
+  messageDesc(file_llmpool_v1_llmpool, 18);
 
 /**
  * GetPoolStatsRequest filters GetPoolStats.
@@ -1011,7 +1070,7 @@ export type GetPoolStatsRequest = Message$1<"llmpool.v1.GetPoolStatsRequest"> & 
  * Use `create(GetPoolStatsRequestSchema)` to create a new message.
  */
 export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 18);
+  messageDesc(file_llmpool_v1_llmpool, 19);
 
 /**
  * LatencyStats summarises latencies over a sliding window, in milliseconds.
@@ -1060,7 +1119,7 @@ export type LatencyStats = Message$1<"llmpool.v1.LatencyStats"> & {
  * Use `create(LatencyStatsSchema)` to create a new message.
  */
 export const LatencyStatsSchema: GenMessage<LatencyStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 19);
+  messageDesc(file_llmpool_v1_llmpool, 20);
 
 /**
  * RateLimitStats shows a provider's rate-limit headroom. A limit of 0 means none is set.
@@ -1137,7 +1196,7 @@ export type RateLimitStats = Message$1<"llmpool.v1.RateLimitStats"> & {
  * Use `create(RateLimitStatsSchema)` to create a new message.
  */
 export const RateLimitStatsSchema: GenMessage<RateLimitStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 20);
+  messageDesc(file_llmpool_v1_llmpool, 21);
 
 /**
  * ProviderStats is one provider's state and counters since start (or its last config change).
@@ -1319,7 +1378,7 @@ export type ProviderStats = Message$1<"llmpool.v1.ProviderStats"> & {
  * Use `create(ProviderStatsSchema)` to create a new message.
  */
 export const ProviderStatsSchema: GenMessage<ProviderStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 21);
+  messageDesc(file_llmpool_v1_llmpool, 22);
 
 /**
  * CostEntry aggregates usage and cost under one key (a provider, model or tenant).
@@ -1368,7 +1427,7 @@ export type CostEntry = Message$1<"llmpool.v1.CostEntry"> & {
  * Use `create(CostEntrySchema)` to create a new message.
  */
 export const CostEntrySchema: GenMessage<CostEntry> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 22);
+  messageDesc(file_llmpool_v1_llmpool, 23);
 
 /**
  * BudgetStatus is one configured budget and how much of it is spent.
@@ -1424,7 +1483,7 @@ export type BudgetStatus = Message$1<"llmpool.v1.BudgetStatus"> & {
  * Use `create(BudgetStatusSchema)` to create a new message.
  */
 export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 23);
+  messageDesc(file_llmpool_v1_llmpool, 24);
 
 /**
  * PoolTotals sums the providers' counters.
@@ -1522,7 +1581,7 @@ export type PoolTotals = Message$1<"llmpool.v1.PoolTotals"> & {
  * Use `create(PoolTotalsSchema)` to create a new message.
  */
 export const PoolTotalsSchema: GenMessage<PoolTotals> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 24);
+  messageDesc(file_llmpool_v1_llmpool, 25);
 
 /**
  * GetPoolStatsResponse is a snapshot of the pool.
@@ -1620,7 +1679,7 @@ export type GetPoolStatsResponse = Message$1<"llmpool.v1.GetPoolStatsResponse"> 
  * Use `create(GetPoolStatsResponseSchema)` to create a new message.
  */
 export const GetPoolStatsResponseSchema: GenMessage<GetPoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 25);
+  messageDesc(file_llmpool_v1_llmpool, 26);
 
 /**
  * HealthRequest asks about the pool's health.
@@ -1641,7 +1700,7 @@ export type HealthRequest = Message$1<"llmpool.v1.HealthRequest"> & {
  * Use `create(HealthRequestSchema)` to create a new message.
  */
 export const HealthRequestSchema: GenMessage<HealthRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 26);
+  messageDesc(file_llmpool_v1_llmpool, 27);
 
 /**
  * ProviderHealth is one provider's health.
@@ -1683,7 +1742,7 @@ export type ProviderHealth = Message$1<"llmpool.v1.ProviderHealth"> & {
  * Use `create(ProviderHealthSchema)` to create a new message.
  */
 export const ProviderHealthSchema: GenMessage<ProviderHealth> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 27);
+  messageDesc(file_llmpool_v1_llmpool, 28);
 
 /**
  * HealthResponse says whether the pool can serve.
@@ -1740,7 +1799,7 @@ export type HealthResponse = Message$1<"llmpool.v1.HealthResponse"> & {
  * Use `create(HealthResponseSchema)` to create a new message.
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 28);
+  messageDesc(file_llmpool_v1_llmpool, 29);
 
 /**
  * ProviderState is a provider's place in rotation.
