@@ -25,6 +25,15 @@ export function effectiveConcurrency(maxConcurrency: number, capacity: number | 
   return maxConcurrency > 0 ? Math.min(maxConcurrency, capacity) : capacity;
 }
 
+/**
+ * After a cool-down lifts, calls start one at a time, spaced by the provider's known rate (its
+ * rpm, else the upstream's x-ratelimit-limit-requests per minute, else a twentieth of the
+ * cool-down, within [5, 250] ms), each gap stretched by up to half again at random, for one
+ * rate window: the waiters it held back do not all fire in the same millisecond.
+ */
+const RECOVERY_MS = 60_000;
+const RELEASE_JITTER = 0.5;
+
 /** Below this share of the upstream's request budget, calls are paced (10%, at least 2 calls). */
 const PACE_BELOW = 0.1;
 
@@ -48,6 +57,10 @@ export class Limiter {
   /** Calls in flight at most: the smaller of max_concurrency and the connection capacity (0 = no cap). */
   private readonly concurrency: number;
   private readonly concurrencyWhy: string;
+  /** Paced release after a cool-down: until then, starts are spaced by `releaseGap`. */
+  private recoverUntil = 0;
+  private releaseGap = 0;
+  private releaseAt = 0;
 
   /**
    * `capacity`: the provider's connection pool size (src/core/provider.ts `capacity`); calls
@@ -58,6 +71,7 @@ export class Limiter {
     private readonly cfg: LimiterConfig,
     private readonly defaultCooldownMs: () => number,
     capacity?: number,
+    private readonly random: () => number = Math.random,
   ) {
     this.concurrency = effectiveConcurrency(cfg.max_concurrency, capacity);
     this.concurrencyWhy =
@@ -78,6 +92,10 @@ export class Limiter {
     if (now < this.cooldownUntil) {
       const left = this.cooldownUntil - now;
       return { kind: "exhausted", reason: `cooling down for ${Math.ceil(left)} ms (${this.cooldownWhy})`, retryAfterMs: left };
+    }
+    if (now < this.releaseAt && now < this.recoverUntil) {
+      const gap = Math.round(this.releaseGap);
+      return { kind: "exhausted", reason: `released after a cool-down: one call per ${gap} ms`, retryAfterMs: this.releaseAt - now };
     }
     if (this.upRequests <= 0 && now < this.upRequestsResetAt) {
       const left = this.upRequestsResetAt - now;
@@ -110,6 +128,7 @@ export class Limiter {
     this.rpm?.add(now, 1);
     this.rpd?.add(now, 1);
     this.tpm?.add(now, tokens);
+    if (now < this.recoverUntil) this.releaseAt = now + this.releaseGap * (1 + RELEASE_JITTER * this.random());
     if (now < this.upRequestsResetAt) {
       this.upRequests--;
       this.pace(now);
@@ -139,6 +158,9 @@ export class Limiter {
     if (now + ms > this.cooldownUntil) {
       this.cooldownUntil = now + ms;
       this.cooldownWhy = err.kind === "rate_limited" ? "upstream 429" : `upstream asked to retry later (${err.kind})`;
+      this.recoverUntil = this.cooldownUntil + RECOVERY_MS;
+      this.releaseGap = this.knownGap(ms);
+      this.releaseAt = this.cooldownUntil;
     }
   }
 
@@ -156,6 +178,13 @@ export class Limiter {
       this.upTokens = info.remainingTokens;
       this.upTokensResetAt = now + info.resetTokensMs;
     }
+  }
+
+  /** Milliseconds between calls at the provider's known rate (see RECOVERY_MS). */
+  private knownGap(cooldownMs: number): number {
+    if (this.cfg.rpm > 0) return 60_000 / this.cfg.rpm;
+    if (this.upRequestsLimit > 0) return 60_000 / this.upRequestsLimit;
+    return Math.min(250, Math.max(5, cooldownMs / 20));
   }
 
   /** Spread the upstream requests left over the time until its reset, once few are left. */

@@ -29,11 +29,15 @@ export class RateLimits<E extends LimitedEndpoint> implements EndpointMechanism<
   private readonly byEndpoint = new Map<E, Entry>();
 
   /** `defaultCooldownMs`: `pool.default_cooldown_ms`, read when a 429 names no delay. */
-  constructor(private readonly defaultCooldownMs: () => number) {}
+  /** `random`: the jitter of paced releases after a cool-down (limiter.ts). */
+  constructor(
+    private readonly defaultCooldownMs: () => number,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Give `e` its limiter (idempotent). */
   attach(e: E): void {
-    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, e.capacity), rejections: 0 });
+    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, e.capacity, this.random), rejections: 0 });
   }
 
   state(e: E, now: number): MechanismState | undefined {

@@ -94,27 +94,39 @@ export class Attempts {
     return this.d.settings().stream;
   }
 
-  /** Choose (or wait for) the next endpoint, back off before a retry, and start the call. */
+  /**
+   * Choose (or wait for) the next endpoint, back off before a retry, and start the call. A
+   * choice is started in the same tick it was made: waiters woken together (a cool-down
+   * lifting) each see the limits as the previous one left them.
+   */
   async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
     if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
-    let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
-    if (plan.tried.has(route.endpoint)) {
-      const wait = retryBackoff(plan, this.d.settings(), this.d.random);
-      // The deadline bounds all attempts: no retry that could not even start in time.
-      if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
-      try {
-        await delay(wait, ctx.signal, this.clock);
-      } catch {
-        throw abortedError(plan, ctx.signal);
-      }
-      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+    const got = this.startFresh(plan, ctx, this.d.choose(plan)) ?? (await this.waitForRoute(plan, ctx));
+    if (!("retry" in got)) return got;
+    const wait = retryBackoff(plan, this.d.settings(), this.d.random);
+    // The deadline bounds all attempts: no retry that could not even start in time.
+    if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
+    try {
+      await delay(wait, ctx.signal, this.clock);
+    } catch {
+      throw abortedError(plan, ctx.signal);
     }
-    const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
-    return this.start(plan, route, role, ctx);
+    const again = this.startFresh(plan, ctx, this.d.choose(plan)) ?? (await this.waitForRoute(plan, ctx));
+    return "retry" in again ? this.start(plan, again.retry, "retry", ctx) : again;
+  }
+
+  /**
+   * Start `route` now unless it was tried already (then it is handed back: a retry backs off
+   * first); undefined when there is no route.
+   */
+  private startFresh(plan: Plan, ctx: CallContext, route: Route | undefined): Attempt | { retry: Route } | undefined {
+    if (!route) return undefined;
+    if (plan.tried.has(route.endpoint)) return { retry: route };
+    return this.start(plan, route, plan.history.length === 0 ? "first" : "fallback", ctx);
   }
 
   /** When every provider is only at a limit, wait in the queue until one frees up. */
-  private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Route> {
+  private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Attempt | { retry: Route }> {
     const admission = this.d.resilience.admission;
     for (;;) {
       if (!limitedOnly(plan.blocked)) throw exhaustedError(plan);
@@ -122,8 +134,8 @@ export class Attempts {
       const o = await admission.wait(plan.waiter, plan.blocked, ctx.signal);
       if (o.kind === "aborted") throw abortedError(plan, ctx.signal);
       if (o.kind !== "woken") throw waitError(plan, o, this.d.settings().queue.max_size);
-      const route = this.d.choose(plan);
-      if (route) return route;
+      const got = this.startFresh(plan, ctx, this.d.choose(plan));
+      if (got) return got;
       admission.passOn(plan.waiter);
     }
   }
