@@ -13,6 +13,7 @@ import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
 import { REDACTED } from "./util/redact.js";
+import { redactRedisUrl } from "./config/state-schema.js";
 import { VERSION } from "./version.js";
 
 const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
@@ -73,8 +74,9 @@ function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
   };
 }
 
-function redactedConfig(config: { providers: { api_key?: string; aws_secret_access_key?: string; aws_session_token?: string }[]; server: { auth: { api_keys: string[] } } }) {
+function redactedConfig(config: { providers: { api_key?: string; aws_secret_access_key?: string; aws_session_token?: string }[]; server: { auth: { api_keys: string[] } }; state: { url?: string } }) {
   const copy = structuredClone(config);
+  if (copy.state.url) copy.state.url = redactRedisUrl(copy.state.url);
   for (const p of copy.providers) if (p.api_key) p.api_key = REDACTED;
   for (const p of copy.providers) if (p.aws_secret_access_key) p.aws_secret_access_key = REDACTED;
   for (const p of copy.providers) if (p.aws_session_token) p.aws_session_token = REDACTED;

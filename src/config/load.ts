@@ -9,6 +9,7 @@ import { configSchema, type Config } from "./schema.js";
 import { formatPath, interpolateEnv, type ConfigProblem } from "./interpolate.js";
 import { checkProviders } from "./semantic.js";
 import { registerSecret } from "../util/redact.js";
+import { redisPassword } from "./state-schema.js";
 
 export type { ConfigProblem } from "./interpolate.js";
 
@@ -94,6 +95,8 @@ export function validateConfig(
   for (const p of config.providers) registerSecret(p.api_key);
   for (const p of config.providers) for (const s of [p.aws_secret_access_key, p.aws_session_token]) registerSecret(s);
   for (const k of config.server.auth.api_keys) registerSecret(k);
+  // The Redis password never shows in errors or logs, even in an ioredis message.
+  if (config.state.url) registerSecret(redisPassword(config.state.url));
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
   return { config, version, source };
 }

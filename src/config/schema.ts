@@ -20,6 +20,7 @@ import {
   posInt,
   providerSchema,
 } from "./provider-schema.js";
+import { stateSchema } from "./state-schema.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
 export { STRATEGY_NAMES };
@@ -208,6 +209,8 @@ export const configSchema = z
     pool: poolSchema.prefault({}),
     log: logSchema.prefault({}),
     cost: costSchema.prefault({}),
+    /** Shared limits, budgets and spend (src/state, README "Running several replicas"). */
+    state: stateSchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
   })
   .superRefine((cfg, ctx) => {
@@ -238,6 +241,7 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
+export type { StateConfig } from "./state-schema.js";
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

@@ -46,3 +46,19 @@ export interface RequestGate {
   /** A PoolError to reject the request with, or undefined to admit it. */
   admit(req: ChatRequest, record: RequestRecord): PoolError | undefined;
 }
+
+/**
+ * Shared admission once an endpoint is chosen (src/state/shared-admission.ts): reserves the
+ * call against limits and budgets that several replicas share, in one round trip. The pool
+ * awaits it only when it returns a promise (the memory backend never does).
+ */
+export interface Reserver<E> {
+  /**
+   * undefined: start now, nothing to wait for. Otherwise resolves with the block that keeps
+   * this endpoint from the call (choose again), or undefined once the call is reserved.
+   * Rejects with a PoolError when the request must be refused outright.
+   */
+  reserve(endpoint: E, req: GateRequest): Promise<GateBlock | undefined> | undefined;
+  /** A reserved call will not start after all (the caller went away): give its reservation back. */
+  release(endpoint: E, record: RequestRecord): void;
+}

@@ -57,6 +57,19 @@ export class SpendBook {
     }
   }
 
+  /**
+   * Take the spend of the current periods from shared counters (src/state): every tenant's and
+   * provider's day and month figures are replaced; reservations of local calls are kept.
+   */
+  replace(day: { tenants: Map<string, number>; providers: Map<string, number> }, month: { tenants: Map<string, number>; providers: Map<string, number> }): void {
+    this.roll();
+    for (const e of this.entries.values()) {
+      e.day = 0;
+      e.month = 0;
+    }
+    this.seed(day, month);
+  }
+
   /** Start new periods when the wall clock has passed into them. Cheap: one comparison. */
   roll(): void {
     const now = this.clock.wallNow();

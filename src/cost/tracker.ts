@@ -43,6 +43,17 @@ export interface CostTracker {
   entries(dim: CostDimension, filter?: readonly string[]): CostEntryOut[];
   /** Cost since the ledger began, USD. */
   totalCostUsd(): number;
+  /**
+   * Show cluster-wide totals (shared state, src/state): replace the totals by provider, model
+   * and tenant, and the budget periods' spend, by these figures.
+   */
+  adopt(shared: {
+    byProvider: Map<string, Aggregate>;
+    byModel: Map<string, Aggregate>;
+    byTenant: Map<string, Aggregate>;
+    daily: Parameters<SpendBook["replace"]>[0];
+    monthly: Parameters<SpendBook["replace"]>[1];
+  }): void;
   /** Write what is queued and close the ledger. */
   close(): Promise<void>;
 }
@@ -150,6 +161,14 @@ export function createCostTracker(opts: CostTrackerOptions): CostTracker {
       return out.sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key)).slice(0, MAX_ENTRIES);
     },
     totalCostUsd: () => totalCost,
+    adopt(shared) {
+      maps.provider = shared.byProvider;
+      maps.model = shared.byModel;
+      maps.tenant = shared.byTenant;
+      totalCost = 0;
+      for (const a of shared.byProvider.values()) totalCost += a.costUsd;
+      spend.replace(shared.daily, shared.monthly);
+    },
     close: () => ledger.close(),
   };
 }

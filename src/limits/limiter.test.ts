@@ -10,6 +10,27 @@ const limits = (o: Partial<{ rpm: number; rpd: number; tpm: number; max_concurre
   ...o,
 });
 
+describe("Limiter with shared state", () => {
+  it("leaves windows and concurrency to the cluster while it answers, and falls back to its share at once", () => {
+    let active = true;
+    const l = new Limiter(limits({ rpm: 9, max_concurrency: 4 }), () => 1000, { active: () => active, replicas: 3 });
+    for (let t = 0; t < 5; t++) {
+      expect(l.check(10, 0, t)).toBeUndefined();
+      l.onStart(0, t);
+    }
+    // A cool-down this replica saw still holds while shared.
+    l.onFailure(new ProviderError({ provider: "p", kind: "rate_limited", message: "429", retryAfterMs: 500 }), 10);
+    expect(l.check(0, 0, 20)).toMatchObject({ reason: "cooling down for 490 ms (upstream 429)" });
+    active = false;
+    // Down: 9 / 3 = 3 a minute and 4 / 3 = 1 at once for this replica, which made 5 calls already.
+    expect(l.check(1, 0, 1000)).toMatchObject({ reason: "max_concurrency 1 reached" });
+    expect(l.check(0, 0, 1000)).toMatchObject({ reason: "rpm 3 reached" });
+    expect(l.status(1000, 0)).toMatchObject({ rpmLimit: 3, maxConcurrency: 1 });
+    active = true;
+    expect(l.status(1000, 0)).toMatchObject({ rpmLimit: 9, maxConcurrency: 4 });
+  });
+});
+
 describe("Limiter", () => {
   it("caps concurrency", () => {
     const l = new Limiter(limits({ max_concurrency: 2 }), () => 1000);
@@ -96,7 +117,7 @@ describe("connection capacity", () => {
     expect(effectiveConcurrency(0, 8)).toBe(8);
     expect(effectiveConcurrency(4, 8)).toBe(4);
     expect(effectiveConcurrency(16, 8)).toBe(8);
-    const l = new Limiter(limits({ max_concurrency: 16 }), () => 1000, 8);
+    const l = new Limiter(limits({ max_concurrency: 16 }), () => 1000, undefined, 8);
     expect(l.check(7, 0, 0)).toBeUndefined();
     expect(l.check(8, 0, 0)).toEqual({ kind: "exhausted", reason: "connection capacity 8 reached (connections)" });
   });

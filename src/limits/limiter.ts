@@ -34,6 +34,24 @@ export function effectiveConcurrency(maxConcurrency: number, capacity: number | 
 const RECOVERY_MS = 60_000;
 const RELEASE_JITTER = 0.5;
 
+/**
+ * Shared state (src/state) in use: while `active()`, the cluster counts rpm, rpd, tpm and
+ * max_concurrency and this limiter checks only what this replica learned from the upstream
+ * (cool-downs, remaining/reset headers); it keeps counting its own calls, so when the shared
+ * counters stop answering it falls back at once to each limit divided by `replicas`.
+ */
+export interface SharedMode {
+  active(): boolean;
+  replicas: number;
+  /** The cluster's use of a provider's windows, as last read from the shared counters. */
+  usage?(provider: string): { rpm: number; rpd: number; tpm: number; cooldownMs: number } | undefined;
+}
+
+/** A limit's share per replica in the local fallback (at least 1 of a non-zero limit). */
+function share(limit: number, replicas: number): number {
+  return limit > 0 ? Math.max(1, Math.floor(limit / replicas)) : 0;
+}
+
 /** Below this share of the upstream's request budget, calls are paced (10%, at least 2 calls). */
 const PACE_BELOW = 0.1;
 
@@ -62,17 +80,26 @@ export class Limiter {
   private releaseGap = 0;
   private releaseAt = 0;
 
+  /** The limits checked here: the configured ones, or this replica's share with shared state. */
+  private readonly cfg: LimiterConfig;
+
   /**
-   * `capacity`: the provider's connection pool size (src/core/provider.ts `capacity`); calls
-   * beyond it would wait inside the HTTP client, unseen by the queue and on the clock of
-   * `timeout_ms`, so they wait in the pool's queue instead.
+   * `shared`: shared state in use (src/state). `capacity`: the provider's connection pool size
+   * (src/core/provider.ts `capacity`), always this replica's own: calls beyond it would wait
+   * inside the HTTP client, unseen by the queue and on the clock of `timeout_ms`, so they wait
+   * in the pool's queue instead. `random`: the jitter of paced releases after a cool-down.
    */
   constructor(
-    private readonly cfg: LimiterConfig,
+    private readonly configured: LimiterConfig,
     private readonly defaultCooldownMs: () => number,
-    capacity?: number,
+    private readonly shared?: SharedMode,
+    private readonly capacity?: number,
     private readonly random: () => number = Math.random,
   ) {
+    const n = shared?.replicas ?? 1;
+    const cfg = (this.cfg = n > 1
+      ? { rpm: share(configured.rpm, n), rpd: share(configured.rpd, n), tpm: share(configured.tpm, n), max_concurrency: share(configured.max_concurrency, n) }
+      : configured);
     this.concurrency = effectiveConcurrency(cfg.max_concurrency, capacity);
     this.concurrencyWhy =
       this.concurrency > 0 && this.concurrency !== cfg.max_concurrency
@@ -86,8 +113,10 @@ export class Limiter {
   /** Why a call with `tokens` estimated prompt tokens may not start now, or undefined. */
   check(inFlight: number, tokens: number, now: number): GateBlock | undefined {
     const c = this.cfg;
-    if (this.concurrency > 0 && inFlight >= this.concurrency) {
-      return { kind: "exhausted", reason: this.concurrencyWhy };
+    // With shared state the cluster counts max_concurrency; the connections are this replica's.
+    const local = this.shared === undefined || !this.shared.active();
+    if (local ? this.concurrency > 0 && inFlight >= this.concurrency : this.capacity !== undefined && this.capacity > 0 && inFlight >= this.capacity) {
+      return { kind: "exhausted", reason: local ? this.concurrencyWhy : `connection capacity ${this.capacity} reached (connections)` };
     }
     if (now < this.cooldownUntil) {
       const left = this.cooldownUntil - now;
@@ -108,6 +137,7 @@ export class Limiter {
     if (now < this.nextAt) {
       return { kind: "exhausted", reason: `paced: upstream budget low (${this.upRequests} requests left)`, retryAfterMs: this.nextAt - now };
     }
+    if (!local) return undefined;
     if (this.rpm && this.rpm.sum(now) + 1 > c.rpm) {
       return { kind: "exhausted", reason: `rpm ${c.rpm} reached`, retryAfterMs: this.rpm.waitFor(now, 1, c.rpm) };
     }
@@ -202,8 +232,24 @@ export class Limiter {
     return until > now ? until - now : 0;
   }
 
-  status(now: number, rejections: number): RateLimitStatus {
-    const c = this.cfg;
+  status(now: number, rejections: number, provider?: string): RateLimitStatus {
+    const shared = this.shared?.active() ? this.shared : undefined;
+    const c = shared ? this.configured : this.cfg;
+    const cluster = shared && provider !== undefined ? shared.usage?.(provider) : undefined;
+    if (cluster) {
+      const room = (limit: number, used: number) => (limit > 0 ? Math.max(0, Math.floor(limit - used)) : 0);
+      return {
+        rpmLimit: c.rpm,
+        rpmRemaining: room(c.rpm, cluster.rpm),
+        rpdLimit: c.rpd,
+        rpdRemaining: room(c.rpd, cluster.rpd),
+        tpmLimit: c.tpm,
+        tpmRemaining: room(c.tpm, cluster.tpm),
+        maxConcurrency: c.max_concurrency,
+        cooldownRemainingMs: Math.max(this.cooldownRemaining(now), cluster.cooldownMs),
+        rejections,
+      };
+    }
     const left = (w: WindowCounter | undefined, limit: number) => (w ? Math.max(0, Math.floor(limit - w.sum(now))) : limit);
     return {
       rpmLimit: c.rpm,

@@ -8,10 +8,11 @@ import type { GateBlock } from "../core/gate.js";
 import type { EndpointMechanism, MechanismState } from "../core/mechanism.js";
 import type { CallOutcome, RateLimitStatus } from "../core/outcome.js";
 import type { RateLimitInfo } from "../core/provider.js";
-import { Limiter, type LimiterConfig } from "./limiter.js";
+import { Limiter, type LimiterConfig, type SharedMode } from "./limiter.js";
 
 /** What the limits need of an endpoint. */
 export interface LimitedEndpoint {
+  readonly name: string;
   readonly config: LimiterConfig;
   readonly inFlight: number;
   /** Calls the provider's connection pool takes at once (undefined = unbounded). */
@@ -28,16 +29,20 @@ export class RateLimits<E extends LimitedEndpoint> implements EndpointMechanism<
   readonly name = "limits";
   private readonly byEndpoint = new Map<E, Entry>();
 
-  /** `defaultCooldownMs`: `pool.default_cooldown_ms`, read when a 429 names no delay. */
-  /** `random`: the jitter of paced releases after a cool-down (limiter.ts). */
+  /**
+   * `defaultCooldownMs`: `pool.default_cooldown_ms`, read when a 429 names no delay.
+   * `shared`: shared state in use (src/state): each limiter defers to it while it answers.
+   * `random`: the jitter of paced releases after a cool-down (limiter.ts).
+   */
   constructor(
     private readonly defaultCooldownMs: () => number,
+    private readonly shared?: SharedMode,
     private readonly random: () => number = Math.random,
   ) {}
 
   /** Give `e` its limiter (idempotent). */
   attach(e: E): void {
-    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, e.capacity, this.random), rejections: 0 });
+    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, this.shared, e.capacity, this.random), rejections: 0 });
   }
 
   state(e: E, now: number): MechanismState | undefined {
@@ -47,7 +52,13 @@ export class RateLimits<E extends LimitedEndpoint> implements EndpointMechanism<
 
   rateLimits(e: E, now: number): RateLimitStatus | undefined {
     const x = this.byEndpoint.get(e);
-    return x?.limiter.status(now, x.rejections);
+    return x?.limiter.status(now, x.rejections, e.name);
+  }
+
+  /** A limit outside this replica (the shared counters) kept a request from `e`. */
+  countRejection(e: E): void {
+    const x = this.byEndpoint.get(e);
+    if (x) x.rejections++;
   }
 
   /** Gate: may a call of `promptTokens` start on `e` now. */

@@ -19,6 +19,7 @@ import type { PoolObserver } from "../pool/observer.js";
 import type { RequestRecord } from "../core/outcome.js";
 import type { Pool } from "../pool/pool.js";
 import { providerView } from "./stats.js";
+import type { StateBackend } from "../state/state.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -33,6 +34,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Cost tracker, for budget gauges and ledger backlog (and budget-blocked providers). */
   cost?: CostTracker;
+  /** Shared state backend, for llmpool_state_backend_up. */
+  state?: StateBackend;
 }
 
 /** Status of an upstream attempt: ok, canceled, or the failure kind (a closed set). */
@@ -59,6 +62,18 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const cost = opts.cost;
   const registers = [registry];
+  const state = opts.state;
+  if (state) {
+    new Gauge({
+      name: "llmpool_state_backend_up",
+      help: "1 while the state backend (limits, budgets, spend) answers, 0 while it is down; backend: memory or redis.",
+      labelNames: ["backend"] as const,
+      registers,
+      collect() {
+        this.set({ backend: state.kind }, state.up ? 1 : 0);
+      },
+    });
+  }
 
   const requests = new Counter({
     name: "llmpool_requests_total",

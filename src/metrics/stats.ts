@@ -20,6 +20,8 @@ import type { SlidingWindow } from "./window.js";
 export interface StatsSources {
   /** Cost totals, budgets, and providers out of rotation for their budget. */
   cost?: CostTracker;
+  /** Bring cluster-wide figures up to date before a snapshot (shared state, src/state). */
+  refresh?: () => Promise<void>;
 }
 
 /**

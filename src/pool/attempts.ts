@@ -18,6 +18,7 @@ import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
+import type { Reserver } from "../core/gate.js";
 import type { Plan } from "./plan.js";
 import type { Resilience } from "./resilience.js";
 import { mayRetry, retryBackoff } from "./retry-policy.js";
@@ -76,6 +77,8 @@ export interface AttemptsDeps {
   choose(plan: Plan): Route | undefined;
   /** A configured endpoint by name (a composite's answer is priced as its serving member's). */
   endpoint(name: string): Endpoint | undefined;
+  /** Shared admission after choosing (src/state); none with the memory backend. */
+  reserver?: Reserver<Endpoint>;
 }
 
 export class Attempts {
@@ -97,36 +100,80 @@ export class Attempts {
   /**
    * Choose (or wait for) the next endpoint, back off before a retry, and start the call. A
    * choice is started in the same tick it was made: waiters woken together (a cool-down
-   * lifting) each see the limits as the previous one left them.
+   * lifting) each see the limits as the previous one left them. With shared limits the call is
+   * first reserved on the shared counters (one round trip).
    */
   async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
     if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
-    const got = this.startFresh(plan, ctx, this.d.choose(plan)) ?? (await this.waitForRoute(plan, ctx));
+    if (this.d.reserver) return this.nextReserved(plan, ctx);
+    const fresh = (r: Route) => this.startFresh(plan, ctx, r);
+    const first = this.d.choose(plan);
+    const got = first ? fresh(first) : await this.waitForRoute(plan, ctx, fresh);
     if (!("retry" in got)) return got;
+    await this.backoff(plan, ctx);
+    const next = this.d.choose(plan);
+    const again = next ? fresh(next) : await this.waitForRoute(plan, ctx, fresh);
+    return "retry" in again ? this.start(plan, again.retry, "retry", ctx) : again;
+  }
+
+  /** Start `route` now unless it was tried already (then it is handed back: a retry backs off first). */
+  private startFresh(plan: Plan, ctx: CallContext, route: Route): Attempt | { retry: Route } {
+    if (plan.tried.has(route.endpoint)) return { retry: route };
+    return this.start(plan, route, plan.history.length === 0 ? "first" : "fallback", ctx);
+  }
+
+  /** Wait before calling a provider again; the deadline bounds all attempts. */
+  private async backoff(plan: Plan, ctx: CallContext): Promise<void> {
     const wait = retryBackoff(plan, this.d.settings(), this.d.random);
-    // The deadline bounds all attempts: no retry that could not even start in time.
+    // No retry that could not even start in time.
     if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
     try {
       await delay(wait, ctx.signal, this.clock);
     } catch {
       throw abortedError(plan, ctx.signal);
     }
-    const again = this.startFresh(plan, ctx, this.d.choose(plan)) ?? (await this.waitForRoute(plan, ctx));
-    return "retry" in again ? this.start(plan, again.retry, "retry", ctx) : again;
+  }
+
+  /** `next` with shared limits: choose, back off before a retry, reserve, start. */
+  private async nextReserved(plan: Plan, ctx: CallContext): Promise<Attempt> {
+    const same = (r: Route) => r;
+    let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, same));
+    if (plan.tried.has(route.endpoint)) {
+      await this.backoff(plan, ctx);
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, same));
+    }
+    route = await this.reserve(plan, route, ctx);
+    const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
+    return this.start(plan, route, role, ctx);
   }
 
   /**
-   * Start `route` now unless it was tried already (then it is handed back: a retry backs off
-   * first); undefined when there is no route.
+   * Reserve the call on the shared counters (one round trip); when they refuse, the endpoint
+   * is blocked like any gated one and the choice is made again, or the request waits.
    */
-  private startFresh(plan: Plan, ctx: CallContext, route: Route | undefined): Attempt | { retry: Route } | undefined {
-    if (!route) return undefined;
-    if (plan.tried.has(route.endpoint)) return { retry: route };
-    return this.start(plan, route, plan.history.length === 0 ? "first" : "fallback", ctx);
+  private async reserve(plan: Plan, route: Route, ctx: CallContext): Promise<Route> {
+    const reserver = this.d.reserver!;
+    for (;;) {
+      plan.gate.upstreamModel = route.upstreamModel;
+      const pending = reserver.reserve(route.endpoint, plan.gate);
+      if (pending === undefined) return route;
+      const block = await pending;
+      if (!block) {
+        if (!ctx.signal.aborted) return route;
+        reserver.release(route.endpoint, plan.record);
+        throw abortedError(plan, ctx.signal);
+      }
+      if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
+      plan.blocked.set(route.endpoint.name, block);
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, (r) => r));
+    }
   }
 
-  /** When every provider is only at a limit, wait in the queue until one frees up. */
-  private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Attempt | { retry: Route }> {
+  /**
+   * When every provider is only at a limit, wait in the queue until one frees up; `take` gets
+   * the route chosen once woken, in the same tick.
+   */
+  private async waitForRoute<T>(plan: Plan, ctx: CallContext, take: (route: Route) => T): Promise<T> {
     const admission = this.d.resilience.admission;
     for (;;) {
       if (!limitedOnly(plan.blocked)) throw exhaustedError(plan);
@@ -134,8 +181,8 @@ export class Attempts {
       const o = await admission.wait(plan.waiter, plan.blocked, ctx.signal);
       if (o.kind === "aborted") throw abortedError(plan, ctx.signal);
       if (o.kind !== "woken") throw waitError(plan, o, this.d.settings().queue.max_size);
-      const got = this.startFresh(plan, ctx, this.d.choose(plan));
-      if (got) return got;
+      const route = this.d.choose(plan);
+      if (route) return take(route);
       admission.passOn(plan.waiter);
     }
   }

@@ -26,7 +26,8 @@ import { createGeneration, strategyFor, type Generation } from "./generation.js"
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
-import type { EndpointGate, GateBlock, RequestGate } from "../core/gate.js";
+import type { EndpointGate, GateBlock, RequestGate, Reserver } from "../core/gate.js";
+import type { SharedMode } from "../limits/limiter.js";
 import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
 import { createMemberCalls } from "./member-calls.js";
@@ -52,6 +53,14 @@ export interface PoolOptions {
   pricer?: Pricer;
   /** Health, breaker, ejection and warmup events (default: none). */
   logger?: Logger;
+  /** Shared state (src/state): reserves each call cluster-wide after choosing (default: none). */
+  reserver?: Reserver<Endpoint>;
+  /**
+   * With shared state: whether the shared counters answer now (while they do, each limiter
+   * leaves rpm/rpd/tpm/max_concurrency to them), and the replicas the local fallback divides
+   * each limit by.
+   */
+  shared?: SharedMode;
   /**
    * Builds a provider's adapter instead of the provider registry when it returns one
    * (default: the registry for every provider). In-memory fakes for tests of the pool.
@@ -102,6 +111,7 @@ export class Pool {
       clock: this.clock,
       random: this.random,
       logger: opts.logger,
+      shared: opts.shared,
     });
     this.gates = [...this.resilience.gates, ...(opts.gates ?? [])];
     this.attempts = new Attempts({
@@ -114,6 +124,7 @@ export class Pool {
       pricer: this.pricer,
       choose: (plan) => this.choose(plan),
       endpoint: (name) => this.gen.byName.get(name),
+      reserver: opts.reserver,
     });
     this.memberCalls = createMemberCalls({ attempts: this.attempts, gates: () => this.gates, now: () => this.clock.now() });
     this.gen = this.generation(loaded);

@@ -13,6 +13,7 @@ import { HealthMonitor } from "../health/monitor.js";
 import { warmupEndpoints, type WarmupReport } from "../health/warmup.js";
 import { Admission } from "../limits/admission.js";
 import { RateLimits } from "../limits/rate-limits.js";
+import type { SharedMode } from "../limits/limiter.js";
 import { RetryBudget } from "../limits/retry-budget.js";
 import type { RateLimitInfo } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
@@ -37,6 +38,8 @@ export interface ResilienceHost {
   clock: Clock;
   random: () => number;
   logger?: Logger;
+  /** Shared state in use (src/state): limiters defer to it while it answers. */
+  shared?: SharedMode;
 }
 
 /** What an ended call says about the provider's health (for its breaker). */
@@ -70,7 +73,7 @@ export class Resilience {
       if (state === "open") log?.warn({ provider: e.name, last_error: e.lastError }, "circuit breaker open: provider out of rotation");
       else log?.info({ provider: e.name }, state === "half_open" ? "circuit breaker half-open: trying the provider again" : "circuit breaker closed: provider back in rotation");
     });
-    this.limits = new RateLimits<Endpoint>(() => pool().default_cooldown_ms, host.random);
+    this.limits = new RateLimits<Endpoint>(() => pool().default_cooldown_ms, host.shared, host.random);
     this.ejector = new Ejector<Endpoint>(
       () => pool().outlier_detection,
       host.endpoints,

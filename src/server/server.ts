@@ -30,6 +30,7 @@ import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
+import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.js";
 import type { PoolObserver } from "../pool/observer.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
@@ -58,6 +59,8 @@ export interface ServerOptions {
   ledger?: Ledger;
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
+  /** Redis client tuning for `state.backend: redis` (tests; defaults in src/state/redis.ts). */
+  redis?: StateRuntimeOptions["redis"];
 }
 
 export interface LlmpoolServer {
@@ -102,20 +105,34 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
   const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  // Shared limits, budgets and spend (`state:`, src/state); nothing to share with memory.
+  const state = createStateRuntime({
+    config: () => loaded.config,
+    providers: () => pool.endpoints,
+    onRefused: (e) => pool.resilience.limits.countRejection(e),
+    cost,
+    clock,
+    logger,
+    redis: opts.redis,
+  });
+  const shared = state.admission;
   const poolOpts: PoolOptions = {
     clock: opts.clock,
     random: opts.random,
     observers: [...(opts.observers ?? [])],
     logger,
     pricer,
-    gates: [cost.budgets.endpointGate],
-    requestGates: [cost.budgets.requestGate],
+    gates: shared ? [cost.budgets.endpointGate, shared.endpointGate] : [cost.budgets.endpointGate],
+    requestGates: shared ? [shared.requestGate, cost.budgets.requestGate] : [cost.budgets.requestGate],
+    reserver: shared?.reserver,
+    shared: state.sharedMode,
   };
   const pool = new Pool(loaded, poolOpts);
   const getPool = () => pool;
-  const stats = { cost };
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost });
+  const stats = { cost, refresh: () => state.refresh() };
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend });
   pool.addObserver(cost.observer);
+  if (shared) pool.addObserver(shared.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
@@ -245,6 +262,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         await closed;
         await pool.close();
         await cost.close(); // writes the ledger's last batch
+        await state.close();
       })();
       return closing;
     },
@@ -261,5 +279,9 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   if (a.host !== b.host) out.push("server.host");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
+  // on_unavailable is read live; the backend and its connection are built once.
+  for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
+    if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
+  }
   return out;
 }

@@ -99,8 +99,9 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
       return buildModelList(opts.pool(), req.provider);
     },
 
-    getPoolStats(req) {
+    async getPoolStats(req) {
       try {
+        await opts.stats?.refresh?.();
         return buildPoolStats(opts.pool(), req.providers, opts.stats);
       } catch (err) {
         throw toConnectError(err);

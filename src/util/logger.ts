@@ -35,6 +35,16 @@ export function redactFields(v: unknown, depth = 0): unknown {
   return out ?? v;
 }
 
+/**
+ * stdout, written synchronously, as process.stdout itself is for files and pipes. pino's default
+ * (sonic-boom, sync: false) hands every line to libuv's thread pool: per logged request a futex
+ * wake of a pool thread and an eventfd wake of the event loop, one extra loop turn per call
+ * (strace, bench/RESULTS.md "Why a Node client saw 3x wrk's added latency"). A direct write(2)
+ * of one line costs a few µs and no turn. One stream for every logger in the process.
+ */
+let stdout: DestinationStream | undefined;
+const STDOUT = (): DestinationStream => (stdout ??= pino.destination({ dest: 1, sync: true }));
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -63,6 +73,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         level: (label) => ({ level: label }),
       },
     },
-    destination,
+    destination ?? STDOUT(),
   );
 }

@@ -1200,6 +1200,8 @@ export const RateLimitStatsSchema: GenMessage<RateLimitStats> = /*@__PURE__*/
 
 /**
  * ProviderStats is one provider's state and counters since start (or its last config change).
+ * Its traffic figures (in-flight, requests, latency, tokens, cost_usd, errors) are this
+ * replica's own, also with `state.backend: redis`; rate_limit and budgets are the cluster's.
  *
  * @generated from message llmpool.v1.ProviderStats
  */
@@ -1296,7 +1298,8 @@ export type ProviderStats = Message$1<"llmpool.v1.ProviderStats"> & {
   errorRate: number;
 
   /**
-   * Rate-limit headroom.
+   * Rate-limit headroom; with `state.backend: redis`, what is left of the cluster's windows
+   * (read at each GetPoolStats and every 2 s).
    *
    * @generated from field: llmpool.v1.RateLimitStats rate_limit = 14;
    */
@@ -1486,7 +1489,7 @@ export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
   messageDesc(file_llmpool_v1_llmpool, 24);
 
 /**
- * PoolTotals sums the providers' counters.
+ * PoolTotals sums the providers' counters: this replica's traffic (cost_usd excepted).
  *
  * @generated from message llmpool.v1.PoolTotals
  */
@@ -1562,7 +1565,8 @@ export type PoolTotals = Message$1<"llmpool.v1.PoolTotals"> & {
   completionTokens: bigint;
 
   /**
-   * Cost in US dollars since the ledger began.
+   * Cost in US dollars since the ledger began; with `state.backend: redis`, the whole
+   * cluster's since its shared counters began.
    *
    * @generated from field: double cost_usd = 11;
    */
@@ -1632,28 +1636,29 @@ export type GetPoolStatsResponse = Message$1<"llmpool.v1.GetPoolStatsResponse"> 
   healthyProviders: number;
 
   /**
-   * Cost by provider (from the ledger).
+   * Cost by provider (from the ledger; with `state.backend: redis`, cluster-wide from the
+   * shared counters, the same on every replica).
    *
    * @generated from field: repeated llmpool.v1.CostEntry cost_by_provider = 7;
    */
   costByProvider: CostEntry[];
 
   /**
-   * Cost by model (from the ledger).
+   * Cost by model (as cost_by_provider: cluster-wide with `state.backend: redis`).
    *
    * @generated from field: repeated llmpool.v1.CostEntry cost_by_model = 8;
    */
   costByModel: CostEntry[];
 
   /**
-   * Cost by tenant (from the ledger; `metadata.tenant`, "" when none).
+   * Cost by tenant (`metadata.tenant`, "" when none; cluster-wide with `state.backend: redis`).
    *
    * @generated from field: repeated llmpool.v1.CostEntry cost_by_tenant = 9;
    */
   costByTenant: CostEntry[];
 
   /**
-   * Configured budgets and what is spent.
+   * Configured budgets and what is spent (cluster-wide with `state.backend: redis`).
    *
    * @generated from field: repeated llmpool.v1.BudgetStatus budgets = 10;
    */

@@ -1,0 +1,81 @@
+/**
+ * Real llmpool processes (`llmpool serve`, through tsx) started from one config file, each on
+ * its own port, for scale-out tests: they share state only through what the config names
+ * (Redis). Each replica's log lines are kept so tests can look for them.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { LLMPool } from "../../gen/llmpool/v1/llmpool_pb.js";
+import { freePort } from "./redis.js";
+
+export interface Replica {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** JSON log lines so far. */
+  logs: Record<string, unknown>[];
+  grpc: Client<typeof LLMPool>;
+  connect: Client<typeof LLMPool>;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+/** The environment without provider keys or LLMPOOL_* settings. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/_API_KEY$|^LLMPOOL_|^OLLAMA_|^LMSTUDIO_/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export async function startReplica(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Replica> {
+  const dir = mkdtempSync(join(tmpdir(), "llmpool-replica-"));
+  const file = join(dir, "llmpool.json");
+  writeFileSync(file, JSON.stringify(config));
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--config", file, "--port", String(port), "--host", "127.0.0.1"], {
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      // not a log line
+    }
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // Serving once /healthz answers (whatever the log level says).
+  const deadline = Date.now() + 150_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`replica exited (${child.exitCode}): ${stderr}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`replica did not start in 150 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    url,
+    child,
+    logs,
+    grpc: createClient(LLMPool, createGrpcTransport({ baseUrl: url })),
+    connect: createClient(LLMPool, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })),
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
