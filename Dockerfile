@@ -30,6 +30,11 @@ COPY --chown=node:node proto ./proto
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
+# A container is reached from outside its own loopback, so it listens on every interface and
+# needs gateway keys: pass them with -e LLMPOOL_API_KEYS=key1,key2 (or server.auth in the
+# config). With neither, llmpool refuses to start and says so (README "Security").
+ENV LLMPOOL_HOST=0.0.0.0 \
+    LLMPOOL_API_KEYS=
 EXPOSE 50051
 # Liveness: the process answers HTTP. Readiness (enough healthy providers) is /readyz.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -8,11 +8,13 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { ConfigError, loadConfigFile } from "./config/load.js";
 import { createReloader } from "./config/reload.js";
+import { exposureProblem } from "./config/keys.js";
 import { findConfigSource, loadEffectiveConfig } from "./config/source.js";
 import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
-import { REDACTED } from "./util/redact.js";
+import { REDACTED, redactDeep } from "./util/redact.js";
+import type { Config } from "./config/schema.js";
 import { redactRedisUrl } from "./config/state-schema.js";
 import { VERSION } from "./version.js";
 
@@ -74,13 +76,16 @@ function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
   };
 }
 
-function redactedConfig(config: { providers: { api_key?: string; aws_secret_access_key?: string; aws_session_token?: string }[]; server: { auth: { api_keys: string[] } }; state: { url?: string } }) {
-  const copy = structuredClone(config);
-  if (copy.state.url) copy.state.url = redactRedisUrl(copy.state.url);
+function redactedConfig(config: Config) {
+  // Every registered secret (keys, header values, URL credentials) wherever it appears, and
+  // the key fields themselves by name.
+  const copy = redactDeep(config);
+  if (config.state.url) copy.state.url = redactRedisUrl(config.state.url);
   for (const p of copy.providers) if (p.api_key) p.api_key = REDACTED;
   for (const p of copy.providers) if (p.aws_secret_access_key) p.aws_secret_access_key = REDACTED;
   for (const p of copy.providers) if (p.aws_session_token) p.aws_session_token = REDACTED;
   copy.server.auth.api_keys = copy.server.auth.api_keys.map(() => REDACTED);
+  for (const k of copy.server.auth.keys) if (k.key) k.key = REDACTED;
   return copy;
 }
 
@@ -88,6 +93,9 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   const overrides = overridesFrom(values);
   const where = { config: values.config, configUrl: values["config-url"] };
   const loaded = await loadEffectiveConfig({ ...where, overrides });
+  // Refuse before starting anything: a public address with no gateway key.
+  const refused = exposureProblem(loaded.config.server);
+  if (refused) throw new Error(refused);
   const logger = createLogger(loaded.config.log.level);
   const server = await createLlmpoolServer({ loaded, logger });
   const source = findConfigSource(where);

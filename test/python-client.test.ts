@@ -31,7 +31,7 @@ describe("Python grpcio client", () => {
     ]);
     s = await startServer({
       pool: { default_model: "mock" },
-      providers: [{ name: "py-mock", type: "mock", models: ["mock"], mock: { latency_ms: 1, reply: "echo: {prompt}" } }],
+      providers: [{ name: "py-mock", type: "mock", models: ["mock"], embedding_models: ["mock-embed"], mock: { latency_ms: 1, reply: "echo: {prompt}" } }],
     });
   });
   afterAll(async () => {
@@ -54,7 +54,9 @@ describe("Python grpcio client", () => {
     expect(out.error).toEqual({ code: "INVALID_ARGUMENT", details: "messages: at least one message is required" });
     expect(out.not_found.code).toBe("NOT_FOUND");
     expect(out.not_found.details).toContain('model "nope" is not served');
-    expect(out.models).toEqual(["mock"]);
+    expect(out.embed).toEqual({ count: 2, dims: [3, 3], provider: "py-mock", prompt_tokens: 2 });
+    expect(out.embed_error).toEqual({ code: "INVALID_ARGUMENT", details: "inputs: at least one input is required" });
+    expect(out.models).toEqual([["mock", "chat"], ["mock-embed", "embedding"]]);
     expect(out.health).toBe("SERVING");
   }, 60_000);
 });

@@ -82,7 +82,7 @@ describe("config validation", () => {
       "providers[0].api_key: required for type openai",
     );
     expect(problems({ providers: [{ name: "m", type: "mock" }] })).toContain(
-      "providers[0].models: list at least one model, or set discover_models: true",
+      "providers[0].models: list at least one model (or embedding_models), or set discover_models: true",
     );
   });
 

@@ -8,7 +8,8 @@ import { parseDocument } from "yaml";
 import { configSchema, type Config } from "./schema.js";
 import { formatPath, interpolateEnv, type ConfigProblem } from "./interpolate.js";
 import { checkProviders } from "./semantic.js";
-import { registerSecret } from "../util/redact.js";
+import { registerHeaderSecrets, registerSecret, registerUrlSecrets } from "../util/redact.js";
+import { checkKeys } from "./keys.js";
 import { redisPassword } from "./state-schema.js";
 
 export type { ConfigProblem } from "./interpolate.js";
@@ -88,13 +89,11 @@ export function validateConfig(
       }
     }
   } else {
-    problems.push(...checkProviders(parsed.data));
+    problems.push(...checkProviders(parsed.data), ...checkKeys(parsed.data));
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   const config = parsed.data;
-  for (const p of config.providers) registerSecret(p.api_key);
-  for (const p of config.providers) for (const s of [p.aws_secret_access_key, p.aws_session_token]) registerSecret(s);
-  for (const k of config.server.auth.api_keys) registerSecret(k);
+  registerConfigSecrets(config);
   // The Redis password never shows in errors or logs, even in an ioredis message.
   if (config.state.url) registerSecret(redisPassword(config.state.url));
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
@@ -111,4 +110,17 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     ]);
   }
   return validateConfig(parseConfigText(text, path), path, env);
+}
+
+/** Every secret the config holds, so redact() hides it wherever it appears. */
+function registerConfigSecrets(config: Config): void {
+  for (const p of config.providers) {
+    registerSecret(p.api_key);
+    registerSecret(p.aws_secret_access_key);
+    registerSecret(p.aws_session_token);
+    registerHeaderSecrets(p.headers);
+    registerUrlSecrets(p.base_url);
+  }
+  for (const k of config.server.auth.api_keys) registerSecret(k);
+  for (const k of config.server.auth.keys) registerSecret(k.key);
 }

@@ -12,10 +12,12 @@ export interface Overrides {
   warmup?: boolean;
   healthCheckInterval?: string;
   logLevel?: string;
+  /** Comma-separated gateway keys (server.auth.api_keys), e.g. for containers. */
+  apiKeys?: string;
 }
 
 /** Each override: where it goes in the config, its env variable, and how to convert it. */
-const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; kind: "number" | "string" | "bool" }[] = [
+const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; kind: "number" | "string" | "bool" | "list" }[] = [
   { key: "port", path: ["server", "port"], env: "LLMPOOL_PORT", kind: "number" },
   { key: "host", path: ["server", "host"], env: "LLMPOOL_HOST", kind: "string" },
   { key: "strategy", path: ["pool", "strategy"], env: "LLMPOOL_STRATEGY", kind: "string" },
@@ -24,10 +26,12 @@ const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; k
   { key: "warmup", path: ["pool", "warmup", "enabled"], env: "LLMPOOL_WARMUP", kind: "bool" },
   { key: "healthCheckInterval", path: ["pool", "health_check_interval_s"], env: "LLMPOOL_HEALTH_CHECK_INTERVAL", kind: "number" },
   { key: "logLevel", path: ["log", "level"], env: "LLMPOOL_LOG_LEVEL", kind: "string" },
+  { key: "apiKeys", path: ["server", "auth", "api_keys"], env: "LLMPOOL_API_KEYS", kind: "list" },
 ];
 
-function convert(v: string | boolean, kind: "number" | "string" | "bool"): unknown {
+function convert(v: string | boolean, kind: "number" | "string" | "bool" | "list"): unknown {
   if (typeof v === "boolean") return v;
+  if (kind === "list") return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (kind === "number") {
     const n = Number(v);
     return v.trim() !== "" && Number.isFinite(n) ? n : v; // a non-number stays a string: validation names it

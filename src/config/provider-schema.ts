@@ -160,6 +160,8 @@ export const providerSchema = z.strictObject({
   /** Extra HTTP headers sent upstream with every call. */
   headers: z.record(z.string(), z.string()).default({}),
   models: modelsSchema.default([]),
+  /** Embedding models (list or alias map, like `models`), kept apart from the chat models. */
+  embedding_models: modelsSchema.default([]),
   /** Ask the upstream for its models at start-up and serve them too. */
   discover_models: z.boolean().default(false),
   weight: z.number().gt(0, "must be > 0").default(1),

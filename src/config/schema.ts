@@ -20,6 +20,7 @@ import {
   posInt,
   providerSchema,
 } from "./provider-schema.js";
+import { securityServerKeys } from "./security-schema.js";
 import { stateSchema } from "./state-schema.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
@@ -30,7 +31,8 @@ export const FALLBACK_POLICIES = ["none", "next_available", "retry_same", "best_
 
 const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535, "must be <= 65535").default(50051),
-  host: z.string().min(1).default("0.0.0.0"),
+  /** Loopback by default: another address needs gateway keys or server.auth.allow_anonymous. */
+  host: z.string().min(1).default("127.0.0.1"),
   tls: z
     .strictObject({
       cert_file: z.string().min(1),
@@ -40,8 +42,8 @@ const serverSchema = z.strictObject({
   cors: z
     .strictObject({
       enabled: z.boolean().default(true),
-      /** Origins allowed to call from a browser; "*" allows any. */
-      allowed_origins: z.array(z.string()).default(["*"]),
+      /** Origins allowed to call from a browser; "*" allows any; none by default (the dashboard is same-origin). */
+      allowed_origins: z.array(z.string()).default([]),
       /** Extra request headers browsers may send. */
       allowed_headers: z.array(z.string()).default([]),
       /** Extra response headers browsers may read. */
@@ -49,12 +51,8 @@ const serverSchema = z.strictObject({
       max_age_s: nonNegInt.default(7200),
     })
     .prefault({}),
-  auth: z
-    .strictObject({
-      /** When non-empty, LLMPool RPCs need `authorization: Bearer <key>` or `x-api-key`. */
-      api_keys: z.array(z.string().min(8, "gateway keys must be at least 8 characters")).default([]),
-    })
-    .prefault({}),
+  /** auth, timeouts, max_concurrent_streams, max_connections, limits, metrics (security-schema.ts). */
+  ...securityServerKeys,
   /** Largest request message accepted, in bytes. */
   max_request_bytes: posInt.default(8 * 1024 * 1024),
   /**
@@ -63,6 +61,19 @@ const serverSchema = z.strictObject({
    * connect-node, for debugging or comparison.
    */
   fast_path: z.boolean().default(true),
+  /** The HTTP front doors on the same port (README "Drop-in HTTP APIs"); each can be turned off. */
+  doors: z
+    .strictObject({
+      /** POST /v1/chat/completions, GET /v1/models. */
+      openai: z.boolean().default(true),
+      /** POST /v1/messages. */
+      anthropic: z.boolean().default(true),
+      /** /api/chat, /api/generate, /api/tags, ... and the /health/providers views. */
+      ollama: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** An extra listener (same host, same handler) for clients that assume Ollama's port, e.g. 11434. */
+  ollama_port: z.number().int().min(0).max(65_535, "must be <= 65535").optional(),
   /** How long SIGTERM waits for calls in flight before exiting. */
   shutdown_timeout_ms: nonNegInt.default(30_000),
   /** The live dashboard at /dashboard (it reads GetPoolStats like any other client). */
@@ -92,6 +103,15 @@ const poolSchema = z.strictObject({
   affinity: affinityOptions.prefault({}),
   /** Model used when a request names none (default: the first model served). */
   default_model: z.string().optional(),
+  /** Embed requests (README "Embeddings"). */
+  embeddings: z
+    .strictObject({
+      /** Most inputs one Embed request may carry. */
+      max_inputs: posInt.max(100_000, "must be <= 100000").default(2048),
+      /** Longest input, in estimated tokens (most embedding models take 8192). */
+      max_input_tokens: posInt.default(8192),
+    })
+    .prefault({}),
   fallback: z
     .enum(FALLBACK_POLICIES, {
       error: (issue) =>
@@ -237,6 +257,7 @@ export type Config = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type PoolConfig = Config["pool"];
 export type ServerConfig = Config["server"];
+export type RequestLimits = ServerConfig["limits"];
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;

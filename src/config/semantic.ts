@@ -11,6 +11,9 @@ import { upstreamModelFor } from "../pool/router.js";
 
 const isComposite = (type: string) => (COMPOSITE_TYPES as readonly string[]).includes(type);
 
+/** Provider types without an embeddings API (composites route chat only). */
+const NO_EMBEDDINGS = new Set<string>(["anthropic", ...COMPOSITE_TYPES]);
+
 export function checkProviders(cfg: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const byName = new Map(cfg.providers.map((p, i) => [p.name, { p, i }]));
@@ -48,8 +51,12 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
     }
     for (const prob of factory.validate(p)) problems.push({ path: at(prob.path), message: prob.message });
     const models = Array.isArray(p.models) ? p.models : Object.keys(p.models);
-    if (models.length === 0 && !p.discover_models) {
-      problems.push({ path: at("models"), message: "list at least one model, or set discover_models: true" });
+    const embedding = Array.isArray(p.embedding_models) ? p.embedding_models : Object.keys(p.embedding_models);
+    if (models.length === 0 && embedding.length === 0 && !p.discover_models) {
+      problems.push({ path: at("models"), message: "list at least one model (or embedding_models), or set discover_models: true" });
+    }
+    if (embedding.length > 0 && NO_EMBEDDINGS.has(p.type)) {
+      problems.push({ path: at("embedding_models"), message: `type ${p.type} offers no embeddings API` });
     }
     const probeModel = p.health_check.model;
     if (probeModel !== undefined && !models.includes(probeModel) && !p.discover_models) {

@@ -15,6 +15,7 @@ export type PoolErrorCode =
   | "canceled"
   | "failed_precondition"
   | "unauthenticated"
+  | "permission_denied"
   | "internal";
 
 export class PoolError extends Error {

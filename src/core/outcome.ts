@@ -40,7 +40,7 @@ export interface RateLimitStatus {
 /** One request as observers see it: filled in as it runs, complete at `requestEnded`. */
 export interface RequestRecord {
   readonly requestId: string;
-  readonly kind: "chat" | "stream";
+  readonly kind: "chat" | "stream" | "embed";
   /** Public model name the request resolved to ("" until resolved). */
   model: string;
   /** `metadata.tenant`, "" when none. */

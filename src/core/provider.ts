@@ -93,6 +93,28 @@ export interface UpstreamCall {
   prefill?: string;
 }
 
+/** One embeddings call: texts in, one vector per text out. */
+export interface EmbedCall {
+  /** The texts, already validated (non-empty list, each within the model's limit). */
+  inputs: string[];
+  /** The upstream's name for the embedding model. */
+  model: string;
+  /** Requested vector length, for models that can shorten theirs. */
+  dimensions?: number;
+  signal: AbortSignal;
+  requestId: string;
+}
+
+export interface EmbedResult {
+  /** One vector per input, in input order. */
+  vectors: number[][];
+  /** The model that answered, as the upstream names it. */
+  model: string;
+  /** Input tokens, when the upstream reports them (else the pool estimates). */
+  promptTokens?: number;
+  rateLimit?: RateLimitInfo;
+}
+
 export interface ProviderCapabilities {
   vision: boolean;
   tools: boolean;
@@ -121,6 +143,8 @@ export interface Provider {
   readonly capacity?: number;
   chat(call: UpstreamCall): Promise<ChatResult>;
   stream(call: UpstreamCall): AsyncIterable<StreamEvent>;
+  /** Embeddings, for adapters whose upstream offers them (`embedding_models`). */
+  embed?(call: EmbedCall): Promise<EmbedResult>;
   /** Model names the upstream offers (model discovery). */
   listModels?(signal: AbortSignal): Promise<string[]>;
   /** A cheap liveness check against the upstream; throws a ProviderError when unhealthy. */

@@ -136,18 +136,21 @@ export function buildPoolStats(
 }
 
 export function buildModelList(pool: Pool, provider: string): MessageInitShape<typeof ListModelsResponseSchema> {
-  const router = pool.router;
   const models: MessageInitShape<typeof ModelInfoSchema>[] = [];
-  for (const name of router.models()) {
-    const routes = (router.routesFor(name) ?? []).filter((r) => !provider || r.endpoint.name === provider);
-    if (routes.length === 0) continue;
-    models.push({
-      name,
-      providers: routes.map((r) => r.endpoint.name),
-      routes: routes.map((r) => routeInfo(r.endpoint, r.upstreamModel)),
-    });
+  for (const router of [pool.router, pool.embeddingRouter]) {
+    for (const name of router.models()) {
+      const routes = (router.routesFor(name) ?? []).filter((r) => !provider || r.endpoint.name === provider);
+      if (routes.length === 0) continue;
+      models.push({
+        name,
+        providers: routes.map((r) => r.endpoint.name),
+        routes: routes.map((r) => routeInfo(r.endpoint, r.upstreamModel)),
+        kind: router.kind,
+      });
+    }
   }
-  return { models, defaultModel: router.defaultModel };
+  models.sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+  return { models, defaultModel: pool.router.defaultModel };
 }
 
 function routeInfo(e: Endpoint, upstreamModel: string) {

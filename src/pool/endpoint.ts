@@ -41,6 +41,8 @@ export class Endpoint implements EndpointView {
   readonly pricing: Pricing;
   /** Public model name (or glob) -> upstream model name. */
   readonly models: Map<string, string>;
+  /** Public embedding model name (or glob) -> upstream name (`embedding_models`). */
+  readonly embeddingModels: Map<string, string>;
 
   inFlight = 0;
   requests = 0;
@@ -89,6 +91,8 @@ export class Endpoint implements EndpointView {
         ? config.models.map((m) => [m, m])
         : Object.entries(config.models),
     );
+    const em = config.embedding_models ?? [];
+    this.embeddingModels = new Map(Array.isArray(em) ? em.map((m) => [m, m]) : Object.entries(em));
     this.latency = new SlidingWindow(60_000);
     this.ttft = new SlidingWindow(60_000);
   }

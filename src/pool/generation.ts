@@ -13,13 +13,15 @@ import { buildEndpoints, type ProviderFactory } from "./build.js";
 import type { MemberCalls } from "../core/member-calls.js";
 import type { Endpoint } from "./endpoint.js";
 import { invalidArgument } from "../core/errors.js";
-import { ModelRouter } from "./router.js";
+import { ModelRouter, type ModelKind, type ModelRoutes } from "./router.js";
 
 export interface Generation {
   loaded: LoadedConfig;
   endpoints: Endpoint[];
   byName: Map<string, Endpoint>;
   router: ModelRouter;
+  /** The same for `embedding_models` (Embed requests). */
+  embeddingRouter: ModelRouter;
   /** Strategy instances by name (stateful ones, like round robin, keep their state here). */
   strategies: Map<string, Strategy>;
   /** Wall-clock ms when this config was loaded. */
@@ -50,6 +52,7 @@ export function createGeneration(
     endpoints,
     byName: new Map(endpoints.map((e) => [e.name, e])),
     router: new ModelRouter(endpoints, loaded.config.pool.default_model),
+    embeddingRouter: new ModelRouter(endpoints, "", "embedding"),
     strategies: new Map(),
     loadedAt: clock.wallNow(),
   };
@@ -70,4 +73,19 @@ export function strategyFor(g: Generation, name: string | undefined): Strategy {
     g.strategies.set(key, s);
   }
   return s;
+}
+
+/**
+ * The routes for a model of one kind. A model of the other kind is INVALID_ARGUMENT naming
+ * `model` (a chat model in Embed, an embedding model in Chat), not "unknown".
+ */
+export function resolveKind(g: Generation, model: string, kind: ModelKind): ModelRoutes {
+  const [own, other] = kind === "chat" ? [g.router, g.embeddingRouter] : [g.embeddingRouter, g.router];
+  if (model && own.match(model).length === 0 && other.match(model).length > 0) {
+    throw invalidArgument(
+      "model",
+      kind === "chat" ? `${JSON.stringify(model)} is an embedding model; use Embed (or /v1/embeddings)` : `${JSON.stringify(model)} is a chat model, not an embedding model`,
+    );
+  }
+  return own.resolve(model);
 }

@@ -49,7 +49,9 @@ export interface Plan {
 
 export interface PlanInput {
   request: ChatRequest;
-  kind: "chat" | "stream";
+  kind: "chat" | "stream" | "embed";
+  /** Prompt tokens when known better than the chat estimate (an Embed request's inputs). */
+  promptTokens?: number;
   requestId: string;
   resolved: ModelRoutes;
   strategy: Strategy;
@@ -119,7 +121,7 @@ export function createPlan(p: PlanInput): Plan {
     costUsd: 0,
     latencyMs: 0,
   };
-  const promptTokens = estimatePromptTokens(req);
+  const promptTokens = p.promptTokens ?? estimatePromptTokens(req);
   const maxTokens = req.maxTokens ?? 256;
   const stream = p.kind === "stream";
   return {

@@ -22,7 +22,8 @@ import type { Logger } from "../util/logger.js";
 import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
 import { discoverModels, type ProviderFactory } from "./build.js";
-import { createGeneration, strategyFor, type Generation } from "./generation.js";
+import { createGeneration, resolveKind, strategyFor, type Generation } from "./generation.js";
+import { checkInputLimits, inputTokens, planRequest, runEmbed, type EmbedInput, type EmbedOutput } from "./embed.js";
 import type { Endpoint } from "./endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
@@ -40,6 +41,7 @@ import { SlidingWindow } from "../metrics/window.js";
 
 export type { Plan } from "./plan.js";
 export type { CallContext, ChatOutput, StreamChunkOut } from "./types.js";
+export type { EmbedInput, EmbedOutput } from "./embed.js";
 
 export interface PoolOptions {
   clock?: Clock;
@@ -155,6 +157,9 @@ export class Pool {
   get router(): ModelRouter {
     return this.gen.router;
   }
+  get embeddingRouter(): ModelRouter {
+    return this.gen.embeddingRouter;
+  }
   endpoint(name: string): Endpoint | undefined {
     return this.gen.byName.get(name);
   }
@@ -215,15 +220,16 @@ export class Pool {
   // ---------------------------------------------------------------------------------------
   // Planning and choosing
 
-  private plan(req: ChatRequest, ctx: CallContext, kind: "chat" | "stream"): Plan {
+  private plan(req: ChatRequest, ctx: CallContext, kind: "chat" | "stream" | "embed", promptTokens?: number): Plan {
     const routing = req.routing;
     const { preferred, excluded } = checkRouting(req, ctx.preferredProvider, this.gen.byName);
     const strategy = strategyFor(this.gen, routing?.strategy);
-    const resolved = this.gen.router.resolve(req.model);
+    const resolved = resolveKind(this.gen, req.model, kind === "embed" ? "embedding" : "chat");
     const now = this.clock.now();
     return createPlan({
       request: req,
       kind,
+      promptTokens,
       requestId: ctx.requestId,
       resolved,
       strategy,
@@ -374,6 +380,25 @@ export class Pool {
 
   // ---------------------------------------------------------------------------------------
   // Streaming (the attempt loop with stall detection and resume is in stream-resume.ts)
+
+  /** Embeddings through the same lifecycle (src/pool/embed.ts). */
+  async embed(req: EmbedInput, ctx: CallContext): Promise<EmbedOutput> {
+    const e = this.config.pool.embeddings;
+    checkInputLimits(req.inputs, e.max_inputs, e.max_input_tokens);
+    const chatLike = planRequest(req);
+    // Limits and prices see the inputs' tokens alone, not a chat prompt's per-message overhead.
+    const plan = this.plan(chatLike, ctx, "embed", inputTokens(req.inputs));
+    this.begin(plan, chatLike);
+    try {
+      const out = await runEmbed(this.attempts, plan, req, ctx, () => this.clock.now());
+      this.finish(plan);
+      return out;
+    } catch (err) {
+      const pe = err instanceof PoolError ? err : new PoolError("internal", redact(String(err)));
+      this.finish(plan, pe);
+      throw pe;
+    }
+  }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<StreamChunkOut> {
     const plan = this.plan(req, ctx, "stream");

@@ -75,6 +75,11 @@ export function compileGlobs(models: ReadonlyMap<string, string>): ModelGlob[] {
 /** Resolved glob lookups kept per router (bounded, so arbitrary model names cannot grow it). */
 const CACHE_LIMIT = 1024;
 
+/** Which of an endpoint's model maps a router serves. */
+export type ModelKind = "chat" | "embedding";
+
+const modelsOf = (e: Endpoint, kind: ModelKind) => (kind === "chat" ? e.models : e.embeddingModels);
+
 export class ModelRouter {
   /** Public name (or pattern) -> routes, in config order: what ListModels shows. */
   private readonly byModel = new Map<string, Route[]>();
@@ -83,14 +88,19 @@ export class ModelRouter {
   private readonly resolved = new Map<string, Route[]>();
   readonly defaultModel: string;
 
-  constructor(private readonly endpoints: readonly Endpoint[], defaultModel?: string) {
+  constructor(
+    private readonly endpoints: readonly Endpoint[],
+    defaultModel?: string,
+    readonly kind: ModelKind = "chat",
+  ) {
     for (const endpoint of endpoints) {
-      for (const [publicName, upstreamModel] of endpoint.models) {
+      const models = modelsOf(endpoint, kind);
+      for (const [publicName, upstreamModel] of models) {
         let routes = this.byModel.get(publicName);
         if (!routes) this.byModel.set(publicName, (routes = []));
         routes.push({ endpoint, upstreamModel });
       }
-      const globs = compileGlobs(endpoint.models);
+      const globs = compileGlobs(models);
       if (globs.length > 0) this.globbed.push({ endpoint, globs });
     }
     const firstExact = [...this.byModel.keys()].find((m) => !isGlob(m));
@@ -114,14 +124,15 @@ export class ModelRouter {
     if (routes) return routes;
     routes = [];
     for (const endpoint of this.endpoints) {
-      const exact = endpoint.models.get(model);
+      const models = modelsOf(endpoint, this.kind);
+      const exact = models.get(model);
       if (exact !== undefined) {
         routes.push({ endpoint, upstreamModel: exact });
         continue;
       }
       const g = this.globbed.find((x) => x.endpoint === endpoint);
       if (!g) continue;
-      const up = upstreamModelFor(endpoint.models, model, g.globs);
+      const up = upstreamModelFor(models, model, g.globs);
       if (up !== undefined) routes.push({ endpoint, upstreamModel: up });
     }
     if (this.resolved.size >= CACHE_LIMIT) this.resolved.delete(this.resolved.keys().next().value!);
@@ -137,7 +148,7 @@ export class ModelRouter {
       const list = served.length > 12 ? `${served.slice(0, 12).join(", ")}, … (${served.length} in all)` : served.join(", ");
       throw new PoolError(
         "not_found",
-        `model ${JSON.stringify(model)} is not served by any provider; served models: ${list || "(none)"}`,
+        `model ${JSON.stringify(model)} is not served by any provider; served ${this.kind === "chat" ? "" : "embedding "}models: ${list || "(none)"}`,
       );
     }
     return { model, routes };

@@ -4,7 +4,7 @@
  * classification (status codes, retry delays, rate-limit headers).
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
-import { redact } from "../util/redact.js";
+import { redactAndTruncate } from "../util/redact.js";
 import { type RateLimitInfo } from "../core/provider.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import { ERROR_BODY_CAP, announcedOver, discard, oversize, readCapped } from "./response-caps.js";
@@ -123,7 +123,7 @@ export function transportError(provider: string, err: unknown, signal?: AbortSig
     kind = "connect";
   }
   const detail = e.code ? `${e.code}${e.message ? ` ${e.message}` : ""}` : (e.message ?? String(err));
-  return new ProviderError({ provider, kind, message: redact(truncate(detail, 300)), cause: err });
+  return new ProviderError({ provider, kind, message: redactAndTruncate(detail, 300), cause: err });
 }
 
 export function truncate(s: string, max: number): string {
@@ -249,7 +249,7 @@ export function extractErrorMessage(body: string): ExtractedError {
   } catch {
     // not JSON: keep the text
   }
-  return { message: redact(truncate(message.replace(/\s+/g, " "), 300)) || "(empty body)", code };
+  return { message: redactAndTruncate(message.replace(/\s+/g, " "), 300) || "(empty body)", code };
 }
 
 /**
@@ -310,7 +310,7 @@ export async function readJson<T>(
       provider,
       kind: "invalid_response",
       status: res.statusCode,
-      message: `upstream sent invalid JSON: ${redact(truncate(text, 120))}`,
+      message: `upstream sent invalid JSON: ${redactAndTruncate(text, 120)}`,
     });
   }
 }

@@ -3,7 +3,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PoolError, type PoolErrorCode } from "../core/errors.js";
-import { redact } from "../util/redact.js";
+import { redact, redactAndTruncate } from "../util/redact.js";
 
 const CODES: Record<PoolErrorCode, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -14,6 +14,7 @@ const CODES: Record<PoolErrorCode, Code> = {
   canceled: Code.Canceled,
   failed_precondition: Code.FailedPrecondition,
   unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
   internal: Code.Internal,
 };
 
@@ -29,5 +30,5 @@ export function toConnectError(err: unknown): ConnectError {
   }
   if (err instanceof ConnectError) return err;
   // Anything else is a bug: say so without leaking internals.
-  return new ConnectError(`internal error: ${redact(String((err as Error)?.message ?? err)).slice(0, 200)}`, Code.Internal);
+  return new ConnectError(`internal error: ${redactAndTruncate(String((err as Error)?.message ?? err), 200)}`, Code.Internal);
 }

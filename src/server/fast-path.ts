@@ -12,7 +12,7 @@
  * health, reflection and the other RPCs — goes to connect-node unchanged.
  */
 import { create, fromBinary, fromJsonString, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextKey } from "@connectrpc/connect";
 import {
   codeToHttpStatus,
   endStreamToJson,
@@ -30,6 +30,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Req, Res } from "./http.js";
 import type { CallHeaders } from "./service.js";
 import { specEncode } from "./grpc-message.js";
+import { CALLER, type CallerIdentity } from "./auth.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -41,8 +42,6 @@ export interface FastPathService {
 
 export interface FastPathOptions {
   service: FastPathService;
-  /** Rejects the call when gateway auth fails (same check as the connect interceptor). */
-  authorize(get: (name: string) => string | null): ConnectError | undefined;
   /** Largest request body accepted, bytes. */
   maxRequestBytes: () => number;
   /** Upper bound for any deadline, ms. */
@@ -107,9 +106,12 @@ function metadataOf(err: ConnectError): Record<string, string> {
   return out;
 }
 
-/** Read the whole body, up to `max` bytes. */
-function readBody(req: Req, max: number): Promise<Buffer> {
+/** Read the whole body, up to `max` bytes, giving up when `signal` aborts (the deadline). */
+function readBody(req: Req, max: number, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
@@ -122,8 +124,13 @@ function readBody(req: Req, max: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once("end", () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
     req.once("error", reject);
+    // A stream reset or a connection cut before the end: nothing more will come.
+    req.once("close", () => reject(new ConnectError("the client closed the request before sending all of it", Code.Canceled)));
   });
 }
 
@@ -145,11 +152,12 @@ function decode(body: Uint8Array, json: boolean): ChatRequest {
   }
 }
 
-export function createFastPath(opts: FastPathOptions): (req: Req, res: Res, path: string) => boolean {
-  return (req, res, path) => {
+/** Serves the call when it is one the fast path speaks; `caller` is already authenticated. */
+export function createFastPath(opts: FastPathOptions): (req: Req, res: Res, path: string, caller: CallerIdentity) => boolean {
+  return (req, res, path, caller) => {
     const kind = classify(req, path);
     if (!kind) return false;
-    void serve(opts, req, res, path === STREAM, kind.wire, kind.json);
+    void serve(opts, req, res, path === STREAM, kind.wire, kind.json, caller);
     return true;
   };
 }
@@ -242,6 +250,7 @@ function grpcResponder(req: Req, res: Res, ct: string): Responder {
     },
     fail(err, headers) {
       if (stream.destroyed || stream.closed) return;
+      if (!begun && stream.headersSent) return; // answered already (slow-clients.ts)
       const status = { ...metadataOf(err), "grpc-status": String(err.code), "grpc-message": specEncode(err.rawMessage) };
       if (!begun) {
         begun = true;
@@ -307,7 +316,7 @@ function connectStreamResponder(res: Res, ct: string): Responder {
   };
 }
 
-async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boolean, wire: Wire, json: boolean): Promise<void> {
+async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boolean, wire: Wire, json: boolean, caller: CallerIdentity): Promise<void> {
   const get = headerGetter(req);
   const responseHeader = new ResponseHeaders();
   const ac = new AbortController();
@@ -328,8 +337,6 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
       };
 
   try {
-    const authErr = opts.authorize(get);
-    if (authErr) throw authErr;
     const timeout =
       wire === "grpc" ? parseGrpcTimeout(get("grpc-timeout"), opts.maxTimeoutMs) : parseConnectTimeout(get("connect-timeout-ms"), opts.maxTimeoutMs);
     if (timeout.error) throw timeout.error;
@@ -339,13 +346,14 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
       deadline = performance.now() + ms;
       timer = setTimeout(() => ac.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), ms);
     }
-    const body = await readBody(req, opts.maxRequestBytes());
+    const body = await readBody(req, opts.maxRequestBytes(), ac.signal);
     const request = decode(wire === "connect" ? body : unenvelope(body), json);
     const ctx: CallHeaders = {
       requestHeader: { get },
       responseHeader,
       signal: ac.signal,
       timeoutMs: () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now())),
+      values: { get: <T>(key: ContextKey<T>): T => (key.id === CALLER.id ? (caller as T) : key.defaultValue) },
     };
 
     if (!streaming) {

@@ -12,9 +12,9 @@ export type Res = ServerResponse | Http2ServerResponse;
 export type Handler = (req: Req, res: Res) => void;
 
 /** Response headers browsers may read, beyond Connect's own. */
-const EXPOSED = ["x-request-id", "x-llmpool-provider", "retry-after", "retry-after-ms", "x-llmpool-attempts"];
+const EXPOSED = ["x-request-id", "x-llmpool-provider", "retry-after", "retry-after-ms", "x-llmpool-attempts", "x-llmpool-cost-usd"];
 /** Request headers browsers may send, beyond Connect's own. */
-const ALLOWED = ["authorization", "x-api-key", "x-request-id", "x-llmpool-provider"];
+const ALLOWED = ["authorization", "x-api-key", "x-request-id", "x-llmpool-provider", "x-provider", "x-llmpool-tenant", "anthropic-version", "anthropic-beta"];
 
 export interface CorsPolicy {
   /** Adds CORS headers; returns true when the request was a preflight and is answered. */

@@ -10,13 +10,14 @@ import { createServer, type Server, type Socket } from "node:net";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-/** A connection that sends nothing for this long before being classified is dropped. */
-const SNIFF_TIMEOUT_MS = 30_000;
-
-export function createSniffingServer(h1: HttpServer, h2: Http2Server): Server {
+/**
+ * @param sniffTimeoutMs a connection that has not sent enough to be classified within this
+ *   is dropped (server.timeouts.headers_ms).
+ */
+export function createSniffingServer(h1: HttpServer, h2: Http2Server, sniffTimeoutMs = 10_000): Server {
   return createServer({ noDelay: true, keepAlive: true }, (socket: Socket) => {
     let seen: Buffer = Buffer.alloc(0);
-    socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(sniffTimeoutMs, () => socket.destroy());
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);

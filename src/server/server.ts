@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
+import type { Http2Session } from "node:http2";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -34,7 +35,14 @@ import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.j
 import type { PoolObserver } from "../pool/observer.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { createLogger, type Logger } from "../util/logger.js";
-import { createAuthInterceptor, createAuthorizer } from "./auth.js";
+import { createContextValues, ConnectError, Code } from "@connectrpc/connect";
+import { exposureProblem } from "../config/keys.js";
+import { createMemoryKeyLimitStore, type KeyLimitStore } from "../limits/key-limits.js";
+import { ANONYMOUS, CALLER, createGatewayAuth, type CallerIdentity, type GatewayAuth } from "./auth.js";
+import { createCallerPolicy } from "./caller-policy.js";
+import { createSharedKeyLimitStore } from "../state/key-limit-store.js";
+import { replyEarly } from "./early-reply.js";
+import { guardBody, guardHeaders, watchIdleSession } from "./slow-clients.js";
 import { registerHealth } from "./health.js";
 import { createCors, sendText, type Req, type Res } from "./http.js";
 import { ConnectionTracker } from "./drain.js";
@@ -43,6 +51,7 @@ import { createSniffingServer } from "./listener.js";
 import { DescriptorIndex, registerReflection } from "./reflection.js";
 import { createLLMPoolService, registerLLMPool } from "./service.js";
 import { createFastPath, type FastPathService } from "./fast-path.js";
+import { createDoors, type DoorService } from "./doors/index.js";
 
 export interface ServerOptions {
   loaded: LoadedConfig;
@@ -59,6 +68,8 @@ export interface ServerOptions {
   ledger?: Ledger;
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
+  /** Where virtual keys' rpm/tpm are counted (default: in this process). */
+  keyLimits?: KeyLimitStore;
   /** Redis client tuning for `state.backend: redis` (tests; defaults in src/state/redis.ts). */
   redis?: StateRuntimeOptions["redis"];
 }
@@ -68,10 +79,19 @@ export interface LlmpoolServer {
   /** Cost totals, budgets and the ledger. */
   readonly cost: CostTracker;
   readonly logger: Logger;
+  /**
+   * Gateway authentication: every data surface calls `auth.authenticate()` on the request's
+   * headers before reading its body (the HTTP front doors too; see callerOf).
+   */
+  readonly auth: GatewayAuth;
+  /** The caller the server authenticated for this request (ANONYMOUS when none was needed). */
+  callerOf(req: object): CallerIdentity;
   /** Bind; resolves with the bound address (port 0 picks a free port). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /** The bound address, after listen(). */
   address(): AddressInfo;
+  /** The `server.ollama_port` listener's address, when configured and bound. */
+  ollamaAddress(): AddressInfo | undefined;
   /** Apply a new config: providers whose config is unchanged keep their state. */
   reload(loaded: LoadedConfig): ReturnType<Pool["reload"]>;
   /** The config in force. */
@@ -140,8 +160,12 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
 
   const serving = () => !draining && poolServing(pool, "", stats).serving;
 
-  const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats });
-  const authorize = createAuthorizer(() => loaded.config.server.auth.api_keys);
+  const auth = createGatewayAuth(() => loaded.config.server.auth);
+  // Virtual keys' rpm/tpm: cluster-wide when the state backend is shared.
+  const keyStore = opts.keyLimits ?? (state.backend.shared ? createSharedKeyLimitStore(state.backend.counters, createMemoryKeyLimitStore()) : createMemoryKeyLimitStore());
+  const callers = createCallerPolicy({ store: keyStore, clock, defaultModel: () => pool.router.defaultModel });
+  const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats, callers, limits: () => loaded.config.server.limits });
+  const callerByReq = new WeakMap<object, CallerIdentity>();
   const routes = (router: ConnectRouter) => {
     registerLLMPool(router, service);
     registerHealth(router, { serving, watchIntervalMs: opts.healthWatchIntervalMs, drainSignal: drained.signal });
@@ -149,28 +173,56 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   };
   const connectHandler = connectNodeAdapter({
     routes,
-    interceptors: [createAuthInterceptor(authorize)],
+    // Authentication happened in the handler below, before connect-node read any body.
+    contextValues: (req) => createContextValues().set(CALLER, callerByReq.get(req) ?? ANONYMOUS),
     readMaxBytes: loaded.config.server.max_request_bytes,
     maxTimeoutMs: MAX_TIMEOUT_MS,
   });
   const fastPath = createFastPath({
     service: service as FastPathService,
-    authorize,
     maxRequestBytes: () => loaded.config.server.max_request_bytes,
     maxTimeoutMs: MAX_TIMEOUT_MS,
+  });
+  const doors = createDoors({
+    service: service as unknown as DoorService,
+    // Data paths were authenticated in the handler already; /health/providers is checked here.
+    authenticate: (req) => callerByReq.get(req) ?? auth.authenticate(headerOf(req)),
+    config: () => loaded.config.server,
   });
   const cors = createCors(() => loaded.config.server.cors);
 
   const tracker = new ConnectionTracker();
+  const headerOf = (req: Req) => (name: string): string | null => {
+    const v = req.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+  };
   const handler = (req: Req, res: Res) => {
     tracker.onRequest(req, res);
+    const server = loaded.config.server;
+    guardBody(req, res, server.timeouts.body_ms, MAX_TIMEOUT_MS);
     if (cors.apply(req, res)) return;
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
-    if (loaded.config.server.fast_path && fastPath(req, res, path)) return;
+    if (isDataPath(path)) {
+      // Before any body byte is read: a caller without a valid key costs one header check.
+      const caller = auth.authenticate(headerOf(req));
+      if (caller instanceof ConnectError) return replyEarly(req, res, caller);
+      // A declared length past the cap is refused before a byte of it is buffered.
+      const declared = req.headers["content-length"];
+      if (declared !== undefined && Number(declared) > server.max_request_bytes) {
+        return replyEarly(req, res, new ConnectError(`request body of ${declared} bytes is larger than server.max_request_bytes (${server.max_request_bytes})`, Code.ResourceExhausted));
+      }
+      if (server.fast_path && fastPath(req, res, path, caller)) return;
+      callerByReq.set(req, caller);
+    }
+    if (doors(req, res, path)) return;
     if (req.method === "GET") {
       if (path === "/metrics") {
+        if (server.metrics.auth) {
+          const caller = auth.authenticate(headerOf(req));
+          if (caller instanceof ConnectError) return replyEarly(req, res, caller);
+        }
         metrics.registry.metrics().then(
           (text) => sendText(res, 200, text, metrics.registry.contentType),
           (err: Error) => sendText(res, 500, `metrics failed: ${err.message}`),
@@ -190,45 +242,86 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   };
 
   let netServer: NetServer;
+  let boundHost: string | undefined;
   const tls = loaded.config.server.tls;
+  const { timeouts, max_concurrent_streams: maxStreams } = loaded.config.server;
+  const onSession = (s: Http2Session) => {
+    tracker.watchSession(s);
+    // idle_ms before the first stream too: clients such as grpc-js connect ahead of their
+    // first call, and the preface itself was already held to headers_ms (listener.ts).
+    watchIdleSession(s, timeouts.idle_ms, timeouts.idle_ms);
+  };
   if (tls) {
     const secure = http2.createSecureServer(
-      { allowHTTP1: true, cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file) },
+      { allowHTTP1: true, cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file), settings: { maxConcurrentStreams: maxStreams } },
       handler,
     );
-    secure.on("session", (s) => tracker.watchSession(s));
+    secure.on("session", onSession);
     netServer = secure;
   } else {
-    const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler);
-    const h2 = http2.createServer({}, handler);
-    h2.on("session", (s) => tracker.watchSession(s));
-    netServer = createSniffingServer(h1, h2);
+    const h1 = http.createServer(
+      {
+        keepAliveTimeout: timeouts.idle_ms,
+        headersTimeout: timeouts.headers_ms,
+        // Headers and body together; the body alone is also held to body_ms (slow-clients.ts).
+        requestTimeout: timeouts.headers_ms + timeouts.body_ms,
+        // How often Node checks those two; its 30 s default would let small limits overrun.
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(timeouts.headers_ms / 4))),
+      },
+      handler,
+    );
+    // h1 never listens itself (the sniffing server hands it sockets), so start the timer
+    // that enforces headersTimeout/requestTimeout the way its own listen() would.
+    h1.emit("listening");
+    guardHeaders(h1, timeouts.headers_ms, timeouts.idle_ms);
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: maxStreams } }, handler);
+    h2.on("session", onSession);
+    netServer = createSniffingServer(h1, h2, timeouts.headers_ms);
+    netServer.once("close", () => h1.close(() => {}));
   }
+  if (loaded.config.server.max_connections > 0) netServer.maxConnections = loaded.config.server.max_connections;
   tracker.watchServer(netServer);
+  // server.ollama_port: the same handler on a second port, HTTP/1.1 as Ollama clients speak it.
+  let ollamaServer: http.Server | undefined;
+  if (loaded.config.server.ollama_port !== undefined) {
+    ollamaServer = http.createServer(
+      { keepAliveTimeout: timeouts.idle_ms, headersTimeout: timeouts.headers_ms, requestTimeout: timeouts.headers_ms + timeouts.body_ms },
+      handler,
+    );
+    tracker.watchServer(ollamaServer);
+  }
 
   const server: LlmpoolServer = {
     pool,
     cost,
     logger,
+    auth,
+    callerOf: (req) => callerByReq.get(req) ?? ANONYMOUS,
     get draining() {
       return draining;
     },
-    listen(port = loaded.config.server.port, host = loaded.config.server.host) {
-      return new Promise((resolve, reject) => {
-        netServer.once("error", reject);
-        netServer.listen(port, host, () => {
-          netServer.off("error", reject);
-          resolve(netServer.address() as AddressInfo);
-        });
-      });
+    async listen(port = loaded.config.server.port, host = loaded.config.server.host) {
+      const refused = exposureProblem(loaded.config.server, host);
+      if (refused) throw new Error(refused);
+      boundHost = host;
+      if (ollamaServer) await bind(ollamaServer, loaded.config.server.ollama_port!, host);
+      return bind(netServer, port, host);
     },
     address() {
       return netServer.address() as AddressInfo;
+    },
+    ollamaAddress() {
+      return ollamaServer?.address() as AddressInfo | undefined;
     },
     get loaded() {
       return loaded;
     },
     reload(next) {
+      const refused = boundHost === undefined ? undefined : exposureProblem(next.config.server, boundHost);
+      if (refused) {
+        logger.error({ error: refused }, "new config refused: keeping the config in force");
+        return { added: [], removed: [], kept: pool.endpoints.map((e) => e.name) };
+      }
       if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
         logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
       }
@@ -243,7 +336,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       closing ??= (async () => {
         draining = true;
         drained.abort();
-        const closed = new Promise<void>((r) => netServer.close(() => r()));
+        const closed = Promise.all([netServer, ...(ollamaServer ? [ollamaServer] : [])].map((srv) => new Promise<void>((r) => srv.close(() => r())))).then(() => undefined);
         tracker.drain(); // GOAWAY to HTTP/2, close idle HTTP/1.1; busy ones close when done
         // Wait until every response is fully written (not just the pool's work done), or the
         // timeout; then give connections a moment to flush and close on their own.
@@ -270,6 +363,16 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   return server;
 }
 
+function bind(srv: NetServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(port, host, () => {
+      srv.off("error", reject);
+      resolve(srv.address() as AddressInfo);
+    });
+  });
+}
+
 /** Settings fixed when the server started (listener, TLS, request size): a reload cannot change them. */
 function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   const a = old.config.server;
@@ -277,11 +380,23 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   const out: string[] = [];
   if (a.port !== b.port) out.push("server.port");
   if (a.host !== b.host) out.push("server.host");
+  if (a.ollama_port !== b.ollama_port) out.push("server.ollama_port");
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push("server.tls");
   if (a.max_request_bytes !== b.max_request_bytes) out.push("server.max_request_bytes");
+  if (JSON.stringify(a.timeouts) !== JSON.stringify(b.timeouts)) out.push("server.timeouts");
+  if (a.max_concurrent_streams !== b.max_concurrent_streams) out.push("server.max_concurrent_streams");
+  if (a.max_connections !== b.max_connections) out.push("server.max_connections");
   // on_unavailable is read live; the backend and its connection are built once.
   for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
     if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
   }
   return out;
+}
+
+/**
+ * Paths that carry data, authenticated before their body is read: the LLMPool service and
+ * the HTTP front doors (OpenAI and Anthropic under /v1/, Ollama under /api/).
+ */
+function isDataPath(path: string): boolean {
+  return path.startsWith("/llmpool.v1.LLMPool/") || path.startsWith("/v1/") || path.startsWith("/api/");
 }

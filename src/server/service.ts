@@ -9,12 +9,19 @@ import {
   LLMPool,
   type ChatRequest,
   type ChatResponseSchema,
+  type EmbedRequest,
+  type EmbedResponseSchema,
   type StreamChatResponseSchema,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { ContextKey } from "@connectrpc/connect";
 import type { CallContext, Pool } from "../pool/pool.js";
+import type { RequestLimits } from "../config/schema.js";
 import { buildHealth, buildModelList, buildPoolStats, type StatsSources } from "../metrics/stats.js";
 import { toConnectError } from "./errors.js";
 import { validateChatRequest } from "./validate.js";
+import { invalidArgument } from "../core/errors.js";
+import { ANONYMOUS, CALLER } from "./auth.js";
+import type { CallerPolicy, KeyReservation } from "./caller-policy.js";
 
 export interface ServiceOptions {
   pool: () => Pool;
@@ -22,6 +29,10 @@ export interface ServiceOptions {
   draining?: () => boolean;
   /** Cost totals and budgets for GetPoolStats and Health. */
   stats?: StatsSources;
+  /** What each caller's key decides (tenant, priority, models, rpm/tpm); none = no policy. */
+  callers?: CallerPolicy;
+  /** Caps on the request's shape (server.limits). */
+  limits?: () => RequestLimits;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -33,6 +44,14 @@ export interface CallHeaders {
   readonly signal: AbortSignal;
   /** Time left before the caller's deadline, ms; undefined without one. */
   timeoutMs(): number | undefined;
+  /** Per-call values: CALLER (auth.ts) is the authenticated caller. */
+  readonly values?: { get<T>(key: ContextKey<T>): T };
+}
+
+/** Validate, then let the caller's key bind and limit the call. */
+function admit(opts: ServiceOptions, req: ChatRequest | EmbedRequest, ctx: CallHeaders): KeyReservation | undefined | Promise<KeyReservation | undefined> {
+  if (req.$typeName === "llmpool.v1.ChatRequest") validateChatRequest(req, opts.limits?.());
+  return opts.callers?.admit(ctx.values?.get(CALLER) ?? ANONYMOUS, req);
 }
 
 function callContext(ctx: CallHeaders): CallContext {
@@ -47,9 +66,13 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
   return {
     async chat(req: ChatRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof ChatResponseSchema>> {
       const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
       try {
-        validateChatRequest(req);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
         const out = await opts.pool().chat(req, call);
+        used = out.usage.promptTokens + out.usage.completionTokens;
         const res = out.result;
         ctx.responseHeader.set("x-llmpool-provider", out.provider);
         return {
@@ -79,6 +102,8 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
         };
       } catch (err) {
         throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
       }
     },
 
@@ -87,11 +112,56 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
       ctx: CallHeaders,
     ): AsyncGenerator<MessageInitShape<typeof StreamChatResponseSchema>> {
       const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
       try {
-        validateChatRequest(req);
-        yield* opts.pool().stream(req, call);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
+        if (!reservation) {
+          yield* opts.pool().stream(req, call);
+          return;
+        }
+        for await (const chunk of opts.pool().stream(req, call)) {
+          if (chunk.usage) used = chunk.usage.promptTokens + chunk.usage.completionTokens;
+          yield chunk;
+        }
       } catch (err) {
         throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
+      }
+    },
+
+    async embed(req: EmbedRequest, ctx: CallHeaders): Promise<MessageInitShape<typeof EmbedResponseSchema>> {
+      const call = callContext(ctx);
+      let reservation: KeyReservation | undefined;
+      let used = 0;
+      try {
+        if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
+        if (req.dimensions !== undefined && req.dimensions < 1) throw invalidArgument("dimensions", `must be >= 1, got ${req.dimensions}`);
+        const r = admit(opts, req, ctx);
+        reservation = r instanceof Promise ? await r : r;
+        const out = await opts.pool().embed(
+          { model: req.model, inputs: req.inputs, dimensions: req.dimensions, metadata: req.metadata, routing: req.routing },
+          call,
+        );
+        used = out.promptTokens;
+        ctx.responseHeader.set("x-llmpool-provider", out.provider);
+        return {
+          embeddings: out.vectors.map((values, index) => ({ values, index })),
+          usage: { promptTokens: out.promptTokens, completionTokens: 0, totalTokens: out.promptTokens, estimated: out.estimated },
+          provider: out.provider,
+          costUsd: out.costUsd,
+          model: out.model,
+          attempts: out.attempts,
+          latencyMs: out.latencyMs,
+          requestId: out.requestId,
+          providersTried: out.providersTried,
+        };
+      } catch (err) {
+        throw toConnectError(err);
+      } finally {
+        if (reservation) opts.callers!.settle(reservation, used);
       }
     },
 

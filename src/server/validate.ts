@@ -5,6 +5,76 @@
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { invalidArgument } from "../core/errors.js";
+import type { RequestLimits } from "../config/schema.js";
+import { requestLimitsSchema } from "../config/security-schema.js";
+
+/** server.limits when the caller passes none (the schema's defaults). */
+const DEFAULT_LIMITS: RequestLimits = requestLimitsSchema.parse({});
+
+/**
+ * Approximate JSON size of a value, stopping once past `max` (so a huge schema costs no more
+ * than `max` to measure). Strings count their length, numbers 8, punctuation 2 per entry.
+ */
+function jsonSize(v: unknown, max: number): number {
+  let size = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0 && size <= max) {
+    const x = stack.pop();
+    if (typeof x === "string") size += x.length + 2;
+    else if (x === null || typeof x !== "object") size += 8;
+    else if (Array.isArray(x)) {
+      size += 2;
+      for (const e of x) stack.push(e);
+    } else {
+      size += 2;
+      for (const k in x) {
+        size += k.length + 3;
+        stack.push((x as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return size;
+}
+
+/** Caps on the request's shape, checked before anything walks it in full. */
+function checkLimits(req: ChatRequest, l: RequestLimits): void {
+  if (req.messages.length > l.max_messages) {
+    throw invalidArgument("messages", `at most ${l.max_messages} messages (got ${req.messages.length}; server.limits.max_messages)`);
+  }
+  let entries = 0;
+  for (const _ in req.metadata) {
+    if (++entries > l.max_metadata_entries) {
+      throw invalidArgument("metadata", `at most ${l.max_metadata_entries} entries (server.limits.max_metadata_entries)`);
+    }
+  }
+  if (req.tools.length > l.max_tools) {
+    throw invalidArgument("tools", `at most ${l.max_tools} tools (got ${req.tools.length}; server.limits.max_tools)`);
+  }
+  let total = 0;
+  const max = l.max_decoded_bytes;
+  for (let i = 0; i < req.tools.length; i++) {
+    const t = req.tools[i]!;
+    const n = t.parameters ? jsonSize(t.parameters, l.max_tool_schema_bytes) : 0;
+    if (n > l.max_tool_schema_bytes) {
+      throw invalidArgument(`tools[${i}].parameters`, `schema larger than ${l.max_tool_schema_bytes} bytes (server.limits.max_tool_schema_bytes)`);
+    }
+    total += n + t.name.length + t.description.length;
+  }
+  for (const m of req.messages) {
+    total += m.content.length + m.toolCallId.length;
+    for (const p of m.parts) {
+      const v = p.part.value;
+      if (p.part.case === "text") total += (v as string).length;
+      else if (p.part.case === "image") total += (p.part.value.source.value?.length ?? 0);
+    }
+    for (const c of m.toolCalls) total += c.arguments.length + c.name.length + c.id.length;
+    if (total > max) break;
+  }
+  for (const k in req.metadata) total += k.length + req.metadata[k]!.length;
+  if (total > max) {
+    throw invalidArgument("request", `decoded request larger than ${max} bytes (server.limits.max_decoded_bytes)`);
+  }
+}
 
 const ROLES = new Set(["system", "user", "assistant", "tool"]);
 const TOOL_CHOICE_MODES = new Set(["", "auto", "none", "required", "function"]);
@@ -19,7 +89,8 @@ function range(field: string, v: number | undefined, lo: number, hi: number, loO
   }
 }
 
-export function validateChatRequest(req: ChatRequest): void {
+export function validateChatRequest(req: ChatRequest, limits: RequestLimits = DEFAULT_LIMITS): void {
+  checkLimits(req, limits);
   if (req.messages.length === 0) throw invalidArgument("messages", "at least one message is required");
   if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
   const toolCallIds = new Set<string>();

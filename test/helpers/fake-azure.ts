@@ -3,6 +3,7 @@
  * (`/openai/deployments/{deployment}/chat/completions?api-version=...`, OpenAI's JSON and SSE
  * shapes with `include_usage`) behind an `api-key` header, and the deployments list.
  */
+import { fakeVector } from "./fake-embeddings.js";
 import { piecesOf, startFake, streamPieces, type Fake } from "./fake-upstream.js";
 
 const CHAT = /^\/openai\/deployments\/([^/]+)\/chat\/completions\?api-version=([\w-]+)$/;
@@ -17,6 +18,16 @@ export async function startFakeAzure(name = "azure", key = "azure-key-0123456789
       return true;
     },
     other(rec, ctx) {
+      const emb = /^\/openai\/deployments\/([^/]+)\/embeddings\?api-version=/.exec(rec.path);
+      if (rec.method === "POST" && emb) {
+        if (!deployments.includes(decodeURIComponent(emb[1]!))) {
+          ctx.json(404, { error: { code: "DeploymentNotFound", message: "The API deployment for this resource does not exist." } });
+          return true;
+        }
+        const inputs: string[] = rec.body?.input ?? [];
+        ctx.json(200, { object: "list", model: "text-embedding-3-small", data: inputs.map((t, index) => ({ object: "embedding", index, embedding: fakeVector(name, t) })), usage: { prompt_tokens: 7, total_tokens: 7 } });
+        return true;
+      }
       if (rec.method === "GET" && rec.path.startsWith("/openai/models?api-version=")) {
         ctx.json(200, { data: [{ id: "gpt-4o-2024-11-20", object: "model", capabilities: { chat_completion: true } }], object: "list" });
         return true;

@@ -5,6 +5,7 @@
  * recomputes it from the request and the known secret, as AWS does, and answers 403
  * InvalidSignatureException / UnrecognizedClientException like AWS when it does not match.
  */
+import { fakeVector } from "./fake-embeddings.js";
 import { createHash, createHmac } from "node:crypto";
 import { EventStreamCodec } from "@smithy/core/event-streams";
 import { piecesOf, startFake, streamPieces, type Fake, type Recorded } from "./fake-upstream.js";
@@ -90,6 +91,14 @@ export async function startFakeBedrock(name: string, keys: AwsKeys, region = "us
       return true;
     },
     other(rec, ctx) {
+      const invoke = /^\/model\/([^/]+)\/invoke$/.exec(rec.path);
+      if (rec.method === "POST" && invoke) {
+        const model = decodeURIComponent(invoke[1]!);
+        if (model.startsWith("amazon.titan-embed")) ctx.json(200, { embedding: fakeVector(name, rec.body.inputText, rec.body.dimensions), inputTextTokenCount: 3 });
+        else if (model.startsWith("cohere.embed")) ctx.json(200, { id: "e1", embeddings: { float: rec.body.texts.map((t: string) => fakeVector(name, t)) }, texts: rec.body.texts, response_type: "embeddings_by_type" });
+        else ctx.json(400, { message: `model ${model} does not support InvokeModel embeddings` });
+        return true;
+      }
       if (rec.method === "GET" && rec.path.startsWith("/foundation-models")) {
         ctx.json(200, { modelSummaries: models.map((modelId) => ({ modelId, modelArn: `arn:aws:bedrock:${region}::foundation-model/${modelId}`, inferenceTypesSupported: ["ON_DEMAND"] })) });
         return true;

@@ -3,6 +3,7 @@
  * content-delta, content-end, tool-plan-delta, tool-call-start/-delta/-end, message-end) and
  * `GET /v1/models`, shaped as Cohere's API reference and cohere-typescript types describe.
  */
+import { fakeVector } from "./fake-embeddings.js";
 import { piecesOf, startFake, streamPieces, type Fake } from "./fake-upstream.js";
 
 export async function startFakeCohere(name = "cohere", models = ["command-r-plus"]): Promise<Fake> {
@@ -10,6 +11,11 @@ export async function startFakeCohere(name = "cohere", models = ["command-r-plus
     name,
     isChat: (r) => r.method === "POST" && r.path === "/v2/chat",
     other(rec, ctx) {
+      if (rec.method === "POST" && rec.path === "/v2/embed") {
+        const texts: string[] = rec.body?.texts ?? [];
+        ctx.json(200, { id: "emb-1", embeddings: { float: texts.map((t) => fakeVector(name, t, rec.body?.output_dimension)) }, texts, meta: { billed_units: { input_tokens: texts.length * 2 } } });
+        return true;
+      }
       if (rec.method === "GET" && rec.path.startsWith("/v1/models")) {
         ctx.json(200, { models: models.map((m) => ({ name: m, endpoints: ["chat", "generate"], context_length: 128000 })) });
         return true;

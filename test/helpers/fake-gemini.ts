@@ -3,6 +3,7 @@
  * and `GET models`, shaped as the REST reference and @google/genai types describe, with
  * google.rpc error bodies.
  */
+import { fakeVector } from "./fake-embeddings.js";
 import { piecesOf, startFake, streamPieces, type Fake } from "./fake-upstream.js";
 
 export function geminiError(code: number, status: string, message: string, details: unknown[] = []) {
@@ -16,6 +17,11 @@ export async function startFakeGemini(name = "gemini", models = ["gemini-2.0-fla
     name,
     isChat: (r) => r.method === "POST" && CHAT.test(r.path),
     other(rec, ctx) {
+      if (rec.method === "POST" && rec.path.endsWith(":batchEmbedContents")) {
+        const reqs: { content: { parts: { text: string }[] }; outputDimensionality?: number }[] = rec.body?.requests ?? [];
+        ctx.json(200, { embeddings: reqs.map((r) => ({ values: fakeVector(name, r.content.parts[0]!.text, r.outputDimensionality) })) });
+        return true;
+      }
       if (rec.method === "GET" && rec.path.startsWith("/v1beta/models")) {
         ctx.json(200, {
           models: [

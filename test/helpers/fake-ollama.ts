@@ -3,6 +3,7 @@
  * otherwise: Ollama streams when `stream` is absent), `GET /api/tags`, `GET /api/version`,
  * shaped as Ollama's API docs and ollama-js types describe.
  */
+import { fakeVector } from "./fake-embeddings.js";
 import { piecesOf, startFake, streamPieces, type Fake } from "./fake-upstream.js";
 
 export async function startFakeOllama(name = "ollama", models = ["llama3.2:latest"]): Promise<Fake> {
@@ -14,6 +15,11 @@ export async function startFakeOllama(name = "ollama", models = ["llama3.2:lates
         ctx.json(200, {
           models: models.map((m) => ({ name: m, model: m, modified_at: "2025-01-01T00:00:00Z", size: 2019393189, digest: "a80c4f17acd5", details: { format: "gguf", family: "llama" } })),
         });
+        return true;
+      }
+      if (rec.method === "POST" && rec.path === "/api/embed") {
+        const inputs: string[] = Array.isArray(rec.body?.input) ? rec.body.input : [rec.body?.input];
+        ctx.json(200, { model: rec.body?.model, embeddings: inputs.map((t) => fakeVector(name, t, rec.body?.dimensions)), prompt_eval_count: inputs.length * 3 });
         return true;
       }
       if (rec.method === "GET" && rec.path === "/api/version") {

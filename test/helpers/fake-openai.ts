@@ -4,6 +4,7 @@
  * told to fail, stall, hang or break a stream, per request.
  */
 import http from "node:http";
+import { fakeVector } from "./fake-embeddings.js";
 import type { AddressInfo } from "node:net";
 
 export interface RecordedRequest {
@@ -102,6 +103,20 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
     if (req.url!.endsWith("/models") && req.method === "GET") {
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ object: "list", data: models.map((id) => ({ id, object: "model" })) }));
+      return;
+    }
+    if (req.url!.endsWith("/embeddings") && req.method === "POST") {
+      // OpenAI's embeddings shape, float vectors; usage counts one token per 4 characters.
+      const inputs: string[] = Array.isArray(body?.input) ? body.input : [body?.input];
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({
+          object: "list",
+          model: body?.model,
+          data: inputs.map((t, index) => ({ object: "embedding", index, embedding: fakeVector(name, t, body?.dimensions) })),
+          usage: { prompt_tokens: inputs.reduce((n, t) => n + Math.ceil(t.length / 4), 0), total_tokens: 0 },
+        }),
+      );
       return;
     }
     if (!req.url!.endsWith("/chat/completions")) {

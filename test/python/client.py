@@ -49,6 +49,17 @@ with grpc.insecure_channel(target) as channel:
         stub.Chat(llmpool_pb2.ChatRequest(model="nope", messages=[llmpool_pb2.Message(role="user", content="x")]), timeout=10)
     except grpc.RpcError as e:
         out["not_found"] = {"code": e.code().name, "details": e.details()}
-    out["models"] = [m.name for m in stub.ListModels(llmpool_pb2.ListModelsRequest()).models]
+    emb = stub.Embed(llmpool_pb2.EmbedRequest(model="mock-embed", inputs=["a", "bb"], dimensions=3), timeout=10)
+    out["embed"] = {
+        "count": len(emb.embeddings),
+        "dims": [len(e.values) for e in emb.embeddings],
+        "provider": emb.provider,
+        "prompt_tokens": emb.usage.prompt_tokens,
+    }
+    try:
+        stub.Embed(llmpool_pb2.EmbedRequest(model="mock-embed", inputs=[]), timeout=10)
+    except grpc.RpcError as e:
+        out["embed_error"] = {"code": e.code().name, "details": e.details()}
+    out["models"] = [[m.name, m.kind] for m in stub.ListModels(llmpool_pb2.ListModelsRequest()).models]
     out["health"] = stub.Health(llmpool_pb2.HealthRequest()).status
 print(json.dumps(out))

@@ -18,7 +18,161 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file llmpool/v1/llmpool.proto.
  */
 export const file_llmpool_v1_llmpool: GenFile = /*@__PURE__*/
-  fileDesc("ChhsbG1wb29sL3YxL2xsbXBvb2wucHJvdG8SCmxsbXBvb2wudjEi6AQKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiUKCG1lc3NhZ2VzGAIgAygLMhMubGxtcG9vbC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESFwoKbWF4X3Rva2VucxgEIAEoDUgBiAEBEhIKBXRvcF9wGAUgASgBSAKIAQESDAoEc3RvcBgGIAMoCRIkCgdyb3V0aW5nGAcgASgLMhMubGxtcG9vbC52MS5Sb3V0aW5nEjcKCG1ldGFkYXRhGAggAygLMiUubGxtcG9vbC52MS5DaGF0UmVxdWVzdC5NZXRhZGF0YUVudHJ5Eh8KBXRvb2xzGAkgAygLMhAubGxtcG9vbC52MS5Ub29sEisKC3Rvb2xfY2hvaWNlGAogASgLMhYubGxtcG9vbC52MS5Ub29sQ2hvaWNlEjMKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIaLmxsbXBvb2wudjEuUmVzcG9uc2VGb3JtYXQSEQoEc2VlZBgMIAEoA0gDiAEBEh0KEHByZXNlbmNlX3BlbmFsdHkYDSABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgOIAEoAUgFiAEBEgwKBHVzZXIYDyABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF90ZW1wZXJhdHVyZUINCgtfbWF4X3Rva2Vuc0IICgZfdG9wX3BCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5InUKB1JvdXRpbmcSEAoIcHJvdmlkZXIYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSGQoRZXhjbHVkZV9wcm92aWRlcnMYAyADKAkSFQoNb25seV9wcm92aWRlchgEIAEoCBIUCgxhZmZpbml0eV9rZXkYBSABKAkingEKB01lc3NhZ2USDAoEcm9sZRgBIAEoCRIPCgdjb250ZW50GAIgASgJEiYKBXBhcnRzGAMgAygLMhcubGxtcG9vbC52MS5Db250ZW50UGFydBIoCgp0b29sX2NhbGxzGAQgAygLMhQubGxtcG9vbC52MS5Ub29sQ2FsbBIUCgx0b29sX2NhbGxfaWQYBSABKAkSDAoEbmFtZRgGIAEoCSJJCgtDb250ZW50UGFydBIOCgR0ZXh0GAEgASgJSAASIgoFaW1hZ2UYAiABKAsyES5sbG1wb29sLnYxLkltYWdlSABCBgoEcGFydCJTCgVJbWFnZRIOCgRkYXRhGAEgASgMSAASDQoDdXJsGAIgASgJSAASEQoJbWltZV90eXBlGAMgASgJEg4KBmRldGFpbBgEIAEoCUIICgZzb3VyY2UiVgoEVG9vbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IjEKClRvb2xDaG9pY2USDAoEbW9kZRgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlEKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKA0SCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIXCg9hcmd1bWVudHNfZGVsdGEYBCABKAkiZQoOUmVzcG9uc2VGb3JtYXQSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEicKBnNjaGVtYRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGc3RyaWN0GAQgASgIInkKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0SFAoMdG90YWxfdG9rZW5zGAMgASgNEhUKDWNhY2hlZF90b2tlbnMYBCABKA0SEQoJZXN0aW1hdGVkGAUgASgIIrICCgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkSJAoHbWVzc2FnZRgDIAEoCzITLmxsbXBvb2wudjEuTWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAQgASgJEiAKBXVzYWdlGAUgASgLMhEubGxtcG9vbC52MS5Vc2FnZRIQCghwcm92aWRlchgGIAEoCRIQCghhdHRlbXB0cxgHIAEoDRISCgpsYXRlbmN5X21zGAggASgBEhAKCGNvc3RfdXNkGAkgASgBEhkKEXJhd19maW5pc2hfcmVhc29uGAogASgJEhIKCnJlcXVlc3RfaWQYCyABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDCABKA0SFwoPcHJvdmlkZXJzX3RyaWVkGA0gAygJIqIDChJTdHJlYW1DaGF0UmVzcG9uc2USDQoFZGVsdGEYASABKAkSFQoNZmluaXNoX3JlYXNvbhgCIAEoCRIgCgV1c2FnZRgDIAEoCzIRLmxsbXBvb2wudjEuVXNhZ2USEAoIcHJvdmlkZXIYBCABKAkSEAoIYXR0ZW1wdHMYBSABKA0SEAoIY29zdF91c2QYBiABKAESCgoCaWQYByABKAkSDQoFbW9kZWwYCCABKAkSLQoKdG9vbF9jYWxscxgJIAMoCzIZLmxsbXBvb2wudjEuVG9vbENhbGxEZWx0YRIsCghmYWlsb3ZlchgKIAEoCzIaLmxsbXBvb2wudjEuU3RyZWFtRmFpbG92ZXISGQoRcmF3X2ZpbmlzaF9yZWFzb24YCyABKAkSDwoHdHRmdF9tcxgMIAEoARISCgpsYXRlbmN5X21zGA0gASgBEhIKCnJlcXVlc3RfaWQYDiABKAkSFgoOdXBzdHJlYW1fY2FsbHMYDyABKA0SKgoHcmVzdGFydBgQIAEoCzIZLmxsbXBvb2wudjEuU3RyZWFtUmVzdGFydCJtCg5TdHJlYW1GYWlsb3ZlchIPCgdhdHRlbXB0GAEgASgNEg4KBm9mZnNldBgCIAEoDRIVCg1mcm9tX3Byb3ZpZGVyGAMgASgJEhMKC3RvX3Byb3ZpZGVyGAQgASgJEg4KBnJlYXNvbhgFIAEoCSJvCg1TdHJlYW1SZXN0YXJ0Eg8KB2F0dGVtcHQYASABKA0SEQoJZGlzY2FyZGVkGAIgASgNEhUKDWZyb21fcHJvdmlkZXIYAyABKAkSEwoLdG9fcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIiUKEUxpc3RNb2RlbHNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJIlIKEkxpc3RNb2RlbHNSZXNwb25zZRIlCgZtb2RlbHMYASADKAsyFS5sbG1wb29sLnYxLk1vZGVsSW5mbxIVCg1kZWZhdWx0X21vZGVsGAIgASgJIlQKCU1vZGVsSW5mbxIMCgRuYW1lGAEgASgJEhEKCXByb3ZpZGVycxgCIAMoCRImCgZyb3V0ZXMYAyADKAsyFi5sbG1wb29sLnYxLk1vZGVsUm91dGUijAEKCk1vZGVsUm91dGUSEAoIcHJvdmlkZXIYASABKAkSFgoOdXBzdHJlYW1fbW9kZWwYAiABKAkSDAoEdHlwZRgDIAEoCRIPCgdoZWFsdGh5GAQgASgIEg4KBnZpc2lvbhgFIAEoCBINCgV0b29scxgGIAEoCBIWCg5jb250ZXh0X3dpbmRvdxgHIAEoDSIoChNHZXRQb29sU3RhdHNSZXF1ZXN0EhEKCXByb3ZpZGVycxgBIAMoCSJgCgxMYXRlbmN5U3RhdHMSDwoHZXdtYV9tcxgBIAEoARIOCgZwNTBfbXMYAiABKAESDgoGcDk1X21zGAMgASgBEg4KBnA5OV9tcxgEIAEoARIPCgdzYW1wbGVzGAUgASgNItoBCg5SYXRlTGltaXRTdGF0cxIRCglycG1fbGltaXQYASABKA0SFQoNcnBtX3JlbWFpbmluZxgCIAEoDRIRCglycGRfbGltaXQYAyABKA0SFQoNcnBkX3JlbWFpbmluZxgEIAEoDRIRCgl0cG1fbGltaXQYBSABKA0SFQoNdHBtX3JlbWFpbmluZxgGIAEoDRIXCg9tYXhfY29uY3VycmVuY3kYByABKA0SHQoVY29vbGRvd25fcmVtYWluaW5nX21zGAggASgBEhIKCnJlamVjdGlvbnMYCSABKAQivQQKDVByb3ZpZGVyU3RhdHMSDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEigKBXN0YXRlGAMgASgOMhkubGxtcG9vbC52MS5Qcm92aWRlclN0YXRlEg8KB2hlYWx0aHkYBCABKAgSEQoJaW5fZmxpZ2h0GAUgASgNEhAKCHJlcXVlc3RzGAYgASgEEhEKCXN1Y2Nlc3NlcxgHIAEoBBIQCghmYWlsdXJlcxgIIAEoBBIPCgdyZXRyaWVzGAkgASgEEhEKCWZhbGxiYWNrcxgKIAEoBBIpCgdsYXRlbmN5GAsgASgLMhgubGxtcG9vbC52MS5MYXRlbmN5U3RhdHMSJgoEdHRmdBgMIAEoCzIYLmxsbXBvb2wudjEuTGF0ZW5jeVN0YXRzEhIKCmVycm9yX3JhdGUYDSABKAESLgoKcmF0ZV9saW1pdBgOIAEoCzIaLmxsbXBvb2wudjEuUmF0ZUxpbWl0U3RhdHMSFQoNcHJvbXB0X3Rva2VucxgPIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgQIAEoBBIQCghjb3N0X3VzZBgRIAEoARISCgpsYXN0X2Vycm9yGBIgASgJEg4KBndlaWdodBgTIAEoARIQCghwcmlvcml0eRgUIAEoBRIOCgZtb2RlbHMYFSADKAkSHAoUY29uc2VjdXRpdmVfZmFpbHVyZXMYFiABKA0SEQoJZWplY3Rpb25zGBcgASgNEhUKDXRyYWZmaWNfc2hhcmUYGCABKAEibgoJQ29zdEVudHJ5EgsKA2tleRgBIAEoCRIQCghyZXF1ZXN0cxgCIAEoBBIVCg1wcm9tcHRfdG9rZW5zGAMgASgEEhkKEWNvbXBsZXRpb25fdG9rZW5zGAQgASgEEhAKCGNvc3RfdXNkGAUgASgBInMKDEJ1ZGdldFN0YXR1cxINCgVzY29wZRgBIAEoCRILCgNrZXkYAiABKAkSDgoGcGVyaW9kGAMgASgJEhEKCWxpbWl0X3VzZBgEIAEoARIRCglzcGVudF91c2QYBSABKAESEQoJZXhoYXVzdGVkGAYgASgIIpYCCgpQb29sVG90YWxzEhAKCHJlcXVlc3RzGAEgASgEEhEKCXN1Y2Nlc3NlcxgCIAEoBBIQCghmYWlsdXJlcxgDIAEoBBIWCg51cHN0cmVhbV9jYWxscxgEIAEoBBIPCgdyZXRyaWVzGAUgASgEEhEKCWZhbGxiYWNrcxgGIAEoBBIRCglpbl9mbGlnaHQYByABKA0SEwoLcXVldWVfZGVwdGgYCCABKA0SFQoNcHJvbXB0X3Rva2VucxgJIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgKIAEoBBIQCghjb3N0X3VzZBgLIAEoARIpCgdsYXRlbmN5GAwgASgLMhgubGxtcG9vbC52MS5MYXRlbmN5U3RhdHMiqwMKFEdldFBvb2xTdGF0c1Jlc3BvbnNlEiwKCXByb3ZpZGVycxgBIAMoCzIZLmxsbXBvb2wudjEuUHJvdmlkZXJTdGF0cxImCgZ0b3RhbHMYAiABKAsyFi5sbG1wb29sLnYxLlBvb2xUb3RhbHMSEAoIc3RyYXRlZ3kYAyABKAkSEAoIdXB0aW1lX3MYBCABKAESFgoOY29uZmlnX3ZlcnNpb24YBSABKAkSGQoRaGVhbHRoeV9wcm92aWRlcnMYBiABKA0SLwoQY29zdF9ieV9wcm92aWRlchgHIAMoCzIVLmxsbXBvb2wudjEuQ29zdEVudHJ5EiwKDWNvc3RfYnlfbW9kZWwYCCADKAsyFS5sbG1wb29sLnYxLkNvc3RFbnRyeRItCg5jb3N0X2J5X3RlbmFudBgJIAMoCzIVLmxsbXBvb2wudjEuQ29zdEVudHJ5EikKB2J1ZGdldHMYCiADKAsyGC5sbG1wb29sLnYxLkJ1ZGdldFN0YXR1cxIbChNjb25maWdfbG9hZGVkX2F0X21zGAsgASgDEhAKCGZhbGxiYWNrGAwgASgJIh4KDUhlYWx0aFJlcXVlc3QSDQoFbW9kZWwYASABKAkibQoOUHJvdmlkZXJIZWFsdGgSDAoEbmFtZRgBIAEoCRIPCgdoZWFsdGh5GAIgASgIEigKBXN0YXRlGAMgASgOMhkubGxtcG9vbC52MS5Qcm92aWRlclN0YXRlEhIKCmxhc3RfZXJyb3IYBCABKAkiqQEKDkhlYWx0aFJlc3BvbnNlEg8KB3NlcnZpbmcYASABKAgSDgoGc3RhdHVzGAIgASgJEhkKEWhlYWx0aHlfcHJvdmlkZXJzGAMgASgNEhcKD3RvdGFsX3Byb3ZpZGVycxgEIAEoDRITCgttaW5faGVhbHRoeRgFIAEoDRItCglwcm92aWRlcnMYBiADKAsyGi5sbG1wb29sLnYxLlByb3ZpZGVySGVhbHRoKqcCCg1Qcm92aWRlclN0YXRlEh4KGlBST1ZJREVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWUFJPVklERVJfU1RBVEVfSEVBTFRIWRABEhsKF1BST1ZJREVSX1NUQVRFX0RFR1JBREVEEAISHAoYUFJPVklERVJfU1RBVEVfVU5IRUFMVEhZEAMSGgoWUFJPVklERVJfU1RBVEVfRUpFQ1RFRBAEEh8KG1BST1ZJREVSX1NUQVRFX0JSRUFLRVJfT1BFThAFEiQKIFBST1ZJREVSX1NUQVRFX0JSRUFLRVJfSEFMRl9PUEVOEAYSGwoXUFJPVklERVJfU1RBVEVfRElTQUJMRUQQBxIfChtQUk9WSURFUl9TVEFURV9DT09MSU5HX0RPV04QCDLuAgoHTExNUG9vbBI5CgRDaGF0EhcubGxtcG9vbC52MS5DaGF0UmVxdWVzdBoYLmxsbXBvb2wudjEuQ2hhdFJlc3BvbnNlEkcKClN0cmVhbUNoYXQSFy5sbG1wb29sLnYxLkNoYXRSZXF1ZXN0Gh4ubGxtcG9vbC52MS5TdHJlYW1DaGF0UmVzcG9uc2UwARJLCgpMaXN0TW9kZWxzEh0ubGxtcG9vbC52MS5MaXN0TW9kZWxzUmVxdWVzdBoeLmxsbXBvb2wudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElEKDEdldFBvb2xTdGF0cxIfLmxsbXBvb2wudjEuR2V0UG9vbFN0YXRzUmVxdWVzdBogLmxsbXBvb2wudjEuR2V0UG9vbFN0YXRzUmVzcG9uc2USPwoGSGVhbHRoEhkubGxtcG9vbC52MS5IZWFsdGhSZXF1ZXN0GhoubGxtcG9vbC52MS5IZWFsdGhSZXNwb25zZUJKCg5kZXYubGxtcG9vbC52MVABWjZnaXRodWIuY29tL2xsbXBvb2wvbGxtcG9vbC9nZW4vZ28vbGxtcG9vbC92MTtsbG1wb29sdjFiBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("ChhsbG1wb29sL3YxL2xsbXBvb2wucHJvdG8SCmxsbXBvb2wudjEi5gEKDEVtYmVkUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIOCgZpbnB1dHMYAiADKAkSFwoKZGltZW5zaW9ucxgDIAEoBUgAiAEBEjgKCG1ldGFkYXRhGAQgAygLMiYubGxtcG9vbC52MS5FbWJlZFJlcXVlc3QuTWV0YWRhdGFFbnRyeRIkCgdyb3V0aW5nGAUgASgLMhMubGxtcG9vbC52MS5Sb3V0aW5nGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfZGltZW5zaW9ucyIqCglFbWJlZGRpbmcSDgoGdmFsdWVzGAEgAygCEg0KBWluZGV4GAIgASgNIuIBCg1FbWJlZFJlc3BvbnNlEikKCmVtYmVkZGluZ3MYASADKAsyFS5sbG1wb29sLnYxLkVtYmVkZGluZxIgCgV1c2FnZRgCIAEoCzIRLmxsbXBvb2wudjEuVXNhZ2USEAoIcHJvdmlkZXIYAyABKAkSEAoIY29zdF91c2QYBCABKAESDQoFbW9kZWwYBSABKAkSEAoIYXR0ZW1wdHMYBiABKA0SEgoKbGF0ZW5jeV9tcxgHIAEoARISCgpyZXF1ZXN0X2lkGAggASgJEhcKD3Byb3ZpZGVyc190cmllZBgJIAMoCSLoBAoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSJQoIbWVzc2FnZXMYAiADKAsyEy5sbG1wb29sLnYxLk1lc3NhZ2USGAoLdGVtcGVyYXR1cmUYAyABKAFIAIgBARIXCgptYXhfdG9rZW5zGAQgASgNSAGIAQESEgoFdG9wX3AYBSABKAFIAogBARIMCgRzdG9wGAYgAygJEiQKB3JvdXRpbmcYByABKAsyEy5sbG1wb29sLnYxLlJvdXRpbmcSNwoIbWV0YWRhdGEYCCADKAsyJS5sbG1wb29sLnYxLkNoYXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSHwoFdG9vbHMYCSADKAsyEC5sbG1wb29sLnYxLlRvb2wSKwoLdG9vbF9jaG9pY2UYCiABKAsyFi5sbG1wb29sLnYxLlRvb2xDaG9pY2USMwoPcmVzcG9uc2VfZm9ybWF0GAsgASgLMhoubGxtcG9vbC52MS5SZXNwb25zZUZvcm1hdBIRCgRzZWVkGAwgASgDSAOIAQESHQoQcHJlc2VuY2VfcGVuYWx0eRgNIAEoAUgEiAEBEh4KEWZyZXF1ZW5jeV9wZW5hbHR5GA4gASgBSAWIAQESDAoEdXNlchgPIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3RlbXBlcmF0dXJlQg0KC19tYXhfdG9rZW5zQggKBl90b3BfcEIHCgVfc2VlZEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHkidQoHUm91dGluZxIQCghwcm92aWRlchgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIZChFleGNsdWRlX3Byb3ZpZGVycxgDIAMoCRIVCg1vbmx5X3Byb3ZpZGVyGAQgASgIEhQKDGFmZmluaXR5X2tleRgFIAEoCSKeAQoHTWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSJgoFcGFydHMYAyADKAsyFy5sbG1wb29sLnYxLkNvbnRlbnRQYXJ0EigKCnRvb2xfY2FsbHMYBCADKAsyFC5sbG1wb29sLnYxLlRvb2xDYWxsEhQKDHRvb2xfY2FsbF9pZBgFIAEoCRIMCgRuYW1lGAYgASgJIkkKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIiCgVpbWFnZRgCIAEoCzIRLmxsbXBvb2wudjEuSW1hZ2VIAEIGCgRwYXJ0IlMKBUltYWdlEg4KBGRhdGEYASABKAxIABINCgN1cmwYAiABKAlIABIRCgltaW1lX3R5cGUYAyABKAkSDgoGZGV0YWlsGAQgASgJQggKBnNvdXJjZSJWCgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiMQoKVG9vbENob2ljZRIMCgRtb2RlGAEgASgJEhUKDWZ1bmN0aW9uX25hbWUYAiABKAkiNwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCglhcmd1bWVudHMYAyABKAkiUQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEhcKD2FyZ3VtZW50c19kZWx0YRgEIAEoCSJlCg5SZXNwb25zZUZvcm1hdBIMCgR0eXBlGAEgASgJEgwKBG5hbWUYAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgieQoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoDRIUCgx0b3RhbF90b2tlbnMYAyABKA0SFQoNY2FjaGVkX3Rva2VucxgEIAEoDRIRCgllc3RpbWF0ZWQYBSABKAgisgIKDENoYXRSZXNwb25zZRIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIkCgdtZXNzYWdlGAMgASgLMhMubGxtcG9vbC52MS5NZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YBCABKAkSIAoFdXNhZ2UYBSABKAsyES5sbG1wb29sLnYxLlVzYWdlEhAKCHByb3ZpZGVyGAYgASgJEhAKCGF0dGVtcHRzGAcgASgNEhIKCmxhdGVuY3lfbXMYCCABKAESEAoIY29zdF91c2QYCSABKAESGQoRcmF3X2ZpbmlzaF9yZWFzb24YCiABKAkSEgoKcmVxdWVzdF9pZBgLIAEoCRIWCg51cHN0cmVhbV9jYWxscxgMIAEoDRIXCg9wcm92aWRlcnNfdHJpZWQYDSADKAkiogMKElN0cmVhbUNoYXRSZXNwb25zZRINCgVkZWx0YRgBIAEoCRIVCg1maW5pc2hfcmVhc29uGAIgASgJEiAKBXVzYWdlGAMgASgLMhEubGxtcG9vbC52MS5Vc2FnZRIQCghwcm92aWRlchgEIAEoCRIQCghhdHRlbXB0cxgFIAEoDRIQCghjb3N0X3VzZBgGIAEoARIKCgJpZBgHIAEoCRINCgVtb2RlbBgIIAEoCRItCgp0b29sX2NhbGxzGAkgAygLMhkubGxtcG9vbC52MS5Ub29sQ2FsbERlbHRhEiwKCGZhaWxvdmVyGAogASgLMhoubGxtcG9vbC52MS5TdHJlYW1GYWlsb3ZlchIZChFyYXdfZmluaXNoX3JlYXNvbhgLIAEoCRIPCgd0dGZ0X21zGAwgASgBEhIKCmxhdGVuY3lfbXMYDSABKAESEgoKcmVxdWVzdF9pZBgOIAEoCRIWCg51cHN0cmVhbV9jYWxscxgPIAEoDRIqCgdyZXN0YXJ0GBAgASgLMhkubGxtcG9vbC52MS5TdHJlYW1SZXN0YXJ0Im0KDlN0cmVhbUZhaWxvdmVyEg8KB2F0dGVtcHQYASABKA0SDgoGb2Zmc2V0GAIgASgNEhUKDWZyb21fcHJvdmlkZXIYAyABKAkSEwoLdG9fcHJvdmlkZXIYBCABKAkSDgoGcmVhc29uGAUgASgJIm8KDVN0cmVhbVJlc3RhcnQSDwoHYXR0ZW1wdBgBIAEoDRIRCglkaXNjYXJkZWQYAiABKA0SFQoNZnJvbV9wcm92aWRlchgDIAEoCRITCgt0b19wcm92aWRlchgEIAEoCRIOCgZyZWFzb24YBSABKAkiJQoRTGlzdE1vZGVsc1JlcXVlc3QSEAoIcHJvdmlkZXIYASABKAkiUgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiUKBm1vZGVscxgBIAMoCzIVLmxsbXBvb2wudjEuTW9kZWxJbmZvEhUKDWRlZmF1bHRfbW9kZWwYAiABKAkiYgoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSEQoJcHJvdmlkZXJzGAIgAygJEiYKBnJvdXRlcxgDIAMoCzIWLmxsbXBvb2wudjEuTW9kZWxSb3V0ZRIMCgRraW5kGAQgASgJIowBCgpNb2RlbFJvdXRlEhAKCHByb3ZpZGVyGAEgASgJEhYKDnVwc3RyZWFtX21vZGVsGAIgASgJEgwKBHR5cGUYAyABKAkSDwoHaGVhbHRoeRgEIAEoCBIOCgZ2aXNpb24YBSABKAgSDQoFdG9vbHMYBiABKAgSFgoOY29udGV4dF93aW5kb3cYByABKA0iKAoTR2V0UG9vbFN0YXRzUmVxdWVzdBIRCglwcm92aWRlcnMYASADKAkiYAoMTGF0ZW5jeVN0YXRzEg8KB2V3bWFfbXMYASABKAESDgoGcDUwX21zGAIgASgBEg4KBnA5NV9tcxgDIAEoARIOCgZwOTlfbXMYBCABKAESDwoHc2FtcGxlcxgFIAEoDSLaAQoOUmF0ZUxpbWl0U3RhdHMSEQoJcnBtX2xpbWl0GAEgASgNEhUKDXJwbV9yZW1haW5pbmcYAiABKA0SEQoJcnBkX2xpbWl0GAMgASgNEhUKDXJwZF9yZW1haW5pbmcYBCABKA0SEQoJdHBtX2xpbWl0GAUgASgNEhUKDXRwbV9yZW1haW5pbmcYBiABKA0SFwoPbWF4X2NvbmN1cnJlbmN5GAcgASgNEh0KFWNvb2xkb3duX3JlbWFpbmluZ19tcxgIIAEoARISCgpyZWplY3Rpb25zGAkgASgEIr0ECg1Qcm92aWRlclN0YXRzEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLmxsbXBvb2wudjEuUHJvdmlkZXJTdGF0ZRIPCgdoZWFsdGh5GAQgASgIEhEKCWluX2ZsaWdodBgFIAEoDRIQCghyZXF1ZXN0cxgGIAEoBBIRCglzdWNjZXNzZXMYByABKAQSEAoIZmFpbHVyZXMYCCABKAQSDwoHcmV0cmllcxgJIAEoBBIRCglmYWxsYmFja3MYCiABKAQSKQoHbGF0ZW5jeRgLIAEoCzIYLmxsbXBvb2wudjEuTGF0ZW5jeVN0YXRzEiYKBHR0ZnQYDCABKAsyGC5sbG1wb29sLnYxLkxhdGVuY3lTdGF0cxISCgplcnJvcl9yYXRlGA0gASgBEi4KCnJhdGVfbGltaXQYDiABKAsyGi5sbG1wb29sLnYxLlJhdGVMaW1pdFN0YXRzEhUKDXByb21wdF90b2tlbnMYDyABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYECABKAQSEAoIY29zdF91c2QYESABKAESEgoKbGFzdF9lcnJvchgSIAEoCRIOCgZ3ZWlnaHQYEyABKAESEAoIcHJpb3JpdHkYFCABKAUSDgoGbW9kZWxzGBUgAygJEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGBYgASgNEhEKCWVqZWN0aW9ucxgXIAEoDRIVCg10cmFmZmljX3NoYXJlGBggASgBIm4KCUNvc3RFbnRyeRILCgNrZXkYASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFQoNcHJvbXB0X3Rva2VucxgDIAEoBBIZChFjb21wbGV0aW9uX3Rva2VucxgEIAEoBBIQCghjb3N0X3VzZBgFIAEoASJzCgxCdWRnZXRTdGF0dXMSDQoFc2NvcGUYASABKAkSCwoDa2V5GAIgASgJEg4KBnBlcmlvZBgDIAEoCRIRCglsaW1pdF91c2QYBCABKAESEQoJc3BlbnRfdXNkGAUgASgBEhEKCWV4aGF1c3RlZBgGIAEoCCKWAgoKUG9vbFRvdGFscxIQCghyZXF1ZXN0cxgBIAEoBBIRCglzdWNjZXNzZXMYAiABKAQSEAoIZmFpbHVyZXMYAyABKAQSFgoOdXBzdHJlYW1fY2FsbHMYBCABKAQSDwoHcmV0cmllcxgFIAEoBBIRCglmYWxsYmFja3MYBiABKAQSEQoJaW5fZmxpZ2h0GAcgASgNEhMKC3F1ZXVlX2RlcHRoGAggASgNEhUKDXByb21wdF90b2tlbnMYCSABKAQSGQoRY29tcGxldGlvbl90b2tlbnMYCiABKAQSEAoIY29zdF91c2QYCyABKAESKQoHbGF0ZW5jeRgMIAEoCzIYLmxsbXBvb2wudjEuTGF0ZW5jeVN0YXRzIqsDChRHZXRQb29sU3RhdHNSZXNwb25zZRIsCglwcm92aWRlcnMYASADKAsyGS5sbG1wb29sLnYxLlByb3ZpZGVyU3RhdHMSJgoGdG90YWxzGAIgASgLMhYubGxtcG9vbC52MS5Qb29sVG90YWxzEhAKCHN0cmF0ZWd5GAMgASgJEhAKCHVwdGltZV9zGAQgASgBEhYKDmNvbmZpZ192ZXJzaW9uGAUgASgJEhkKEWhlYWx0aHlfcHJvdmlkZXJzGAYgASgNEi8KEGNvc3RfYnlfcHJvdmlkZXIYByADKAsyFS5sbG1wb29sLnYxLkNvc3RFbnRyeRIsCg1jb3N0X2J5X21vZGVsGAggAygLMhUubGxtcG9vbC52MS5Db3N0RW50cnkSLQoOY29zdF9ieV90ZW5hbnQYCSADKAsyFS5sbG1wb29sLnYxLkNvc3RFbnRyeRIpCgdidWRnZXRzGAogAygLMhgubGxtcG9vbC52MS5CdWRnZXRTdGF0dXMSGwoTY29uZmlnX2xvYWRlZF9hdF9tcxgLIAEoAxIQCghmYWxsYmFjaxgMIAEoCSIeCg1IZWFsdGhSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIm0KDlByb3ZpZGVySGVhbHRoEgwKBG5hbWUYASABKAkSDwoHaGVhbHRoeRgCIAEoCBIoCgVzdGF0ZRgDIAEoDjIZLmxsbXBvb2wudjEuUHJvdmlkZXJTdGF0ZRISCgpsYXN0X2Vycm9yGAQgASgJIqkBCg5IZWFsdGhSZXNwb25zZRIPCgdzZXJ2aW5nGAEgASgIEg4KBnN0YXR1cxgCIAEoCRIZChFoZWFsdGh5X3Byb3ZpZGVycxgDIAEoDRIXCg90b3RhbF9wcm92aWRlcnMYBCABKA0SEwoLbWluX2hlYWx0aHkYBSABKA0SLQoJcHJvdmlkZXJzGAYgAygLMhoubGxtcG9vbC52MS5Qcm92aWRlckhlYWx0aCqnAgoNUHJvdmlkZXJTdGF0ZRIeChpQUk9WSURFUl9TVEFURV9VTlNQRUNJRklFRBAAEhoKFlBST1ZJREVSX1NUQVRFX0hFQUxUSFkQARIbChdQUk9WSURFUl9TVEFURV9ERUdSQURFRBACEhwKGFBST1ZJREVSX1NUQVRFX1VOSEVBTFRIWRADEhoKFlBST1ZJREVSX1NUQVRFX0VKRUNURUQQBBIfChtQUk9WSURFUl9TVEFURV9CUkVBS0VSX09QRU4QBRIkCiBQUk9WSURFUl9TVEFURV9CUkVBS0VSX0hBTEZfT1BFThAGEhsKF1BST1ZJREVSX1NUQVRFX0RJU0FCTEVEEAcSHwobUFJPVklERVJfU1RBVEVfQ09PTElOR19ET1dOEAgyrAMKB0xMTVBvb2wSOQoEQ2hhdBIXLmxsbXBvb2wudjEuQ2hhdFJlcXVlc3QaGC5sbG1wb29sLnYxLkNoYXRSZXNwb25zZRJHCgpTdHJlYW1DaGF0EhcubGxtcG9vbC52MS5DaGF0UmVxdWVzdBoeLmxsbXBvb2wudjEuU3RyZWFtQ2hhdFJlc3BvbnNlMAESSwoKTGlzdE1vZGVscxIdLmxsbXBvb2wudjEuTGlzdE1vZGVsc1JlcXVlc3QaHi5sbG1wb29sLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJRCgxHZXRQb29sU3RhdHMSHy5sbG1wb29sLnYxLkdldFBvb2xTdGF0c1JlcXVlc3QaIC5sbG1wb29sLnYxLkdldFBvb2xTdGF0c1Jlc3BvbnNlEj8KBkhlYWx0aBIZLmxsbXBvb2wudjEuSGVhbHRoUmVxdWVzdBoaLmxsbXBvb2wudjEuSGVhbHRoUmVzcG9uc2USPAoFRW1iZWQSGC5sbG1wb29sLnYxLkVtYmVkUmVxdWVzdBoZLmxsbXBvb2wudjEuRW1iZWRSZXNwb25zZUJKCg5kZXYubGxtcG9vbC52MVABWjZnaXRodWIuY29tL2xsbXBvb2wvbGxtcG9vbC9nZW4vZ28vbGxtcG9vbC92MTtsbG1wb29sdjFiBnByb3RvMw", [file_google_protobuf_struct]);
+
+/**
+ * EmbedRequest asks for one embedding vector per input text.
+ *
+ * @generated from message llmpool.v1.EmbedRequest
+ */
+export type EmbedRequest = Message$1<"llmpool.v1.EmbedRequest"> & {
+  /**
+   * Embedding model name or alias, as in a provider's `embedding_models`.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The texts to embed, at least one and at most `pool.embeddings.max_inputs`.
+   *
+   * @generated from field: repeated string inputs = 2;
+   */
+  inputs: string[];
+
+  /**
+   * Output dimensions, for models that can shorten their vectors. Unset: the model's own.
+   *
+   * @generated from field: optional int32 dimensions = 3;
+   */
+  dimensions?: number | undefined;
+
+  /**
+   * Request metadata, as in ChatRequest (`tenant` for cost attribution and budgets).
+   *
+   * @generated from field: map<string, string> metadata = 4;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * Per-request routing overrides, as in ChatRequest.
+   *
+   * @generated from field: llmpool.v1.Routing routing = 5;
+   */
+  routing?: Routing | undefined;
+};
+
+/**
+ * Describes the message llmpool.v1.EmbedRequest.
+ * Use `create(EmbedRequestSchema)` to create a new message.
+ */
+export const EmbedRequestSchema: GenMessage<EmbedRequest> = /*@__PURE__*/
+  messageDesc(file_llmpool_v1_llmpool, 0);
+
+/**
+ * Embedding is the vector of one input.
+ *
+ * @generated from message llmpool.v1.Embedding
+ */
+export type Embedding = Message$1<"llmpool.v1.Embedding"> & {
+  /**
+   * The vector.
+   *
+   * @generated from field: repeated float values = 1;
+   */
+  values: number[];
+
+  /**
+   * Position of its input in EmbedRequest.inputs.
+   *
+   * @generated from field: uint32 index = 2;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message llmpool.v1.Embedding.
+ * Use `create(EmbeddingSchema)` to create a new message.
+ */
+export const EmbeddingSchema: GenMessage<Embedding> = /*@__PURE__*/
+  messageDesc(file_llmpool_v1_llmpool, 1);
+
+/**
+ * EmbedResponse carries one Embedding per input, in input order.
+ *
+ * @generated from message llmpool.v1.EmbedResponse
+ */
+export type EmbedResponse = Message$1<"llmpool.v1.EmbedResponse"> & {
+  /**
+   * One per input, in order.
+   *
+   * @generated from field: repeated llmpool.v1.Embedding embeddings = 1;
+   */
+  embeddings: Embedding[];
+
+  /**
+   * Tokens in the inputs (completion_tokens is 0).
+   *
+   * @generated from field: llmpool.v1.Usage usage = 2;
+   */
+  usage?: Usage | undefined;
+
+  /**
+   * Name of the configured provider that answered.
+   *
+   * @generated from field: string provider = 3;
+   */
+  provider: string;
+
+  /**
+   * Price of this request in US dollars.
+   *
+   * @generated from field: double cost_usd = 4;
+   */
+  costUsd: number;
+
+  /**
+   * The model that answered, as the upstream names it.
+   *
+   * @generated from field: string model = 5;
+   */
+  model: string;
+
+  /**
+   * Upstream attempts this request took.
+   *
+   * @generated from field: uint32 attempts = 6;
+   */
+  attempts: number;
+
+  /**
+   * Time from receiving the request to having the answer, in milliseconds.
+   *
+   * @generated from field: double latency_ms = 7;
+   */
+  latencyMs: number;
+
+  /**
+   * Request id: the caller's `x-request-id`, else one the pool made.
+   *
+   * @generated from field: string request_id = 8;
+   */
+  requestId: string;
+
+  /**
+   * Providers tried, in order, including the one that answered.
+   *
+   * @generated from field: repeated string providers_tried = 9;
+   */
+  providersTried: string[];
+};
+
+/**
+ * Describes the message llmpool.v1.EmbedResponse.
+ * Use `create(EmbedResponseSchema)` to create a new message.
+ */
+export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
+  messageDesc(file_llmpool_v1_llmpool, 2);
 
 /**
  * ChatRequest is shared by Chat and StreamChat, so a caller builds one request for both.
@@ -141,7 +295,7 @@ export type ChatRequest = Message$1<"llmpool.v1.ChatRequest"> & {
  * Use `create(ChatRequestSchema)` to create a new message.
  */
 export const ChatRequestSchema: GenMessage<ChatRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 0);
+  messageDesc(file_llmpool_v1_llmpool, 3);
 
 /**
  * Routing overrides the pool's routing decisions for one request.
@@ -192,7 +346,7 @@ export type Routing = Message$1<"llmpool.v1.Routing"> & {
  * Use `create(RoutingSchema)` to create a new message.
  */
 export const RoutingSchema: GenMessage<Routing> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 1);
+  messageDesc(file_llmpool_v1_llmpool, 4);
 
 /**
  * Message is one turn of the conversation.
@@ -248,7 +402,7 @@ export type Message = Message$1<"llmpool.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 2);
+  messageDesc(file_llmpool_v1_llmpool, 5);
 
 /**
  * ContentPart is one piece of a multi-part message.
@@ -285,7 +439,7 @@ export type ContentPart = Message$1<"llmpool.v1.ContentPart"> & {
  * Use `create(ContentPartSchema)` to create a new message.
  */
 export const ContentPartSchema: GenMessage<ContentPart> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 3);
+  messageDesc(file_llmpool_v1_llmpool, 6);
 
 /**
  * Image is an image in a user message, given inline or by URL.
@@ -336,7 +490,7 @@ export type Image = Message$1<"llmpool.v1.Image"> & {
  * Use `create(ImageSchema)` to create a new message.
  */
 export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 4);
+  messageDesc(file_llmpool_v1_llmpool, 7);
 
 /**
  * Tool is a function the model may call.
@@ -371,7 +525,7 @@ export type Tool = Message$1<"llmpool.v1.Tool"> & {
  * Use `create(ToolSchema)` to create a new message.
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 5);
+  messageDesc(file_llmpool_v1_llmpool, 8);
 
 /**
  * ToolChoice says how the model may use the tools.
@@ -399,7 +553,7 @@ export type ToolChoice = Message$1<"llmpool.v1.ToolChoice"> & {
  * Use `create(ToolChoiceSchema)` to create a new message.
  */
 export const ToolChoiceSchema: GenMessage<ToolChoice> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 6);
+  messageDesc(file_llmpool_v1_llmpool, 9);
 
 /**
  * ToolCall is one function call made by the model.
@@ -434,7 +588,7 @@ export type ToolCall = Message$1<"llmpool.v1.ToolCall"> & {
  * Use `create(ToolCallSchema)` to create a new message.
  */
 export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 7);
+  messageDesc(file_llmpool_v1_llmpool, 10);
 
 /**
  * ToolCallDelta is a fragment of a tool call in a stream. Fragments with the same index
@@ -477,7 +631,7 @@ export type ToolCallDelta = Message$1<"llmpool.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 8);
+  messageDesc(file_llmpool_v1_llmpool, 11);
 
 /**
  * ResponseFormat constrains the output.
@@ -519,7 +673,7 @@ export type ResponseFormat = Message$1<"llmpool.v1.ResponseFormat"> & {
  * Use `create(ResponseFormatSchema)` to create a new message.
  */
 export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 9);
+  messageDesc(file_llmpool_v1_llmpool, 12);
 
 /**
  * Usage counts tokens as reported by the upstream (estimated when it reports none).
@@ -568,7 +722,7 @@ export type Usage = Message$1<"llmpool.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 10);
+  messageDesc(file_llmpool_v1_llmpool, 13);
 
 /**
  * ChatResponse is the whole answer of Chat.
@@ -674,7 +828,7 @@ export type ChatResponse = Message$1<"llmpool.v1.ChatResponse"> & {
  * Use `create(ChatResponseSchema)` to create a new message.
  */
 export const ChatResponseSchema: GenMessage<ChatResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 11);
+  messageDesc(file_llmpool_v1_llmpool, 14);
 
 /**
  * StreamChatResponse is one chunk of a StreamChat answer.
@@ -801,7 +955,7 @@ export type StreamChatResponse = Message$1<"llmpool.v1.StreamChatResponse"> & {
  * Use `create(StreamChatResponseSchema)` to create a new message.
  */
 export const StreamChatResponseSchema: GenMessage<StreamChatResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 12);
+  messageDesc(file_llmpool_v1_llmpool, 15);
 
 /**
  * StreamFailover announces that the stream continues on another provider. The text already
@@ -851,7 +1005,7 @@ export type StreamFailover = Message$1<"llmpool.v1.StreamFailover"> & {
  * Use `create(StreamFailoverSchema)` to create a new message.
  */
 export const StreamFailoverSchema: GenMessage<StreamFailover> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 13);
+  messageDesc(file_llmpool_v1_llmpool, 16);
 
 /**
  * StreamRestart announces that the answer starts over on another provider (one that cannot
@@ -902,7 +1056,7 @@ export type StreamRestart = Message$1<"llmpool.v1.StreamRestart"> & {
  * Use `create(StreamRestartSchema)` to create a new message.
  */
 export const StreamRestartSchema: GenMessage<StreamRestart> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 14);
+  messageDesc(file_llmpool_v1_llmpool, 17);
 
 /**
  * ListModelsRequest filters ListModels.
@@ -923,7 +1077,7 @@ export type ListModelsRequest = Message$1<"llmpool.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 15);
+  messageDesc(file_llmpool_v1_llmpool, 18);
 
 /**
  * ListModelsResponse lists the served models.
@@ -951,7 +1105,7 @@ export type ListModelsResponse = Message$1<"llmpool.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 16);
+  messageDesc(file_llmpool_v1_llmpool, 19);
 
 /**
  * ModelInfo is one public model name and who serves it.
@@ -979,6 +1133,13 @@ export type ModelInfo = Message$1<"llmpool.v1.ModelInfo"> & {
    * @generated from field: repeated llmpool.v1.ModelRoute routes = 3;
    */
   routes: ModelRoute[];
+
+  /**
+   * "chat" (ChatRequest.model) or "embedding" (EmbedRequest.model).
+   *
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
 };
 
 /**
@@ -986,7 +1147,7 @@ export type ModelInfo = Message$1<"llmpool.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 17);
+  messageDesc(file_llmpool_v1_llmpool, 20);
 
 /**
  * ModelRoute is one provider's way of serving a model.
@@ -1049,7 +1210,7 @@ export type ModelRoute = Message$1<"llmpool.v1.ModelRoute"> & {
  * Use `create(ModelRouteSchema)` to create a new message.
  */
 export const ModelRouteSchema: GenMessage<ModelRoute> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 18);
+  messageDesc(file_llmpool_v1_llmpool, 21);
 
 /**
  * GetPoolStatsRequest filters GetPoolStats.
@@ -1070,7 +1231,7 @@ export type GetPoolStatsRequest = Message$1<"llmpool.v1.GetPoolStatsRequest"> & 
  * Use `create(GetPoolStatsRequestSchema)` to create a new message.
  */
 export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 19);
+  messageDesc(file_llmpool_v1_llmpool, 22);
 
 /**
  * LatencyStats summarises latencies over a sliding window, in milliseconds.
@@ -1119,7 +1280,7 @@ export type LatencyStats = Message$1<"llmpool.v1.LatencyStats"> & {
  * Use `create(LatencyStatsSchema)` to create a new message.
  */
 export const LatencyStatsSchema: GenMessage<LatencyStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 20);
+  messageDesc(file_llmpool_v1_llmpool, 23);
 
 /**
  * RateLimitStats shows a provider's rate-limit headroom. A limit of 0 means none is set.
@@ -1196,7 +1357,7 @@ export type RateLimitStats = Message$1<"llmpool.v1.RateLimitStats"> & {
  * Use `create(RateLimitStatsSchema)` to create a new message.
  */
 export const RateLimitStatsSchema: GenMessage<RateLimitStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 21);
+  messageDesc(file_llmpool_v1_llmpool, 24);
 
 /**
  * ProviderStats is one provider's state and counters since start (or its last config change).
@@ -1381,7 +1542,7 @@ export type ProviderStats = Message$1<"llmpool.v1.ProviderStats"> & {
  * Use `create(ProviderStatsSchema)` to create a new message.
  */
 export const ProviderStatsSchema: GenMessage<ProviderStats> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 22);
+  messageDesc(file_llmpool_v1_llmpool, 25);
 
 /**
  * CostEntry aggregates usage and cost under one key (a provider, model or tenant).
@@ -1430,7 +1591,7 @@ export type CostEntry = Message$1<"llmpool.v1.CostEntry"> & {
  * Use `create(CostEntrySchema)` to create a new message.
  */
 export const CostEntrySchema: GenMessage<CostEntry> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 23);
+  messageDesc(file_llmpool_v1_llmpool, 26);
 
 /**
  * BudgetStatus is one configured budget and how much of it is spent.
@@ -1486,7 +1647,7 @@ export type BudgetStatus = Message$1<"llmpool.v1.BudgetStatus"> & {
  * Use `create(BudgetStatusSchema)` to create a new message.
  */
 export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 24);
+  messageDesc(file_llmpool_v1_llmpool, 27);
 
 /**
  * PoolTotals sums the providers' counters: this replica's traffic (cost_usd excepted).
@@ -1585,7 +1746,7 @@ export type PoolTotals = Message$1<"llmpool.v1.PoolTotals"> & {
  * Use `create(PoolTotalsSchema)` to create a new message.
  */
 export const PoolTotalsSchema: GenMessage<PoolTotals> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 25);
+  messageDesc(file_llmpool_v1_llmpool, 28);
 
 /**
  * GetPoolStatsResponse is a snapshot of the pool.
@@ -1684,7 +1845,7 @@ export type GetPoolStatsResponse = Message$1<"llmpool.v1.GetPoolStatsResponse"> 
  * Use `create(GetPoolStatsResponseSchema)` to create a new message.
  */
 export const GetPoolStatsResponseSchema: GenMessage<GetPoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 26);
+  messageDesc(file_llmpool_v1_llmpool, 29);
 
 /**
  * HealthRequest asks about the pool's health.
@@ -1705,7 +1866,7 @@ export type HealthRequest = Message$1<"llmpool.v1.HealthRequest"> & {
  * Use `create(HealthRequestSchema)` to create a new message.
  */
 export const HealthRequestSchema: GenMessage<HealthRequest> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 27);
+  messageDesc(file_llmpool_v1_llmpool, 30);
 
 /**
  * ProviderHealth is one provider's health.
@@ -1747,7 +1908,7 @@ export type ProviderHealth = Message$1<"llmpool.v1.ProviderHealth"> & {
  * Use `create(ProviderHealthSchema)` to create a new message.
  */
 export const ProviderHealthSchema: GenMessage<ProviderHealth> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 28);
+  messageDesc(file_llmpool_v1_llmpool, 31);
 
 /**
  * HealthResponse says whether the pool can serve.
@@ -1804,7 +1965,7 @@ export type HealthResponse = Message$1<"llmpool.v1.HealthResponse"> & {
  * Use `create(HealthResponseSchema)` to create a new message.
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
-  messageDesc(file_llmpool_v1_llmpool, 29);
+  messageDesc(file_llmpool_v1_llmpool, 32);
 
 /**
  * ProviderState is a provider's place in rotation.
@@ -1940,6 +2101,17 @@ export const LLMPool: GenService<{
     methodKind: "unary";
     input: typeof HealthRequestSchema;
     output: typeof HealthResponseSchema;
+  },
+  /**
+   * Embed turns texts into embedding vectors through the pool (providers' `embedding_models`),
+   * with the same routing, failover, limits, budgets and pricing as Chat.
+   *
+   * @generated from rpc llmpool.v1.LLMPool.Embed
+   */
+  embed: {
+    methodKind: "unary";
+    input: typeof EmbedRequestSchema;
+    output: typeof EmbedResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_llmpool_v1_llmpool, 0);

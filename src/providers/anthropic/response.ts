@@ -4,7 +4,7 @@
  * error bodies and the `anthropic-ratelimit-*` headers.
  */
 import { header, type ExtractedError, type ResponseData } from "../http.js";
-import { redact } from "../../util/redact.js";
+import { redactAndTruncate } from "../../util/redact.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
 import type { TrimmedPrefill } from "../messages.js";
@@ -96,13 +96,13 @@ export function anthropicErrorOf(body: string): ExtractedError {
   try {
     const j = JSON.parse(body) as { error?: { type?: string; message?: string } };
     const type = j.error?.type ?? "";
-    const message = redact((j.error?.message ?? body).replace(/\s+/g, " ").slice(0, 300)) || "(empty body)";
+    const message = redactAndTruncate((j.error?.message ?? body).replace(/\s+/g, " "), 300) || "(empty body)";
     let kind = ERROR_KINDS[type];
     // "prompt is too long" arrives as a plain invalid_request_error.
     if (kind === "bad_request" && /prompt is too long|context window|too many tokens/i.test(message)) kind = "context_length";
     return { message, code: type, kind };
   } catch {
-    return { message: redact(body.slice(0, 300)) || "(empty body)", code: "" };
+    return { message: redactAndTruncate(body, 300) || "(empty body)", code: "" };
   }
 }
 

@@ -21,6 +21,7 @@ export function azureRoutes(opts: AzureRouteOptions): OpenAIRoutes {
   return {
     chatPath: (model) =>
       `/openai/deployments/${encodeURIComponent(opts.deployments[model] ?? model)}/chat/completions?api-version=${v}`,
+    embeddingsPath: (model) => `/openai/deployments/${encodeURIComponent(opts.deployments[model] ?? model)}/embeddings?api-version=${v}`,
     modelsPath: `/openai/deployments?api-version=${AZURE_DEPLOYMENTS_API_VERSION}`,
     // Models - List exists in every current data-plane version: cheap, and checks the key.
     probePath: `/openai/models?api-version=${v}`,

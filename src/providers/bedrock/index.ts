@@ -17,8 +17,9 @@ import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { header, type HttpUpstream } from "../http.js";
 import { trimmedPrefill } from "../messages.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildBedrockBody } from "./request.js";
+import { bedrockEmbed } from "./embed.js";
 import { bedrockErrorOf, bedrockResult, bedrockStream, type ConverseResponse } from "./response.js";
 
 /** SigV4 signing name of both bedrock-runtime and the bedrock control plane. */
@@ -114,6 +115,15 @@ export class BedrockProvider extends HttpAdapter {
     const { res, rateLimit } = await this.send("POST", this.path(call.model, "converse"), body, call.signal);
     const j = await this.json<ConverseResponse>(res, call.signal);
     return bedrockResult(j, header(res, "x-amzn-requestid") ?? "", call.model, rateLimit, prefill);
+  }
+
+  /** Titan or Cohere embedding models through InvokeModel (embed.ts). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const out = await bedrockEmbed(this.name, call, async (model, body, signal) => {
+      const { res } = await this.send("POST", `/model/${encodeURIComponent(model)}/invoke`, body, signal);
+      return this.json<unknown>(res, signal);
+    });
+    return { ...out, model: call.model };
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {

@@ -3,7 +3,7 @@
  * (messageStart, contentBlockStart/Delta/Stop, messageStop, metadata, and exception frames)
  * and error responses named by `x-amzn-errortype`.
  */
-import { redact } from "../../util/redact.js";
+import { redactAndTruncate } from "../../util/redact.js";
 import { header, type ExtractedError, type ResponseData } from "../http.js";
 import type { TrimmedPrefill } from "../messages.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
@@ -98,7 +98,7 @@ export function bedrockErrorKind(type: string, message: string): ProviderErrorKi
   return kind;
 }
 
-const clean = (m: string) => redact(m.replace(/\s+/g, " ").trim().slice(0, 300)) || "(empty body)";
+const clean = (m: string) => redactAndTruncate(m.replace(/\s+/g, " ").trim(), 300) || "(empty body)";
 
 /** Error body `{"message": "..."}` (sometimes `Message`), type in the `x-amzn-errortype` header. */
 export function bedrockErrorOf(body: string, res: Pick<ResponseData, "headers">): ExtractedError {

@@ -6,7 +6,7 @@ import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
 import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildCohereBody } from "./request.js";
 import { cohereErrorOf, cohereResult, cohereStream, parseCohereRateLimit, type CohereResponse } from "./response.js";
 
@@ -46,6 +46,20 @@ export class CohereProvider extends HttpAdapter {
 
   protected probePath(): string {
     return "/v1/models?page_size=1";
+  }
+
+  /** `/v2/embed` with float vectors; `input_type: search_document` (the store side of retrieval). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const body = JSON.stringify({
+      model: call.model,
+      texts: call.inputs,
+      input_type: "search_document",
+      embedding_types: ["float"],
+      ...(call.dimensions ? { output_dimension: call.dimensions } : {}),
+    });
+    const { res, rateLimit } = await this.send("POST", "/v2/embed", body, call.signal);
+    const j = await this.json<{ embeddings?: { float?: number[][] }; meta?: { billed_units?: { input_tokens?: number } } }>(res, call.signal);
+    return { vectors: j.embeddings?.float ?? [], model: call.model, promptTokens: j.meta?.billed_units?.input_tokens, rateLimit };
   }
 
   /** Chat-capable models, paged by `page_token`. */

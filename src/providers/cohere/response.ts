@@ -3,7 +3,7 @@
  * `usage.billed_units`), its SSE stream (message-start, content-delta, tool-call-start /
  * -delta / -end, message-end) and `{"message": ...}` error bodies.
  */
-import { redact } from "../../util/redact.js";
+import { redactAndTruncate } from "../../util/redact.js";
 import { header, parseOpenAIRateLimit, type ExtractedError, type ResponseData } from "../http.js";
 import { sseEvents } from "../sse.js";
 import { firstEvent, parseStreamJson, streamError, truncated, type StreamContext } from "../stream.js";
@@ -78,7 +78,7 @@ export function cohereErrorOf(body: string): ExtractedError {
   } catch {
     // plain text
   }
-  return { message: redact(message.replace(/\s+/g, " ").trim().slice(0, 300)) || "(empty body)", code: "" };
+  return { message: redactAndTruncate(message.replace(/\s+/g, " ").trim(), 300) || "(empty body)", code: "" };
 }
 
 const num = (v: string | undefined) => (v === undefined || !Number.isFinite(Number(v)) ? undefined : Number(v));

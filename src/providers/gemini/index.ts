@@ -6,7 +6,7 @@ import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
 import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildGeminiBody } from "./request.js";
 import { geminiErrorOf, geminiResult, geminiStream, type GeminiResponse } from "./response.js";
 
@@ -63,6 +63,17 @@ export class GeminiProvider extends HttpAdapter {
       ids.push(m.name.replace(/^models\//, ""));
     }
     return { ids, next: j.nextPageToken || undefined };
+  }
+
+  /** `batchEmbedContents`: every input in one call; Gemini reports no token counts (estimated). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const model = modelPath(call.model);
+    const body = JSON.stringify({
+      requests: call.inputs.map((text) => ({ model, content: { parts: [{ text }] }, ...(call.dimensions ? { outputDimensionality: call.dimensions } : {}) })),
+    });
+    const { res, rateLimit } = await this.send("POST", `/${model}:batchEmbedContents`, body, call.signal);
+    const j = await this.json<{ embeddings?: { values?: number[] }[] }>(res, call.signal);
+    return { vectors: (j.embeddings ?? []).map((e) => e.values ?? []), model: call.model, rateLimit };
   }
 }
 

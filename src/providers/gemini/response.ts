@@ -2,7 +2,7 @@
  * Gemini -> neutral: `GenerateContentResponse` (unary and each `alt=sse` chunk), error bodies
  * with google.rpc details (RetryInfo `retryDelay`, ErrorInfo `API_KEY_INVALID`).
  */
-import { redact } from "../../util/redact.js";
+import { redactAndTruncate } from "../../util/redact.js";
 import type { ExtractedError } from "../http.js";
 import { syntheticCallId } from "../messages.js";
 import { sseEvents } from "../sse.js";
@@ -121,7 +121,7 @@ const STATUS_KINDS: Record<string, ProviderErrorKind> = {
 };
 
 function classify(e: GeminiError): ExtractedError {
-  const message = redact((e.message ?? "").replace(/\s+/g, " ").slice(0, 300)) || "(empty body)";
+  const message = redactAndTruncate((e.message ?? "").replace(/\s+/g, " "), 300) || "(empty body)";
   const status = e.status ?? "";
   let kind = STATUS_KINDS[status];
   let retryAfterMs: number | undefined;
@@ -148,7 +148,7 @@ export function geminiErrorOf(body: string): ExtractedError {
     const e = (Array.isArray(j) ? j[0]?.error : j.error) ?? {};
     return classify(e);
   } catch {
-    return { message: redact(body.slice(0, 300)) || "(empty body)", code: "" };
+    return { message: redactAndTruncate(body, 300) || "(empty body)", code: "" };
   }
 }
 

@@ -3,7 +3,8 @@
  * reply, for demos, tests and watching the balancer work without any API key.
  */
 import type { MockConfig, ProviderConfig } from "../../config/schema.js";
-import { type ChatResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
+import { createHash } from "node:crypto";
+import { type ChatResult, type EmbedCall, type EmbedResult, type Provider, type ProviderCapabilities, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { resolveCapabilities } from "../common.js";
 import { estimateTokens } from "../../pool/tokens.js";
@@ -57,7 +58,7 @@ export class MockProvider implements Provider {
     return { text: words.slice(0, limit).join(" "), truncated: true };
   }
 
-  private async begin(call: UpstreamCall): Promise<void> {
+  private async begin(call: Pick<UpstreamCall, "signal">): Promise<void> {
     const latency = this.cfg.latency_ms + this.random() * this.cfg.jitter_ms;
     try {
       await delay(latency, call.signal, systemClock);
@@ -122,6 +123,21 @@ export class MockProvider implements Provider {
     }
     const finish = truncated ? "length" : "stop";
     yield { finishReason: finish, rawFinishReason: finish, usage: this.usage(call, text) };
+  }
+
+  /** A deterministic unit vector per text (sha256-seeded), `dimensions` long (default 8). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    await this.begin(call);
+    const n = call.dimensions ?? 8;
+    let tokens = 0;
+    const vectors = call.inputs.map((text) => {
+      tokens += estimateTokens(text);
+      const next = seeded(createHash("sha256").update(text).digest().readUInt32LE(0));
+      const v = Array.from({ length: n }, () => next() * 2 - 1);
+      const norm = Math.hypot(...v) || 1;
+      return v.map((x) => x / norm);
+    });
+    return { vectors, model: call.model, promptTokens: tokens };
   }
 
   async listModels(): Promise<string[]> {

@@ -5,9 +5,10 @@
  */
 import type { ProviderConfig } from "../../config/schema.js";
 import type { ConfigProblem } from "../../config/interpolate.js";
+import { ProviderError } from "../../core/errors.js";
 import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream, streamError } from "../stream.js";
-import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { buildOllamaBody } from "./request.js";
 import { ollamaErrorOf, ollamaResult, ollamaStream, type OllamaChatResponse } from "./response.js";
 
@@ -49,6 +50,16 @@ export class OllamaProvider extends HttpAdapter {
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const { res, rateLimit } = await this.send("POST", "/api/chat", this.body(call, true), call.signal);
     yield* pipeStream(this.name, res, call.signal, ollamaStream(res.body, this.streamContext(rateLimit), call.model));
+  }
+
+  /** POST /api/embed: every input in one call. */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const body = JSON.stringify({ model: call.model, input: call.inputs, ...(call.dimensions ? { dimensions: call.dimensions } : {}), ...(this.keepAlive !== undefined ? { keep_alive: this.keepAlive } : {}) });
+    const { res, rateLimit } = await this.send("POST", "/api/embed", body, call.signal);
+    const j = await this.json<{ embeddings?: number[][]; model?: string; prompt_eval_count?: number; error?: string }>(res, call.signal);
+    if (j.error !== undefined) throw streamError(this.name, ollamaErrorOf(JSON.stringify(j)));
+    if (!Array.isArray(j.embeddings)) throw new ProviderError({ provider: this.name, kind: "invalid_response", message: "upstream response has no embeddings" });
+    return { vectors: j.embeddings, model: j.model ?? call.model, promptTokens: j.prompt_eval_count, rateLimit };
   }
 
   protected probePath(): string {

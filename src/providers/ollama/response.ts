@@ -3,7 +3,7 @@
  * last one with `done: true`, `done_reason` and token counts; `{"error": "..."}` bodies and
  * lines.
  */
-import { redact } from "../../util/redact.js";
+import { redactAndTruncate } from "../../util/redact.js";
 import type { ExtractedError } from "../http.js";
 import { syntheticCallId } from "../messages.js";
 import { ndjsonLines } from "../sse.js";
@@ -65,7 +65,7 @@ export function ollamaErrorOf(body: string): ExtractedError {
   } catch {
     // plain text
   }
-  message = redact(message.replace(/\s+/g, " ").trim().slice(0, 300)) || "(empty body)";
+  message = redactAndTruncate(message.replace(/\s+/g, " ").trim(), 300) || "(empty body)";
   return { message, code: "", kind: /not found/i.test(message) ? "not_found" : undefined };
 }
 

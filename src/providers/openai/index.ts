@@ -7,7 +7,7 @@ import type { ProviderConfig } from "../../config/schema.js";
 import { normalizeOpenAIFinish, resolveCapabilities, usageOf } from "../common.js";
 import { HttpAdapter, type ModelPage } from "../http-adapter.js";
 import { pipeStream } from "../stream.js";
-import type { ChatResult, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
+import type { ChatResult, EmbedCall, EmbedResult, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { buildOpenAIBody } from "./request.js";
 import { openaiBodyError, openaiStream } from "./response.js";
@@ -35,6 +35,8 @@ export interface OpenAIPreset {
  */
 export interface OpenAIRoutes {
   chatPath(model: string): string;
+  /** The embeddings API for a model (default `/embeddings`). */
+  embeddingsPath?(model: string): string;
   /** Model listing (`{data: [{id}]}`), for discovery. */
   modelsPath: string;
   /** A cheap authenticated GET for probes and warmup (default: `modelsPath`). */
@@ -46,6 +48,7 @@ export interface OpenAIRoutes {
 
 export const OPENAI_ROUTES: OpenAIRoutes = {
   chatPath: () => "/chat/completions",
+  embeddingsPath: () => "/embeddings",
   modelsPath: "/models",
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
   notFoundHint: "base_url may lack /v1",
@@ -192,6 +195,20 @@ export class OpenAIProvider extends HttpAdapter {
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const { res, rateLimit } = await this.send("POST", this.routes.chatPath(call.model), this.body(call, true), call.signal);
     yield* pipeStream(this.name, res, call.signal, openaiStream(res.body, this.streamContext(rateLimit)));
+  }
+
+  /** POST /embeddings with float vectors (what every compatible server speaks). */
+  async embed(call: EmbedCall): Promise<EmbedResult> {
+    const body = JSON.stringify({ model: call.model, input: call.inputs, encoding_format: "float", ...(call.dimensions ? { dimensions: call.dimensions } : {}) });
+    const { res, rateLimit } = await this.send("POST", this.routes.embeddingsPath?.(call.model) ?? "/embeddings", body, call.signal);
+    const j = await this.json<{ data?: { index?: number; embedding?: number[] }[]; model?: string; usage?: { prompt_tokens?: number }; error?: OpenAIResponse["error"] }>(res, call.signal);
+    if (j.error) throw openaiBodyError(this.name, j.error, res.statusCode);
+    const vectors: number[][] = [];
+    for (const [i, d] of (j.data ?? []).entries()) {
+      if (!Array.isArray(d.embedding)) throw new ProviderError({ provider: this.name, kind: "invalid_response", message: `data[${i}].embedding is not a float array` });
+      vectors[d.index ?? i] = d.embedding;
+    }
+    return { vectors, model: j.model ?? call.model, promptTokens: j.usage?.prompt_tokens, rateLimit };
   }
 
   protected probePath(): string {
