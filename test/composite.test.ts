@@ -34,7 +34,8 @@ describe("composite providers", () => {
       ],
     });
     const res = await s.grpc.chat({ messages: [user("go")] });
-    expect(res).toMatchObject({ provider: "pair", upstreamCalls: 1, message: { content: "Hello from fast" } });
+    // The answer names the member; served_by the path to it.
+    expect(res).toMatchObject({ provider: "fast", servedBy: ["pair", "fast"], upstreamCalls: 1, message: { content: "Hello from fast" } });
     expect(res.costUsd).toBeCloseTo((1000 * 1 + 100 * 2) / 1e6, 12);
     expect((await slow!.waitForAbort()).aborted).toBe(true);
     expect(fast!.chatRequests()[0]!.body.model).toBe("gpt-4o-mini");
@@ -48,7 +49,7 @@ describe("composite providers", () => {
     const chunks = [];
     for await (const c of s.grpc.streamChat({ messages: [user("go")] })) chunks.push(c);
     expect(chunks.map((c) => c.delta).join("")).toBe("Hello from fast");
-    expect(chunks.at(-1)!.provider).toBe("pair");
+    expect(chunks.at(-1)).toMatchObject({ provider: "fast", servedBy: ["pair", "fast"] });
   });
 
   it("members keep their own limits: a race over a member with rpm 5 calls it at most 5 times, in its stats and /metrics", async () => {
@@ -91,7 +92,7 @@ describe("composite providers", () => {
       ],
     });
     const res = await s.grpc.chat({ messages: [user("x")] });
-    expect(res).toMatchObject({ provider: "chain", attempts: 1, message: { content: "Hello from secondary" } });
+    expect(res).toMatchObject({ provider: "secondary", servedBy: ["chain", "secondary"], attempts: 1, message: { content: "Hello from secondary" } });
     let text = "";
     for await (const c of s.grpc.streamChat({ messages: [user("x")] })) text += c.delta;
     expect(text).toBe("Hello from secondary");
@@ -121,7 +122,10 @@ describe("composite providers", () => {
         { name: "chain", type: "fallback", members: ["pool-a", "pool-b"], models: ["gpt-4o-mini"] },
       ],
     });
-    for (let i = 0; i < 4; i++) expect((await s.grpc.chat({ messages: [user("x")] })).provider).toBe("chain");
+    const paths: string[][] = [];
+    for (let i = 0; i < 4; i++) paths.push((await s.grpc.chat({ messages: [user("x")] })).servedBy);
+    // Nested composites: served_by is the whole path, provider its last member.
+    expect(paths).toEqual([["chain", "pool-a", "x"], ["chain", "pool-a", "y"], ["chain", "pool-a", "x"], ["chain", "pool-a", "y"]]);
     expect(received(x!, y!, z!)).toEqual([2, 2, 0]);
     // The first pool down: the chain moves to the second.
     x!.behave({ status: 503 });

@@ -8,7 +8,7 @@ import { parseConfigText, validateConfig } from "../src/config/load.js";
 import { buildEndpoints } from "../src/pool/build.js";
 import { ModelRouter } from "../src/pool/router.js";
 import { createFakeClock } from "../src/util/clock.js";
-import { memberModel } from "../src/balancer/composite/members.js";
+import { memberModel } from "../src/pool/composite/members.js";
 import { affinityOptions } from "../src/balancer/affinity.js";
 import { DEFAULT_STRATEGY_OPTIONS } from "../src/balancer/registry.js";
 

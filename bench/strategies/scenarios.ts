@@ -36,6 +36,8 @@ const EVERY_STRATEGY: StrategyRun[] = [
   { label: "slo (max_p95_ms 800)", strategy: "slo", options: { slo: { max_p95_ms: 800 } } },
   { label: "racing first_wins x2", strategy: "racing", options: { racing: { mode: "first_wins", fanout: 2 } } },
   { label: "racing hedged p95", strategy: "racing", options: { racing: { mode: "hedged" } } },
+  { label: "racing weighted x2, grace 50", strategy: "racing", options: { racing: { mode: "weighted", fanout: 2, grace_period_ms: 50 } } },
+  { label: "racing weighted x2, grace 200", strategy: "racing", options: { racing: { mode: "weighted", fanout: 2, grace_period_ms: 200 } } },
 ];
 
 export const SCENARIOS: Scenario[] = [

@@ -44,6 +44,8 @@ function spec(init: { mode?: RaceSpec["mode"]; fanout?: number; delay?: number; 
     fanout: init.fanout ?? 2,
     budget: createHedgeBudget(init.budget ?? 1),
     hedgeDelayMs: () => init.delay ?? 100,
+    graceMs: 0,
+    choose: () => 0,
   };
 }
 

@@ -8,13 +8,22 @@
  *    within `hedge_delay` does a second one start. With the delay at the first endpoint's own
  *    observed p95, about 5% of requests hedge and the slowest 5% stop dominating the tail.
  *    `hedge_budget` caps hedges per request (hedge-budget.ts), so load never more than doubles.
+ *  - weighted: `fanout` endpoints at once; after the first answer the others get at most
+ *    `grace_period_ms`, then the answer with the best score of speed and the endpoint's history
+ *    wins (race-scoring.ts weightedScore). Trades up to the grace period of latency for
+ *    steadier members.
+ *  - quality: the same grace window; the answer the `scorer` rates highest wins (race-scoring.ts;
+ *    default `longest_complete`).
  *
  * Each leg is picked by the `select` strategy among the endpoints not yet racing.
  */
 import { z } from "zod";
 import { createHedgeBudget } from "./hedge-budget.js";
+import { answerScorer, answerScorerNames, bestAnswer, weightedScore } from "./race-scoring.js";
 import { SINGLE_PICK_STRATEGIES, type StrategyName } from "./names.js";
 import type { EndpointView, PickContext, RaceSpec, Strategy } from "./strategy.js";
+
+export const RACING_MODES = ["first_wins", "hedged", "weighted", "quality"] as const;
 
 const PERCENTILE = /^p(\d{1,2}(\.\d+)?)$/;
 
@@ -22,8 +31,11 @@ const PERCENTILE = /^p(\d{1,2}(\.\d+)?)$/;
 export const racingOptions = z.strictObject({
   /** first_wins: race `fanout` endpoints; hedged: a second endpoint only after `hedge_delay`.
    * Default first_wins (what "racing" says); hedged is the cheap way to cut tail latency. */
-  mode: z.enum(["first_wins", "hedged"], { error: (i) => `unknown mode ${JSON.stringify(i.input)}; expected first_wins or hedged` }).default("first_wins"),
-  /** first_wins: endpoints called at once. Default 2: most of the gain at twice the calls. */
+  mode: z
+    .enum(RACING_MODES, { error: (i) => `unknown mode ${JSON.stringify(i.input)}; expected one of ${RACING_MODES.join(", ")}` })
+    .default("first_wins"),
+  /** first_wins, weighted, quality: endpoints called at once. Default 2: most of the gain at
+   * twice the calls. */
   fanout: z.number().int("must be an integer").min(2, "must be >= 2").max(8, "must be <= 8").default(2),
   /** How each leg is chosen. Default adaptive. */
   select: z
@@ -48,6 +60,21 @@ export const racingOptions = z.strictObject({
   /** hedged: hedges allowed per request, in (0, 1]. Default 0.1: at most about one request in
    * ten hedges (plus a burst of 10), whatever the upstreams do. */
   hedge_budget: z.number().gt(0, "must be > 0").max(1, "must be <= 1 (load must never more than double)").default(0.1),
+  /** weighted, quality: ms after the first answer that the other legs may still answer in.
+   * Default 200: enough for a close second, short enough not to undo the race. At most the
+   * composite's `timeout_ms` (checked at load). */
+  grace_period_ms: z.number().int("must be an integer").min(0, "must be >= 0").default(200),
+  /** weighted: share of the score from this answer's own time, in [0, 1]; the rest is the
+   * endpoint's latency EWMA. Default 0.5. */
+  speed_weight: z.number().min(0, "must be >= 0").max(1, "must be <= 1").default(0.5),
+  /** quality: the answer scorer (race-scoring.ts registerAnswerScorer). Default
+   * longest_complete. */
+  scorer: z
+    .string()
+    .refine((n) => answerScorer(n) !== undefined, {
+      error: (i) => `unknown scorer ${JSON.stringify(i.input)}; expected one of ${answerScorerNames().join(", ")}`,
+    })
+    .default("longest_complete"),
 });
 export type RacingOptions = z.infer<typeof racingOptions>;
 
@@ -55,9 +82,15 @@ export function createRacing(opts: RacingOptions, make: (name: StrategyName) => 
   const inner = make(opts.select);
   const fixed = typeof opts.hedge_delay === "number" ? opts.hedge_delay : undefined;
   const percentile = fixed === undefined ? Number(PERCENTILE.exec(String(opts.hedge_delay))![1]) : 0;
+  const scorer = answerScorer(opts.scorer)!;
   const race: RaceSpec = {
     mode: opts.mode,
     fanout: opts.fanout,
+    graceMs: opts.grace_period_ms,
+    choose:
+      opts.mode === "quality"
+        ? (answers) => bestAnswer(answers, scorer, false)
+        : (answers, ctx) => bestAnswer(answers, (a) => weightedScore(a, opts.speed_weight, ctx.stream), true),
     budget: createHedgeBudget(opts.hedge_budget),
     hedgeDelayMs(first: EndpointView, ctx: PickContext): number {
       if (fixed !== undefined) return fixed;

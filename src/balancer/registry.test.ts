@@ -42,7 +42,7 @@ describe("strategy options in the config", () => {
         "pool.strategy_options.adaptive.explore_rate: must be <= 1",
         "pool.strategy_options.p2c.choices: must be >= 2",
         "pool.strategy_options.slo.max_p95_ms: must be > 0",
-        'pool.strategy_options.racing.mode: unknown mode "photo_finish"; expected first_wins or hedged',
+        'pool.strategy_options.racing.mode: unknown mode "photo_finish"; expected one of first_wins, hedged, weighted, quality',
         "pool.strategy_options.racing.hedge_budget: must be <= 1 (load must never more than double)",
         expect.stringMatching(/^pool\.strategy_options\.priority\.within: unknown strategy "priority"/),
         "pool.strategy_options.fastest.explore: unknown key",

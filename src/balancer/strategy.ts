@@ -7,6 +7,7 @@ import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 
 export type { EndpointView, Pricing } from "../core/endpoint-view.js";
 import type { EndpointView, Pricing } from "../core/endpoint-view.js";
+import type { RaceAnswer } from "./race-scoring.js";
 
 export interface PickContext {
   readonly request: ChatRequest;
@@ -45,10 +46,15 @@ export interface CacheAffinity {
  * them). The strategy still picks each leg; this says how many and when.
  */
 export interface RaceSpec {
-  /** first_wins: `fanout` legs at once; hedged: a second leg only after a delay. */
-  readonly mode: "first_wins" | "hedged";
-  /** first_wins: legs started at once (>= 2). */
+  /** first_wins: `fanout` legs at once; hedged: a second leg only after a delay; weighted and
+   * quality: `fanout` legs at once, then the best answer within `graceMs` of the first. */
+  readonly mode: "first_wins" | "hedged" | "weighted" | "quality";
+  /** first_wins, weighted, quality: legs started at once (>= 2). */
   readonly fanout: number;
+  /** weighted, quality: how long after the first answer the others may still arrive, ms. */
+  readonly graceMs: number;
+  /** weighted, quality: index of the winning answer (answers in arrival order, never empty). */
+  choose(answers: readonly RaceAnswer[], ctx: PickContext): number;
   /** hedged: how long to wait on the first leg (its first token, for streams) before hedging. */
   hedgeDelayMs(first: EndpointView, ctx: PickContext): number;
   /** hedged: asked once per request and before every hedge, so hedges stay within budget. */

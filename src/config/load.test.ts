@@ -77,6 +77,22 @@ describe("config validation", () => {
     );
   });
 
+  it("racing modes: grace_period_ms within the composite's timeout_ms, known modes and scorers, errors naming the path", () => {
+    const race = (racing: object, extra: object = {}) => ({
+      providers: [mock("a"), mock("b"), { name: "r", type: "racing", members: ["a", "b"], models: ["m"], timeout_ms: 1000, strategy_options: { racing }, ...extra }],
+    });
+    expect(problems(race({ mode: "weighted", grace_period_ms: 1500 }))).toContain(
+      "providers[2].strategy_options.racing.grace_period_ms: 1500 is above this timeout_ms (1000)",
+    );
+    expect(problems(race({ mode: "quality", grace_period_ms: -5 }))).toContain("providers[2].strategy_options.racing.grace_period_ms: must be >= 0");
+    expect(problems(race({ mode: "photo_finish" }))[0]).toMatch(/^providers\[2\]\.strategy_options\.racing\.mode: unknown mode "photo_finish"; expected one of first_wins, hedged, weighted, quality$/);
+    expect(problems(race({ mode: "quality", scorer: "best_vibes" }))[0]).toMatch(/^providers\[2\]\.strategy_options\.racing\.scorer: unknown scorer "best_vibes"; expected one of .*longest_complete/);
+    // A composite without its own options is checked against the pool's.
+    const inherited = { pool: { strategy_options: { racing: { mode: "weighted", grace_period_ms: 5000 } } }, providers: race({}).providers.map((p) => ({ ...p, strategy_options: undefined })) };
+    expect(problems(inherited)).toContain("pool.strategy_options.racing.grace_period_ms: 5000 is above racing composite r's timeout_ms (1000)");
+    expect(problems(race({ mode: "weighted", grace_period_ms: 1000 }))).toEqual([]);
+  });
+
   it("requires an API key for hosted OpenAI and models or discovery", () => {
     expect(problems({ providers: [{ name: "o", type: "openai", models: ["m"] }] })).toContain(
       "providers[0].api_key: required for type openai",

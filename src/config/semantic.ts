@@ -5,7 +5,8 @@
 import type { Config } from "./schema.js";
 import { COMPOSITE_TYPES } from "./schema.js";
 import type { ConfigProblem } from "./interpolate.js";
-import { adapterFactory } from "../providers/registry.js";
+import { adapterFactory, typeKeyProblems } from "../providers/registry.js";
+import { compositeFactory } from "../pool/composite/index.js";
 import { availableStrategies, hasStrategy } from "../balancer/registry.js";
 import { upstreamModelFor } from "../pool/router.js";
 
@@ -32,11 +33,22 @@ export function checkProviders(cfg: Config): ConfigProblem[] {
         }
       }
       if (p.base_url) problems.push({ path: at("base_url"), message: `not used by type ${p.type}` });
-      const composite = adapterFactory(p.type);
+      if (p.type === "racing") {
+        // The grace window must close before the composite's own timeout (else it never decides).
+        const own = p.strategy_options?.racing;
+        const racing = own ?? cfg.pool.strategy_options.racing;
+        if ((racing.mode === "weighted" || racing.mode === "quality") && racing.grace_period_ms > p.timeout_ms) {
+          problems.push({
+            path: own ? at("strategy_options.racing.grace_period_ms") : "pool.strategy_options.racing.grace_period_ms",
+            message: `${racing.grace_period_ms} is above ${own ? "this" : `racing composite ${p.name}'s`} timeout_ms (${p.timeout_ms})`,
+          });
+        }
+      }
+      const composite = compositeFactory(p.type);
       if (!composite) {
         problems.push({ path: at("type"), message: `type ${p.type} is not available in this build` });
       } else {
-        for (const prob of composite.validate(p)) problems.push({ path: at(prob.path), message: prob.message });
+        for (const prob of [...typeKeyProblems(p), ...composite.validate(p)]) problems.push({ path: at(prob.path), message: prob.message });
       }
       return;
     }

@@ -13,10 +13,12 @@ export interface MemberCall {
   end(outcome: CallOutcome): void;
 }
 
-/** `M` is the member as the composite sees it (src/balancer/composite/members.ts). */
+/** `M` is the member as the composite sees it (src/pool/composite/members.ts). */
 export interface MemberCalls<M> {
   /** Whether `m`'s gates let it take `call` (sent to it as `model`) now. */
   admits(m: M, call: UpstreamCall, model: string, stream: boolean): boolean;
   /** `m` starts on `call`; `signal` is the member call's own abort signal. */
   start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: AbortSignal): MemberCall;
+  /** A racing composite decided a race among `entrants` on `call` (race_entries, race_wins). */
+  raced?(call: UpstreamCall, entrants: readonly M[], winner: M): void;
 }

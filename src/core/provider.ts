@@ -55,10 +55,14 @@ export interface ChatResult {
   servedBy?: ServedBy;
 }
 
-/** Which configured provider really answered a composite's call, for pricing. */
+/** Which configured provider really answered a composite's call, for pricing and `served_by`. */
 export interface ServedBy {
+  /** The innermost member that answered. */
   provider: string;
   model: string;
+  /** The composite path below the composite that reports it, ending with `provider`: ["pc"]
+   * for a member, ["inner", "pc"] through a nested composite. */
+  path: readonly string[];
 }
 
 /**

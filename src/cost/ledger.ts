@@ -83,6 +83,11 @@ export interface Ledger {
   totals(): LedgerTotals;
   /** Spend (USD) on days >= `fromDay` ("YYYY-MM-DD"), by tenant and by provider. */
   spendSince(fromDay: string): { tenants: Map<string, number>; providers: Map<string, number> };
+  /** Races entered and won by provider, since the ledger began (src/metrics/race-tally.ts). */
+  raceCounts(): Map<string, RaceCount>;
+  /** Add race counts (one small transaction on this thread: the tally batches them, about
+   * once a second, so the per-call path never touches SQLite). */
+  addRaceCounts(deltas: ReadonlyMap<string, RaceCount>): void;
   /** The last `limit` calls, newest first (audits, tests). */
   recent(limit: number): LedgerEntry[];
   /** Delete per-call rows older than the retention; returns how many went. */
@@ -90,6 +95,15 @@ export interface Ledger {
   /** Write everything, stop the writer and close the file. */
   close(): Promise<void>;
 }
+
+/** One provider's race counts (GetPoolStats race_entries, race_wins). */
+export interface RaceCount {
+  entries: number;
+  wins: number;
+}
+
+/** Added beside the version-1 tables: an older ledger file gains it on open. */
+const RACE_SCHEMA = "CREATE TABLE IF NOT EXISTS race_counts (provider TEXT PRIMARY KEY, entries INTEGER NOT NULL, wins INTEGER NOT NULL);";
 
 /** "YYYY-MM-DD" of a wall-clock time, in UTC. */
 export function utcDay(ms: number): string {
@@ -119,6 +133,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   }
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  db.exec(RACE_SCHEMA);
   const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
   if (version === undefined) {
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)").run(SCHEMA_VERSION, new Date(clock.wallNow()).toISOString());
@@ -127,6 +142,12 @@ export function openLedger(opts: LedgerOptions): Ledger {
     throw new Error(`ledger ${path} has schema version ${version}; this llmpool reads version ${SCHEMA_VERSION}`);
   }
   const deleteOld = db.prepare("DELETE FROM calls WHERE ts_ms < ?");
+  const addRace = db.prepare(
+    "INSERT INTO race_counts (provider, entries, wins) VALUES (?, ?, ?) ON CONFLICT(provider) DO UPDATE SET entries = entries + excluded.entries, wins = wins + excluded.wins",
+  );
+  const addRaces = db.transaction((deltas: ReadonlyMap<string, RaceCount>) => {
+    for (const [provider, d] of deltas) addRace.run(provider, d.entries, d.wins);
+  });
 
   let queue: LedgerEntry[] = [];
   let cancelTimer: (() => void) | undefined;
@@ -253,6 +274,13 @@ export function openLedger(opts: LedgerOptions): Ledger {
       ledger.flush();
       if (inflight.size === 0 && queue.length === 0) return Promise.resolve();
       return new Promise<void>((r) => waiters.push(r));
+    },
+    raceCounts() {
+      const rows = db.prepare("SELECT provider, entries, wins FROM race_counts").all() as { provider: string; entries: number; wins: number }[];
+      return new Map(rows.map((r) => [r.provider, { entries: r.entries, wins: r.wins }]));
+    },
+    addRaceCounts(deltas) {
+      if (!closed && deltas.size > 0) addRaces(deltas);
     },
     totals() {
       const read = (column: "provider" | "model" | "tenant") => {

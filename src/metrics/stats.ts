@@ -15,11 +15,14 @@ import type { Endpoint } from "../pool/endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { Pool } from "../pool/pool.js";
 import type { SlidingWindow } from "./window.js";
+import type { RaceTally } from "./race-tally.js";
 
 /** What the snapshots read beside the pool. */
 export interface StatsSources {
   /** Cost totals, budgets, and providers out of rotation for their budget. */
   cost?: CostTracker;
+  /** Races entered and won per provider (race_entries, race_wins). */
+  races?: Pick<RaceTally, "counts">;
   /** Bring cluster-wide figures up to date before a snapshot (shared state, src/state). */
   refresh?: () => Promise<void>;
 }
@@ -107,6 +110,8 @@ export function buildPoolStats(
       consecutiveFailures: e.consecutiveFailures,
       ejections: pool.resilience.ejector.ejections(e),
       trafficShare: totalCalls > 0 ? e.requests / totalCalls : 0,
+      raceEntries: BigInt(sources.races?.counts(e.name).entries ?? 0),
+      raceWins: BigInt(sources.races?.counts(e.name).wins ?? 0),
     })),
     totals: {
       requests: BigInt(pool.totals.requests),

@@ -311,6 +311,25 @@ export class Attempts {
         this.end(plan, leg.candidate, { ...outcome, canceled });
         if (!canceled && outcome.error) plan.errors.push(outcome.error);
       },
+      decided: (entrants, winner) =>
+        this.raceDecided(
+          plan,
+          entrants.map((a) => a.endpoint.name),
+          winner.endpoint.name,
+        ),
     };
+  }
+
+  /** A race leg's own signal (src/balancer/race-runner.ts combines the attempt's with the race's)
+   * belongs to the same request: composites called on it find their request (planOf). */
+  alias(signal: AbortSignal, plan: Plan): AbortSignal {
+    this.plans.set(signal, plan);
+    return signal;
+  }
+
+  /** Tell the observers who raced and who won (a composite's race among its members too). */
+  raceDecided(plan: Plan | undefined, entrants: readonly string[], winner: string): void {
+    if (!plan) return;
+    for (const o of this.d.observers) o.raceDecided?.(plan.record, entrants, winner);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Building endpoints from a validated config: adapters first, composites after their members.
+ * Building endpoints from a validated config: adapters from the provider registry, composites
+ * (src/pool/composite) after their members.
  */
 import type { Config, ProviderConfig } from "../config/schema.js";
 import { createAdapter } from "../providers/registry.js";
@@ -9,7 +10,8 @@ import { redact } from "../util/redact.js";
 import type { Clock } from "../util/clock.js";
 import { Endpoint } from "./endpoint.js";
 import type { MemberCalls } from "../core/member-calls.js";
-import type { MemberEndpoint } from "../balancer/composite/members.js";
+import type { MemberEndpoint } from "./composite/members.js";
+import { compositeFactory } from "./composite/index.js";
 
 /**
  * `memberCalls`: how composites call their members (the pool passes its attempt lifecycle,
@@ -33,19 +35,21 @@ export function buildEndpoints(
     let kept = reuse?.(cfg);
     // A composite is kept only if its members are: it holds their endpoints.
     if (kept && cfg.members?.some((m) => build(byName.get(m)!) !== reuse?.(byName.get(m)!))) kept = undefined;
+    const composite = compositeFactory(cfg.type);
     const endpoint =
       kept ??
       new Endpoint(
         cfg,
         createProvider?.(cfg) ??
-        createAdapter(cfg, {
-          member: (name: string): Provider => build(byName.get(name)!).provider,
-          memberEndpoint: (name: string) => build(byName.get(name)!),
-          clock,
-          pool: config.pool,
-          // A composite's members are the endpoints built here, so it only passes Endpoints back.
-          memberCalls: memberCalls as MemberCalls<MemberEndpoint> | undefined,
-        }),
+          (composite
+            ? composite.create(cfg, {
+                memberEndpoint: (name: string) => build(byName.get(name)!),
+                clock,
+                pool: config.pool,
+                // A composite's members are the endpoints built here, so it only passes Endpoints back.
+                memberCalls: memberCalls as MemberCalls<MemberEndpoint> | undefined,
+              })
+            : createAdapter(cfg, {})),
         clock,
       );
     built.set(cfg.name, endpoint);

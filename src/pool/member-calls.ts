@@ -37,5 +37,12 @@ export function createMemberCalls(o: MemberCallsOptions): MemberCalls<Endpoint> 
       const at = attempts.startMember(plan, m, role, tokens, signal);
       return { end: (outcome) => attempts.endMember(at, outcome) };
     },
+    raced(call, entrants, winner) {
+      attempts.raceDecided(
+        attempts.planOf(call.signal),
+        entrants.map((m) => m.name),
+        winner.name,
+      );
+    },
   };
 }

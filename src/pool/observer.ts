@@ -12,6 +12,11 @@ export interface PoolObserver {
   picked?(r: RequestRecord, candidates: readonly EndpointView[], chosen: EndpointView, strategy: Strategy, ctx: PickContext): void;
   attemptStarted?(r: RequestRecord, endpoint: Endpoint, role: CallRole): void;
   attemptEnded?(r: RequestRecord, endpoint: Endpoint, outcome: CallOutcome): void;
+  /**
+   * A race of two legs or more was decided (strategy `racing`, or a racing composite among its
+   * members): the providers whose legs entered, and the one whose answer won.
+   */
+  raceDecided?(r: RequestRecord, entrants: readonly string[], winner: string): void;
   /** Called once per request; `r.error` is set when it failed. */
   requestEnded?(r: RequestRecord): void;
 }

@@ -136,7 +136,9 @@ describe("Pool lifecycle", () => {
       ],
       { a: { chat: ok("a") }, b: { chat: ok("b") } },
     );
-    for (let i = 0; i < 3; i++) expect((await pool.chat(req(), ctx(`r${i}`))).provider).toBe("chain");
+    const served: string[][] = [];
+    for (let i = 0; i < 3; i++) served.push((await pool.chat(req(), ctx(`r${i}`))).servedBy);
+    expect(served).toEqual([["chain", "a"], ["chain", "b"], ["chain", "b"]]);
     expect(calls).toEqual(["a", "b", "b"]); // a's rpm 1 holds inside the composite too
     expect([pool.endpoint("a")!.requests, pool.endpoint("b")!.requests, pool.endpoint("chain")!.requests]).toEqual([1, 2, 3]);
     // Observers saw the member call and the composite's own, under the same request.

@@ -36,7 +36,7 @@ import type { MemberCalls } from "../core/member-calls.js";
 import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
-import type { CallContext, ChatOutput, StreamChunkOut } from "./types.js";
+import { servedByPath, type CallContext, type ChatOutput, type StreamChunkOut } from "./types.js";
 import { SlidingWindow } from "../metrics/window.js";
 
 export type { Plan } from "./plan.js";
@@ -334,15 +334,17 @@ export class Pool {
       let at = await this.attempts.next(plan, ctx);
       try {
         let result: ChatResult;
+        let answeredMs: number | undefined;
         if (plan.strategy.race && plan.pick.attempt === 1) {
           // Racing and hedging (src/balancer/race-runner.ts): extra legs of this first attempt; the
           // winner goes on below, losers are aborted and recorded by the race host.
           const won = await raceChat(plan.strategy.race, this.attempts.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
-            a.endpoint.provider.chat({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),
+            a.endpoint.provider.chat({ request: req, model: a.route.upstreamModel, signal: this.attempts.alias(signal, plan), requestId: ctx.requestId }),
           );
           at = won.leg.candidate;
           r.provider = at.endpoint.name;
           result = won.result;
+          answeredMs = won.latencyMs;
         } else {
           result = await at.endpoint.provider.chat({
             request: req,
@@ -352,7 +354,7 @@ export class Pool {
           });
         }
         const e = at.endpoint;
-        const latencyMs = this.clock.now() - at.started;
+        const latencyMs = answeredMs ?? this.clock.now() - at.started;
         const usage = this.attempts.settleUsage(plan, result.usage, result.content);
         const costUsd = this.attempts.costOf(e, at.route.upstreamModel, usage, result.servedBy);
         this.attempts.end(plan, at, { ok: true, latencyMs, usage, costUsd, rateLimit: result.rateLimit });
@@ -361,7 +363,9 @@ export class Pool {
         r.finishReason = result.finishReason;
         return {
           requestId: ctx.requestId,
-          provider: e.name,
+          // The member that answered, for a composite (served_by has the path to it).
+          provider: result.servedBy?.provider ?? e.name,
+          servedBy: servedByPath(e.name, result.servedBy),
           result,
           usage,
           attempts: r.attempts,

@@ -27,7 +27,7 @@ import type { Endpoint } from "./endpoint.js";
 import type { CallOutcome } from "../core/outcome.js";
 import { PoolError } from "../core/errors.js";
 import type { Plan } from "./plan.js";
-import type { CallContext, StreamChunkOut } from "./types.js";
+import { servedByPath, type CallContext, type StreamChunkOut } from "./types.js";
 import { Continuation } from "./continuation.js";
 import type { PoolConfig } from "../config/schema.js";
 
@@ -80,16 +80,18 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
       throw err;
     }
     let raced: AsyncIterator<StreamEvent> | undefined;
+    let racedTtft: number | undefined;
     if (plan.strategy.race && plan.pick.attempt === 1 && !delivered) {
       // Racing and hedging (src/balancer/race-runner.ts): the first leg to produce a token wins and
       // its stream goes on below; losers are aborted and recorded by the race host.
       try {
         const won = await raceStream(plan.strategy.race, pool.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
-          a.endpoint.provider.stream({ request: req, model: a.route.upstreamModel, signal, requestId: ctx.requestId }),
+          a.endpoint.provider.stream({ request: req, model: a.route.upstreamModel, signal: pool.alias(signal, plan), requestId: ctx.requestId }),
         );
         at = won.leg.candidate;
         r.provider = at.endpoint.name;
         raced = won.result;
+        racedTtft = won.ttftMs;
       } catch (err) {
         at.signal.done();
         pool.continueAfter(plan, pool.fail(plan, at, err, ctx));
@@ -147,7 +149,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         if (ev.delta) attemptText += ev.delta;
         if (!started) {
           started = true;
-          ttftMs = now - at.started;
+          ttftMs = racedTtft ?? now - at.started;
           at.signal.clearTimeout();
           stall.start(now);
         } else {
@@ -185,7 +187,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
             toolCalls: ev.toolCalls,
             id: id || ctx.requestId,
             model: model || at.route.upstreamModel,
-            provider: e.name,
+            provider: servedBy?.provider ?? e.name,
             requestId: ctx.requestId,
           };
           continue;
@@ -229,7 +231,8 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         finishReason: r.finishReason,
         rawFinishReason: rawFinishReason || r.finishReason,
         usage: { ...all, totalTokens: all.promptTokens + all.completionTokens },
-        provider: e.name,
+        provider: servedBy?.provider ?? e.name,
+        servedBy: servedByPath(e.name, servedBy),
         attempts: r.attempts,
         upstreamCalls: r.upstreamCalls,
         costUsd: r.costUsd,

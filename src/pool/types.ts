@@ -2,7 +2,7 @@
  * What the pool takes and gives per request: the call context from the server, the unary
  * answer, and stream chunks (fields match StreamChatResponse).
  */
-import type { ChatResult, TokenUsage, ToolCallDeltaOut } from "../core/provider.js";
+import type { ChatResult, ServedBy, TokenUsage, ToolCallDeltaOut } from "../core/provider.js";
 
 export interface CallContext {
   /** Aborts on client cancel or deadline (connect's handler signal). */
@@ -24,6 +24,13 @@ export interface ChatOutput {
   latencyMs: number;
   costUsd: number;
   providersTried: string[];
+  /** The pool's choice down to the member that answered (ChatResponse.served_by). */
+  servedBy: string[];
+}
+
+/** ChatResponse.served_by: the endpoint the pool chose, then the composite path below it. */
+export function servedByPath(endpoint: string, servedBy: ServedBy | undefined): string[] {
+  return servedBy ? [endpoint, ...servedBy.path] : [endpoint];
 }
 
 /** One chunk for the caller; fields match StreamChatResponse. */
@@ -42,6 +49,8 @@ export interface StreamChunkOut {
   costUsd?: number;
   ttftMs?: number;
   latencyMs?: number;
+  /** Last chunk: ChatResponse.served_by. */
+  servedBy?: string[];
   /** Set on the chunk announcing that another provider continues the answer. */
   failover?: { attempt: number; offset: number; fromProvider: string; toProvider: string; reason: string };
   /** Set on the chunk announcing that another provider starts the answer over (discard what came before). */

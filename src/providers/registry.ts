@@ -3,7 +3,6 @@
  * wire protocol means adding one entry here and one folder beside this file.
  */
 import type { ProviderConfig } from "../config/schema.js";
-import { COMPOSITE_ADAPTERS } from "../balancer/composite/index.js";
 import type { ConfigProblem } from "../config/interpolate.js";
 import type { AdapterDeps, AdapterFactory } from "./adapter-factory.js";
 import { anthropicAdapter } from "./anthropic/index.js";
@@ -56,8 +55,6 @@ const ADAPTERS: Record<string, AdapterFactory> = {
   ollama: ollamaAdapter,
   cohere: cohereAdapter,
   bedrock: bedrockAdapter,
-  // Composites (src/balancer/composite): racing, fallback, loadbalance over other providers.
-  ...COMPOSITE_ADAPTERS,
 };
 
 /** Type-specific provider keys and the types that read them (anything else is a mistake). */
@@ -71,7 +68,8 @@ const TYPE_KEYS: Record<string, readonly string[]> = {
   keep_alive: ["ollama"],
 };
 
-function typeKeyProblems(cfg: ProviderConfig): ConfigProblem[] {
+/** Type-specific keys set on a type that does not read them (composites are checked too). */
+export function typeKeyProblems(cfg: ProviderConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [key, types] of Object.entries(TYPE_KEYS)) {
     if ((cfg as Record<string, unknown>)[key] !== undefined && !types.includes(cfg.type)) {

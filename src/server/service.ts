@@ -99,6 +99,7 @@ export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof L
           requestId: out.requestId,
           upstreamCalls: out.upstreamCalls,
           providersTried: out.providersTried,
+          servedBy: out.servedBy,
         };
       } catch (err) {
         throw toConnectError(err);

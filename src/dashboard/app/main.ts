@@ -106,6 +106,8 @@ function providerRow(p: ProviderStats): HTMLElement {
     h("td", {}, `${count(p.retries)} / ${count(p.fallbacks)}`),
     h("td", {}, pct(p.errorRate)),
     h("td", {}, pct(p.trafficShare)),
+    // Racing: wins / races entered, and the win rate.
+    h("td", { class: "race-wins" }, Number(p.raceEntries) > 0 ? `${count(p.raceWins)} / ${count(p.raceEntries)} (${pct(Number(p.raceWins) / Number(p.raceEntries))})` : "–"),
     h("td", {}, ms(p.latency?.ewmaMs ?? 0)),
     h("td", {}, `${ms(p.latency?.p50Ms ?? 0)} / ${ms(p.latency?.p95Ms ?? 0)} / ${ms(p.latency?.p99Ms ?? 0)}`),
     h("td", {}, ms(p.ttft?.p50Ms ?? 0)),
@@ -117,7 +119,7 @@ function providerRow(p: ProviderStats): HTMLElement {
 }
 
 function renderProviders(s: GetPoolStatsResponse): void {
-  const head = ["Provider", "State", "In flight", "Requests", "OK", "Failed", "Retry / fallback", "Errors", "Share", "EWMA", "p50 / p95 / p99", "TTFT p50", "Rate limit", "Tokens in / out", "Cost", "Last error"];
+  const head = ["Provider", "State", "In flight", "Requests", "OK", "Failed", "Retry / fallback", "Errors", "Share", "Races won", "EWMA", "p50 / p95 / p99", "TTFT p50", "Rate limit", "Tokens in / out", "Cost", "Last error"];
   $("providers").replaceChildren(h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...s.providers.map(providerRow)));
 }
 

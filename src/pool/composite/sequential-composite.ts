@@ -10,7 +10,7 @@ import { ProviderError } from "../../core/errors.js";
 import type { MemberCalls } from "../../core/member-calls.js";
 import { attemptSignal } from "../../core/attempt-signal.js";
 import type { Clock } from "../../util/clock.js";
-import type { PickContext, Strategy } from "../strategy.js";
+import type { PickContext, Strategy } from "../../balancer/strategy.js";
 import {
   probeMembers,
   available,

@@ -10,8 +10,8 @@ import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
 import { attemptSignal, type AttemptSignal } from "../../core/attempt-signal.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import type { Clock } from "../../util/clock.js";
-import { raceChat, raceStream, type Leg, type RaceHost } from "../race-runner.js";
-import type { PickContext, RaceSpec, Strategy } from "../strategy.js";
+import { raceChat, raceStream, type Leg, type RaceHost } from "../../balancer/race-runner.js";
+import type { PickContext, RaceSpec, Strategy } from "../../balancer/strategy.js";
 import {
   probeMembers,
   available,
@@ -80,6 +80,12 @@ export class RacingComposite implements Provider {
         leg.attempt.done();
         leg.candidate.call.end({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
       },
+      decided: (entrants, winner) =>
+        this.calls.raced?.(
+          call,
+          entrants.map((r) => r.m),
+          winner.m,
+        ),
     };
   }
 
@@ -93,7 +99,7 @@ export class RacingComposite implements Provider {
         m.provider.chat({ ...call, model: memberModel(m, call.model), signal }),
       );
       const m = won.leg.candidate.m;
-      won.leg.candidate.call.end({ ok: true, latencyMs: this.o.clock.now() - won.leg.started });
+      won.leg.candidate.call.end({ ok: true, latencyMs: won.latencyMs });
       won.leg.attempt.done();
       return { ...won.result, servedBy: servedBy(m, memberModel(m, call.model), won.result.servedBy) };
     } catch (err) {
@@ -111,12 +117,14 @@ export class RacingComposite implements Provider {
     if (!first) throw membersFailed(this.name, []);
     let leg: MemberLeg = first;
     let it: AsyncIterator<StreamEvent>;
+    let racedTtft: number | undefined;
     try {
       const won = await raceStream(this.race, this.host(call, ctx, tried), first, ctx, ({ m }, signal) =>
         m.provider.stream({ ...call, model: memberModel(m, call.model), signal }),
       );
       leg = won.leg;
       it = won.result;
+      racedTtft = won.ttftMs;
     } catch (err) {
       const pe = ProviderError.from(err, first.candidate.m.name);
       first.candidate.call.end({ ok: false, latencyMs: this.o.clock.now() - first.started, error: pe, canceled: call.signal.aborted });
@@ -134,7 +142,7 @@ export class RacingComposite implements Provider {
         if (n.done) break;
         let ev = n.value;
         if (ttftMs === undefined && hasContent(ev)) {
-          ttftMs = this.o.clock.now() - leg.started;
+          ttftMs = racedTtft ?? this.o.clock.now() - leg.started;
           leg.attempt.clearTimeout();
         }
         if (!tagged) {

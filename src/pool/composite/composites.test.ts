@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import { validateConfig } from "../../config/load.js";
-import { buildEndpoints } from "../../pool/build.js";
+import { buildEndpoints } from "../build.js";
 import { type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { systemClock } from "../../util/clock.js";
@@ -40,7 +40,7 @@ describe("fallback composite", () => {
     const eps = pool([mock("a", { failure_rate: 1 }), mock("b"), mock("c"), { name: "f", type: "fallback", members: ["a", "b", "c"], models: ["m"] }]);
     const res = await eps.get("f")!.provider.chat(call());
     expect(res.content).toBe("from b");
-    expect(res.servedBy).toEqual({ provider: "b", model: "m" });
+    expect(res.servedBy).toEqual({ provider: "b", model: "m", path: ["b"] });
     expect(["a", "b", "c"].map((n) => [eps.get(n)!.requests, eps.get(n)!.failures, eps.get(n)!.inFlight])).toEqual([
       [1, 1, 0],
       [1, 0, 0],
@@ -49,7 +49,7 @@ describe("fallback composite", () => {
     expect(eps.get("b")!.fallbacks).toBe(1);
     // Streams: the failed member leaves no trace, the first event names the member.
     const events = await collect(eps.get("f")!.provider.stream(call()));
-    expect(events[0]!.servedBy).toEqual({ provider: "b", model: "m" });
+    expect(events[0]!.servedBy).toEqual({ provider: "b", model: "m", path: ["b"] });
     expect(events.map((e) => e.delta ?? "").join("")).toBe("from b");
   });
 

@@ -5,13 +5,13 @@
  */
 import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import type { ProviderConfig } from "../../config/schema.js";
-import { estimatePromptTokens } from "../../pool/tokens.js";
-import { upstreamModelFor } from "../../pool/router.js";
+import { estimatePromptTokens } from "../tokens.js";
+import { upstreamModelFor } from "../router.js";
 import { type Provider, type ProviderCapabilities, type ServedBy, type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
 import type { CallOutcome, CallRole } from "../../core/outcome.js";
-import type { EndpointView, PickContext } from "../strategy.js";
+import type { EndpointView, PickContext } from "../../balancer/strategy.js";
 
 /** A member as a composite sees it: src/pool/endpoint.ts Endpoint satisfies this. */
 export interface MemberEndpoint extends EndpointView {
@@ -109,9 +109,9 @@ export function memberPickContext(request: ChatRequest, stream: boolean, now: nu
   };
 }
 
-/** Tag a member's answer with who served it (an inner composite's tag is kept). */
+/** Tag a member's answer with who served it (through an inner composite: its tag, one level up). */
 export function servedBy(m: MemberEndpoint, model: string, existing?: ServedBy): ServedBy {
-  return existing ?? { provider: m.name, model };
+  return existing ? { provider: existing.provider, model: existing.model, path: [m.name, ...existing.path] } : { provider: m.name, model, path: [m.name] };
 }
 
 export function hasContent(ev: StreamEvent): boolean {
