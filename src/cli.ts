@@ -10,6 +10,9 @@ import { ConfigError, loadConfigFile } from "./config/load.js";
 import { createReloader } from "./config/reload.js";
 import { exposureProblem } from "./config/keys.js";
 import { findConfigSource, loadEffectiveConfig } from "./config/source.js";
+import { suggestKey } from "./config/suggest.js";
+import { configWarnings } from "./config/warnings.js";
+import { probeProviders } from "./providers/probe.js";
 import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
@@ -23,11 +26,13 @@ const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
 Usage:
   llmpool serve [options]          serve (default command)
   llmpool check-config FILE        validate FILE and print every problem with its path
+           [--probe]               ... then ask each provider's models endpoint what it serves
   llmpool print-config [options]   print the effective config (secrets redacted)
   llmpool version                  print the version
+  llmpool help                     this text
 
 Options (flag > LLMPOOL_* environment > config file > default):
-  --config FILE                  config file (else ./llmpool.yaml, else $LLMPOOL_CONFIG,
+  --config FILE                  config file (else $LLMPOOL_CONFIG, else ./llmpool.yaml,
                                  else the embedded default built from the environment);
                                  watched: changes apply without a restart (also on SIGHUP)
   --config-url URL               fetch the config over HTTP(S) instead, polled every
@@ -40,6 +45,8 @@ Options (flag > LLMPOOL_* environment > config file > default):
   --no-warmup                    skip connection warmup           LLMPOOL_WARMUP=false
   --health-check-interval S      seconds between health checks    LLMPOOL_HEALTH_CHECK_INTERVAL
   --log-level LEVEL              trace|debug|info|warn|error      LLMPOOL_LOG_LEVEL
+  --warmup-concurrency N         providers warmed at once         LLMPOOL_WARMUP_CONCURRENCY
+  --min-healthy N                providers needed for /readyz     LLMPOOL_MIN_HEALTHY
   -h, --help                     this text
 `;
 
@@ -58,6 +65,9 @@ function parse(argv: string[]) {
       "no-warmup": { type: "boolean" },
       "health-check-interval": { type: "string" },
       "log-level": { type: "string" },
+      "warmup-concurrency": { type: "string" },
+      "min-healthy": { type: "string" },
+      probe: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -73,6 +83,8 @@ function overridesFrom(values: ReturnType<typeof parse>["values"]): Overrides {
     warmup: values["no-warmup"] ? false : undefined,
     healthCheckInterval: values["health-check-interval"],
     logLevel: values["log-level"],
+    warmupConcurrency: values["warmup-concurrency"],
+    minHealthy: values["min-healthy"],
   };
 }
 
@@ -97,6 +109,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   const refused = exposureProblem(loaded.config.server);
   if (refused) throw new Error(refused);
   const logger = createLogger(loaded.config.log.level);
+  for (const w of configWarnings(loaded.config)) logger.warn({ path: w.path }, w.message);
   const server = await createLlmpoolServer({ loaded, logger });
   const source = findConfigSource(where);
   const reloader = source && createReloader({ source, overrides, logger, current: () => server.loaded, apply: (next) => server.reload(next) });
@@ -135,12 +148,43 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+const OPTION_NAMES = ["config", "config-url", "port", "host", "strategy", "fallback", "max-retries", "no-warmup", "health-check-interval", "log-level", "warmup-concurrency", "min-healthy", "probe", "help"];
+
+/** parseArgs' errors in an operator's words: which option, and what was probably meant. */
+function argumentProblem(err: Error & { code?: string }): string {
+  // parseArgs quotes the option as '--name' or '-p, --port <value>': take its long form.
+  const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? "";
+  const flag = /--[A-Za-z0-9-]+/.exec(quoted)?.[0] ?? /-[A-Za-z0-9]/.exec(quoted)?.[0];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+    const hint = suggestKey(flag.replace(/^-+/, ""), OPTION_NAMES);
+    return `unknown option ${flag}${hint ? ` (did you mean --${hint}?)` : ""}`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    return /argument missing/.test(err.message) ? `option ${flag} needs a value` : `option ${flag} takes no value`;
+  }
+  return err.message.split(". ")[0]!;
+}
+
+async function checkConfig(file: string, probe: boolean): Promise<number> {
+  const loaded = loadConfigFile(file);
+  const c = loaded.config;
+  process.stdout.write(
+    `${file}: OK (version ${loaded.version}; ${c.providers.length} provider(s), strategy ${c.pool.strategy}, fallback ${c.pool.fallback})\n`,
+  );
+  for (const w of configWarnings(c)) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+  if (!probe) return 0;
+  const reports = await probeProviders(c);
+  for (const r of reports) process.stdout.write(`${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.type}): ${r.summary}\n`);
+  if (reports.length === 0) process.stdout.write("no provider with an upstream to probe\n");
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    process.stderr.write(`llmpool: ${argumentProblem(err as Error & { code?: string })}\n\n${HELP}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -157,15 +201,10 @@ export async function main(argv: string[]): Promise<number> {
       case "check-config": {
         const file = positionals[1] ?? values.config;
         if (!file) {
-          process.stderr.write("usage: llmpool check-config FILE\n");
+          process.stderr.write("usage: llmpool check-config FILE [--probe]\n");
           return 2;
         }
-        const loaded = loadConfigFile(file);
-        const c = loaded.config;
-        process.stdout.write(
-          `${file}: OK (version ${loaded.version}; ${c.providers.length} provider(s), strategy ${c.pool.strategy}, fallback ${c.pool.fallback})\n`,
-        );
-        return 0;
+        return await checkConfig(file, values.probe === true);
       }
       case "print-config": {
         const loaded = await loadEffectiveConfig({ config: values.config, configUrl: values["config-url"], overrides: overridesFrom(values) });
@@ -173,6 +212,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(stringify(redactedConfig(loaded.config)));
         return 0;
       }
+      case "help":
+        process.stdout.write(HELP);
+        return 0;
       case "version":
         process.stdout.write(`llmpool ${VERSION}\n`);
         return 0;

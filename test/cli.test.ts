@@ -61,9 +61,9 @@ describe("llmpool CLI", () => {
     const res = await run(["check-config", bad]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain("pool.strategy: unknown strategy \"nope\"");
-    expect(res.stderr).toContain("providers[0].base_url: not a URL");
+    expect(res.stderr).toContain("providers[0].base_url: scheme ftp:// not supported (expected http:// or https://)");
     expect(res.stderr).toContain("providers[0].api_key: environment variable LLMPOOL_TEST_UNSET_KEY is not set");
-    expect(res.stderr).toContain("providers[0].wieght: unknown key");
+    expect(res.stderr).toContain("providers[0].wieght: unknown key; did you mean `weight`?");
   }, 30_000);
 
   it("print-config shows the embedded mock pool, flags over environment", async () => {

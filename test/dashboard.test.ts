@@ -1,7 +1,9 @@
 /**
  * The dashboard in a real browser: Debian's chromium driven by playwright-core loads
  * /dashboard, sees every configured provider, watches the request count rise as traffic
- * flows, and saves a screenshot (test-results/dashboard.png).
+ * flows, opens with charts drawn from the server's own history, shows a provider failing often
+ * as degraded, fits a 1,366 x 768 laptop screen, and saves a screenshot (docs/dashboard.png,
+ * shown in the README).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -91,7 +93,7 @@ describe("dashboard", () => {
       executablePath: CHROMIUM,
       headless: true,
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 1400, height: 1100 },
+      viewport: { width: 1366, height: 768 },
     });
     const page = browser.pages()[0] ?? (await browser.newPage());
     const errors: string[] = [];
@@ -99,12 +101,24 @@ describe("dashboard", () => {
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
     });
-    await traffic(8);
+    // Server-side history: a few samples with traffic between them, before the page exists.
+    for (let i = 0; i < 4; i++) {
+      await traffic(8);
+      s.server.history.sample();
+    }
+    const hist = (await (await fetch(`${s.url}/dashboard/history`)).json()) as { at: number[]; providers: Record<string, { requests: number[] }> };
+    expect(hist.at.length).toBeGreaterThanOrEqual(4);
+    expect(Object.keys(hist.providers).sort()).toEqual([...PROVIDERS].sort());
+    // One poll only (a long refresh): a line needs two points, so any line comes from history.
+    await page.goto(`${s.url}/dashboard?refresh=600000`);
+    await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator("#chart-rate svg path").count()).toBeGreaterThan(0);
+
     await page.goto(`${s.url}/dashboard?refresh=250`);
     for (const name of PROVIDERS) await page.locator(`tr[data-provider="${name}"]`).waitFor({ timeout: 15_000 });
     const total = async () => Number((await page.locator("#total-requests").textContent())?.replace(/\D/g, ""));
     const before = await total();
-    expect(before).toBeGreaterThanOrEqual(8);
+    expect(before).toBeGreaterThanOrEqual(32);
 
     await traffic(24);
     await page.waitForFunction((n) => Number(document.getElementById("total-requests")?.textContent?.replace(/\D/g, "")) >= n, before + 24, { timeout: 15_000 });
@@ -122,9 +136,24 @@ describe("dashboard", () => {
     await expect(page.locator('[data-budget="tenant:acme:daily"]').count()).resolves.toBe(1);
     await expect(page.locator("#cost-tenant").textContent()).resolves.toContain("globex");
 
-    mkdirSync("test-results", { recursive: true });
-    await page.screenshot({ path: join("test-results", "dashboard.png"), fullPage: true });
-    expect(existsSync(join("test-results", "dashboard.png"))).toBe(true);
+    // 30% failures is not a green "healthy": send mock-flaky its own traffic (the balancer may
+    // have steered away from it), then wait for the next poll to show it.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.connect.chat({ messages: [user(`flaky ${i}`)] }, { headers: { "x-llmpool-provider": "mock-flaky" } }).catch(() => undefined)),
+    );
+    await page.waitForFunction(() => /^degraded · [\d.]+% errors$/.test(document.querySelector('tr[data-provider="mock-flaky"] .badge')?.textContent ?? ""), undefined, { timeout: 10_000 });
+    mkdirSync("docs", { recursive: true });
+    await page.screenshot({ path: join("docs", "dashboard.png"), fullPage: true });
+    // The provider table fits the laptop screen: nothing (the Cost column) scrolled out of view.
+    const fit = await page.evaluate(() => {
+      const box = document.querySelector(".scroll")!;
+      return { scroll: box.scrollWidth, client: box.clientWidth };
+    });
+    expect(fit.scroll).toBeLessThanOrEqual(fit.client);
+    // No panel is left empty: every chart drew something.
+    for (const id of ["chart-rate", "chart-share", "chart-latency", "chart-cost"]) expect(await page.locator(`#${id} svg *`).count()).toBeGreaterThan(0);
+
+    expect(existsSync(join("docs", "dashboard.png"))).toBe(true);
     expect(errors).toEqual([]);
   }, 60_000);
 });

@@ -221,6 +221,26 @@ describe("breakers and recovery", () => {
     expect(after.filter((p) => p === "a").length).toBeGreaterThanOrEqual(2);
     expect((await stateOf(s, "a")).state).toBe(ProviderState.HEALTHY);
   });
+
+  it("a passing health probe is the half-open trial: the breaker closes with no request", async () => {
+    const [a, b] = await fakes("a", "b");
+    a!.behave({ status: 503, errorBody: { error: { message: "down for maintenance" } } });
+    const s = await serve({
+      pool: { strategy: "round_robin", outlier_detection: { enabled: false } },
+      providers: [openaiProvider("a", a!.url, { circuit_breaker: { failure_threshold: 2, reset_timeout_ms: 300 } }), openaiProvider("b", b!.url)],
+    });
+    for (let i = 0; i < 4; i++) await s.grpc.chat({ messages: [user("x")] });
+    expect((await stateOf(s, "a")).state).toBe(ProviderState.BREAKER_OPEN);
+    a!.behave({});
+    await eventually(async () => (await stateOf(s, "a")).state === ProviderState.BREAKER_HALF_OPEN);
+    const chats = a!.chatRequests().length;
+    await s.server.pool.resilience.monitor.checkNow(); // GET /models passes
+    const st = await stateOf(s, "a");
+    // Closed: back in rotation (DEGRADED only for its recent error rate, not the breaker).
+    expect([ProviderState.HEALTHY, ProviderState.DEGRADED]).toContain(st.state);
+    expect(st.healthy).toBe(true);
+    expect(a!.chatRequests()).toHaveLength(chats); // no chat request was needed
+  });
 });
 
 describe("deadlines and cancellation", () => {

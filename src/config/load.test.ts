@@ -118,6 +118,9 @@ describe("config validation", () => {
     expect(fromFlag.pool.strategy).toBe("round_robin");
     expect(fromFlag.pool.health_check_interval_s).toBe(12);
     expect(raw.pool.strategy).toBe("random");
+    const pool = (applyOverrides(raw, { minHealthy: "2" }, { LLMPOOL_WARMUP_CONCURRENCY: "8", LLMPOOL_MIN_HEALTHY: "5" }) as any).pool;
+    expect(pool.warmup.concurrency).toBe(8);
+    expect(pool.min_healthy).toBe(2);
     expect(problems(applyOverrides(raw, { port: "eighty" }, {}))).toContain(
       "server.port: Invalid input: expected number, received string",
     );

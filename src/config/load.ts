@@ -8,6 +8,7 @@ import { parseDocument } from "yaml";
 import { configSchema, type Config } from "./schema.js";
 import { formatPath, interpolateEnv, type ConfigProblem } from "./interpolate.js";
 import { checkProviders } from "./semantic.js";
+import { allowedKeys, suggestKey } from "./suggest.js";
 import { registerHeaderSecrets, registerSecret, registerUrlSecrets } from "../util/redact.js";
 import { checkKeys } from "./keys.js";
 import { redisPassword } from "./state-schema.js";
@@ -82,7 +83,8 @@ export function validateConfig(
     for (const issue of parsed.error.issues) {
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
-          problems.push({ path: formatPath([...issue.path, key]), message: "unknown key" });
+          const hint = suggestKey(key, allowedKeys(configSchema, issue.path));
+          problems.push({ path: formatPath([...issue.path, key]), message: hint ? `unknown key; did you mean \`${hint}\`?` : "unknown key" });
         }
       } else {
         problems.push({ path: formatPath(issue.path), message: issue.message });

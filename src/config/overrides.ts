@@ -12,6 +12,8 @@ export interface Overrides {
   warmup?: boolean;
   healthCheckInterval?: string;
   logLevel?: string;
+  warmupConcurrency?: string;
+  minHealthy?: string;
   /** Comma-separated gateway keys (server.auth.api_keys), e.g. for containers. */
   apiKeys?: string;
 }
@@ -26,6 +28,8 @@ const TABLE: { key: keyof Overrides; path: [string, ...string[]]; env: string; k
   { key: "warmup", path: ["pool", "warmup", "enabled"], env: "LLMPOOL_WARMUP", kind: "bool" },
   { key: "healthCheckInterval", path: ["pool", "health_check_interval_s"], env: "LLMPOOL_HEALTH_CHECK_INTERVAL", kind: "number" },
   { key: "logLevel", path: ["log", "level"], env: "LLMPOOL_LOG_LEVEL", kind: "string" },
+  { key: "warmupConcurrency", path: ["pool", "warmup", "concurrency"], env: "LLMPOOL_WARMUP_CONCURRENCY", kind: "number" },
+  { key: "minHealthy", path: ["pool", "min_healthy"], env: "LLMPOOL_MIN_HEALTHY", kind: "number" },
   { key: "apiKeys", path: ["server", "auth", "api_keys"], env: "LLMPOOL_API_KEYS", kind: "list" },
 ];
 

@@ -36,7 +36,26 @@ export const isUrl = (v: string) => {
   }
 };
 
-export const url = z.string().refine(isUrl, "not a URL (expected http:// or https://)");
+/** Why a URL is refused, saying which part is wrong where it can ("port 99999 out of range"). */
+export function urlProblem(v: string): string | undefined {
+  if (isUrl(v)) return undefined;
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/:?#]*)(?::([^/?#]*))?/i.exec(v);
+  if (!m) return "not a URL (expected http:// or https://)";
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== "http" && scheme !== "https") return `scheme ${scheme}:// not supported (expected http:// or https://)`;
+  if (!m[2]) return "no host name after ://";
+  const port = m[3];
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port)) return `port ${JSON.stringify(port)} is not a number`;
+    if (Number(port) < 1 || Number(port) > 65_535) return `port ${port} out of range 1-65535`;
+  }
+  return `not a valid URL (host ${JSON.stringify(m[2])})`;
+}
+
+export const url = z.string().superRefine((v, ctx) => {
+  const problem = urlProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 export const nonNeg = z.number().min(0, "must be >= 0");
 export const posInt = z.number().int("must be an integer").min(1, "must be >= 1");
 export const nonNegInt = z.number().int("must be an integer").min(0, "must be >= 0");

@@ -20,7 +20,7 @@ export type ConfigSource = { kind: "file"; path: string } | { kind: "url"; url: 
 
 export type ReloadResult =
   | { status: "unchanged" }
-  | { status: "reloaded"; version: string; added: string[]; removed: string[]; kept: string[] }
+  | { status: "reloaded"; version: string; added: string[]; removed: string[]; changed: string[]; kept: string[] }
   | { status: "invalid"; error: string };
 
 export interface ReloaderOptions {
@@ -28,7 +28,7 @@ export interface ReloaderOptions {
   /** The config in force (its version and reload settings). */
   current(): LoadedConfig;
   /** Swap in a validated config; returns what changed. */
-  apply(loaded: LoadedConfig): { added: string[]; removed: string[]; kept: string[] };
+  apply(loaded: LoadedConfig): { added: string[]; removed: string[]; changed: string[]; kept: string[] };
   overrides?: Overrides;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;

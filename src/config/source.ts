@@ -1,6 +1,7 @@
 /**
- * Where the config comes from (README.md, "Configuration"): `--config FILE`, else ./llmpool.yaml (or .yml,
- * .json) if it exists, else the file named by LLMPOOL_CONFIG, else the embedded default.
+ * Where the config comes from (README.md, "Configuration"), flag > environment > file > default:
+ * `--config FILE`, else the file named by LLMPOOL_CONFIG, else ./llmpool.yaml (or .yml, .json)
+ * if it exists, else the embedded default.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -14,11 +15,12 @@ export const EMBEDDED = "embedded default";
 
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | undefined {
   if (explicit) return resolve(cwd, explicit);
+  if (env.LLMPOOL_CONFIG) return resolve(cwd, env.LLMPOOL_CONFIG);
   for (const name of ["llmpool.yaml", "llmpool.yml", "llmpool.json"]) {
     const p = resolve(cwd, name);
     if (existsSync(p)) return p;
   }
-  return env.LLMPOOL_CONFIG ? resolve(cwd, env.LLMPOOL_CONFIG) : undefined;
+  return undefined;
 }
 
 /** Raw (unvalidated) config tree from a file. */

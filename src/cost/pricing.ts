@@ -1,6 +1,7 @@
 /**
  * Pricing arithmetic: USD for a call from its token usage and a per-million price table.
  */
+import { roundUsd } from "../core/round.js";
 import type { Pricing } from "../balancer/strategy.js";
 import type { ModelPriceConfig, ProviderConfig } from "../config/schema.js";
 import type { TokenUsage } from "../core/provider.js";
@@ -53,11 +54,11 @@ export function createConfigPricer(): Pricer {
 /** Cost in USD. Cached prompt tokens are billed at the cached rate, the rest at the input rate. */
 export function costOf(pricing: Pricing, usage: TokenUsage): number {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens);
-  return (
+  return roundUsd(
     ((usage.promptTokens - cached) * pricing.inputPer1m +
       cached * pricing.cachedInputPer1m +
       usage.completionTokens * pricing.outputPer1m) /
-    1_000_000
+      1_000_000,
   );
 }
 

@@ -12,6 +12,8 @@ import type { Req, Res } from "../server/http.js";
 export interface DashboardOptions {
   /** Folder of the built assets. Default: dist/dashboard beside the running code. */
   dir?: string;
+  /** Server-side history served at /dashboard/history (JSON), so the page opens with charts. */
+  history?: () => unknown;
 }
 
 export interface Dashboard {
@@ -54,6 +56,15 @@ export function createDashboard(opts: DashboardOptions = {}): Dashboard {
       if (path !== "/dashboard" && !path.startsWith("/dashboard/")) return false;
       const rest = path.slice("/dashboard".length).replace(/^\//, "");
       const name = rest === "" ? "index.html" : rest;
+      if (name === "history" && opts.history) {
+        const body = JSON.stringify(opts.history());
+        res.statusCode = 200;
+        res.setHeader("content-type", "application/json");
+        res.setHeader("cache-control", "no-store");
+        if (req.method === "HEAD") res.end();
+        else res.end(body);
+        return true;
+      }
       const type = TYPES[name];
       const body = type ? read(name) : undefined;
       if (!type || !body) {

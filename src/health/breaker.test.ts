@@ -42,6 +42,20 @@ describe("Breaker", () => {
     b.shutdown();
   });
 
+  it("a passing health probe closes a half-open breaker, but not an open one", async () => {
+    const b = new Breaker("p", cfg(), systemClock);
+    for (let i = 0; i < 3; i++) b.record(b.onStart(), "failure");
+    expect(b.state).toBe("open");
+    b.probePassed();
+    expect(b.state).toBe("open"); // the reset timeout still runs its course
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(b.state).toBe("half_open");
+    b.probePassed();
+    expect(b.state).toBe("closed");
+    expect(b.check(performance.now())).toBeUndefined();
+    b.shutdown();
+  });
+
   it("re-opens when the trial fails, for another reset_timeout_ms", async () => {
     const b = new Breaker("p", cfg(), systemClock);
     for (let i = 0; i < 3; i++) b.record(b.onStart(), "failure");

@@ -115,6 +115,14 @@ export class Breaker {
     if (this.consecutive >= this.cfg.failure_threshold && this.cb.closed) this.cb.open();
   }
 
+  /**
+   * A health probe reached the upstream and passed: while half-open it serves as the trial, so
+   * a provider that recovered between requests does not wait for one to close its breaker.
+   */
+  probePassed(): void {
+    if (this.cb.halfOpen) this.cb.close();
+  }
+
   /** Stop timers (the provider left the config). */
   shutdown(): void {
     this.cb.shutdown();

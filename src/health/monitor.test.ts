@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { systemClock } from "../util/clock.js";
+import { Breaker } from "./breaker.js";
 import { validateConfig } from "../config/load.js";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import { type UpstreamCall } from "../core/provider.js";
@@ -98,5 +100,25 @@ describe("HealthMonitor", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]!.model).toBe("upstream-model");
     expect(calls[0]!.request.maxTokens).toBe(1);
+  });
+});
+
+describe("HealthMonitor and the breaker", () => {
+  it("a passing probe is the half-open trial: the breaker closes with no request", async () => {
+    vi.useFakeTimers();
+    try {
+      const clock = createFakeClock();
+      const e = makeEndpoint("p", clock, {}, { probe: async () => undefined });
+      const breaker = new Breaker("p", e.config.circuit_breaker, systemClock);
+      for (let i = 0; i < e.config.circuit_breaker.failure_threshold; i++) breaker.record(breaker.onStart(), "failure");
+      await vi.advanceTimersByTimeAsync(e.config.circuit_breaker.reset_timeout_ms);
+      expect(breaker.state).toBe("half_open");
+      const m = new HealthMonitor({ endpoints: () => [e], config: () => poolConfig(), clock, onProbePassed: () => breaker.probePassed() });
+      await m.checkNow();
+      expect(breaker.state).toBe("closed");
+      breaker.shutdown();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

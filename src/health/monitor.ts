@@ -8,6 +8,7 @@
  * A probe that reaches the upstream and is refused for reasons that say nothing about its
  * health (429, 403, 404 on the models list) counts as a pass: the upstream is up.
  */
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { PoolConfig } from "../config/schema.js";
@@ -38,6 +39,8 @@ export interface HealthMonitorOptions {
   clock: Clock;
   random?: () => number;
   logger?: Logger;
+  /** A probe passed: the breakers take it as a half-open trial (src/health/breaker.ts). */
+  onProbePassed?: (e: Endpoint) => void;
 }
 
 const PROBE_REQUEST = create(ChatRequestSchema, { messages: [{ role: "user", content: "ping" }], maxTokens: 1 });
@@ -103,6 +106,7 @@ export class HealthMonitor implements EndpointMechanism<Endpoint> {
   /** One round: probe every enabled provider at once. */
   async checkNow(): Promise<void> {
     const ac = new AbortController();
+    setMaxListeners(0, ac.signal); // one listener per provider probed: more than 10 is no leak
     this.running = ac;
     const targets = this.opts.endpoints().filter((e) => e.config.enabled && e.config.health_check.enabled && !e.disabledReason && !e.retired);
     await Promise.all(targets.map((e) => this.probe(e, ac.signal)));
@@ -146,6 +150,7 @@ export class HealthMonitor implements EndpointMechanism<Endpoint> {
     s.failures = 0;
     s.error = "";
     s.successes++;
+    this.opts.onProbePassed?.(e);
     if (s.unhealthy && s.successes >= cfg.healthy_threshold) {
       s.unhealthy = false;
       this.opts.logger?.info({ provider: e.name }, "provider passing health checks again: back in rotation");

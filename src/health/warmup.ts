@@ -5,6 +5,7 @@
  * all: a blackholed upstream delays start-up by at most that much. Failures are not errors
  * (the provider's health and breaker deal with a dead upstream); they are only reported.
  */
+import { setMaxListeners } from "node:events";
 import type { Endpoint } from "../pool/endpoint.js";
 import type { Clock } from "../util/clock.js";
 
@@ -28,6 +29,9 @@ export async function warmupEndpoints(endpoints: readonly Endpoint[], opts: Warm
   const report: WarmupReport = { warmed: [], failed: [], ms: 0 };
   if (todo.length === 0) return report;
   const ac = new AbortController();
+  // One signal for every provider's warmup: with more than 10 providers that is more than
+  // Node's default listener limit, and not a leak (all end with the warmup).
+  setMaxListeners(0, ac.signal);
   const cancel = opts.clock.setTimeout(() => ac.abort(new Error("warmup timed out")), opts.timeoutMs);
   let next = 0;
   const worker = async () => {

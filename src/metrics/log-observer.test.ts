@@ -89,7 +89,7 @@ describe("log observer", () => {
   it("writes one line per request, warn when it failed", () => {
     const { lines, observer } = capture("info");
     observer.requestEnded!(record);
-    expect(lines[0]).toMatchObject({ level: "info", msg: "request", request_id: "r-1", tenant: "acme", provider: "b", latency_ms: 12.35, cost_usd: 0.000123, outcome: "ok" });
+    expect(lines[0]).toMatchObject({ level: "info", msg: "request", request_id: "r-1", tenant: "acme", provider: "b", latency_ms: 12.3, cost_usd: 0.000123, outcome: "ok" });
   });
 });
 

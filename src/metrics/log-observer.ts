@@ -3,6 +3,7 @@
  * tokens, cost, outcome), and at debug level one line per selection decision with every
  * candidate and the strategy's score for it.
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
 import type { Logger } from "../util/logger.js";
 import type { PoolObserver } from "../pool/observer.js";
@@ -19,7 +20,7 @@ function candidate(v: EndpointView, score: number | undefined, stream: boolean) 
     provider: v.name,
     score: score === undefined || !Number.isFinite(score) ? null : round(score, 4),
     in_flight: v.inFlight,
-    ewma_ms: round(stream ? v.ewmaTtftMs : v.ewmaLatencyMs),
+    ewma_ms: roundMs(stream ? v.ewmaTtftMs : v.ewmaLatencyMs),
     error_rate: round(v.errorRate, 4),
     weight: v.weight,
     priority: v.priority,
@@ -62,13 +63,13 @@ export function createLogObserver(logger: Logger): PoolObserver {
         retries: r.retries || undefined,
         fallbacks: r.fallbacks || undefined,
         upstream_calls: r.upstreamCalls,
-        latency_ms: round(r.latencyMs),
-        ttft_ms: r.ttftMs === undefined ? undefined : round(r.ttftMs),
+        latency_ms: roundMs(r.latencyMs),
+        ttft_ms: r.ttftMs === undefined ? undefined : roundMs(r.ttftMs),
         prompt_tokens: r.usage?.promptTokens,
         completion_tokens: r.usage?.completionTokens,
         cached_tokens: r.usage?.cachedTokens || undefined,
         tokens_estimated: r.usage?.estimated || undefined,
-        cost_usd: r.usage ? r.costUsd : undefined,
+        cost_usd: r.usage ? roundUsd(r.costUsd) : undefined,
         finish_reason: r.finishReason,
         outcome: r.error ? r.error.code : "ok",
         error: r.error?.message,

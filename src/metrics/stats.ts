@@ -1,6 +1,7 @@
 /**
  * Snapshots for GetPoolStats, ListModels and Health, read from the endpoints' state.
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   GetPoolStatsResponseSchema,
@@ -43,16 +44,16 @@ function costEntries(entries: CostEntryOut[]) {
     requests: BigInt(c.requests),
     promptTokens: BigInt(c.promptTokens),
     completionTokens: BigInt(c.completionTokens),
-    costUsd: c.costUsd,
+    costUsd: roundUsd(c.costUsd),
   }));
 }
 
 function latencyStats(window: SlidingWindow, ewma: number, now: number): MessageInitShape<typeof LatencyStatsSchema> {
   return {
-    ewmaMs: ewma,
-    p50Ms: window.percentile(50, now) ?? 0,
-    p95Ms: window.percentile(95, now) ?? 0,
-    p99Ms: window.percentile(99, now) ?? 0,
+    ewmaMs: roundMs(ewma),
+    p50Ms: roundMs(window.percentile(50, now) ?? 0),
+    p95Ms: roundMs(window.percentile(95, now) ?? 0),
+    p99Ms: roundMs(window.percentile(99, now) ?? 0),
     samples: window.size(now),
   };
 }
@@ -102,7 +103,7 @@ export function buildPoolStats(
       })(),
       promptTokens: BigInt(e.promptTokens),
       completionTokens: BigInt(e.completionTokens),
-      costUsd: e.costUsd,
+      costUsd: roundUsd(e.costUsd),
       lastError: views.get(e)!.lastError,
       weight: e.weight,
       priority: e.priority,
@@ -124,7 +125,7 @@ export function buildPoolStats(
       queueDepth: pool.queueDepth,
       promptTokens: BigInt(promptTokens),
       completionTokens: BigInt(completionTokens),
-      costUsd: cost ? cost.totalCostUsd() : spent,
+      costUsd: roundUsd(cost ? cost.totalCostUsd() : spent),
       latency: latencyStats(pool.latency, 0, now),
     },
     strategy: pool.config.pool.strategy,

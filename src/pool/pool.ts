@@ -11,6 +11,7 @@
  * failure.ts (the final error), stream-resume.ts (streams, stalls, mid-stream failover),
  * resilience.ts (breakers, limits, ejection, health checks, queue, retry budget).
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
 import { raceChat } from "../balancer/race-runner.js";
@@ -181,7 +182,7 @@ export class Pool {
   }
 
   /** Swap in a new config; endpoints whose config is unchanged keep their state. */
-  reload(loaded: LoadedConfig): { added: string[]; removed: string[]; kept: string[] } {
+  reload(loaded: LoadedConfig): { added: string[]; removed: string[]; changed: string[]; kept: string[] } {
     const old = this.gen;
     const next = this.generation(loaded, old);
     const kept = next.endpoints.filter((e) => old.byName.get(e.name) === e).map((e) => e.name);
@@ -194,7 +195,14 @@ export class Pool {
     }
     void this.prepare(added);
     this.resilience.admission.wakeAll();
-    return { added: added.map((e) => e.name), removed: removed.map((e) => e.name), kept };
+    // A provider whose entry changed is rebuilt (a new endpoint), but is reported as "changed".
+    const changed = added.filter((e) => old.byName.has(e.name)).map((e) => e.name);
+    return {
+      added: added.filter((e) => !old.byName.has(e.name)).map((e) => e.name),
+      removed: removed.filter((e) => !next.byName.has(e.name)).map((e) => e.name),
+      changed,
+      kept,
+    };
   }
 
   /** Providers a reload added: discover their models, open their connections. */
@@ -370,7 +378,7 @@ export class Pool {
           usage,
           attempts: r.attempts,
           upstreamCalls: r.upstreamCalls,
-          latencyMs: this.clock.now() - r.startedAt,
+          latencyMs: roundMs(this.clock.now() - r.startedAt),
           costUsd,
           providersTried: r.providersTried,
         };

@@ -79,7 +79,14 @@ export class Resilience {
       host.endpoints,
       (e, ms, count) => log?.warn({ provider: e.name, ejection_ms: ms, ejections: count, last_error: e.lastError }, "provider ejected as an outlier"),
     );
-    this.monitor = new HealthMonitor({ endpoints: host.endpoints, config: pool, clock: host.clock, random: host.random, logger: log });
+    this.monitor = new HealthMonitor({
+      endpoints: host.endpoints,
+      config: pool,
+      clock: host.clock,
+      random: host.random,
+      logger: log,
+      onProbePassed: (e) => this.breakers.of(e)?.probePassed(),
+    });
     this.mechanisms = [this.breakers, this.ejector, this.monitor, this.limits];
     const breakers = this.breakers;
     const limits = this.limits;

@@ -16,6 +16,7 @@
  *    - `fail`, or when no provider can take it: the stream ends with UNAVAILABLE saying how
  *      much was delivered and why. Never a silent truncation or a garbled splice.
  */
+import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { raceStream } from "../balancer/race-runner.js";
 import { type FinishReason, type ServedBy, type StreamEvent, type TokenUsage } from "../core/provider.js";
@@ -235,9 +236,9 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         servedBy: servedByPath(e.name, servedBy),
         attempts: r.attempts,
         upstreamCalls: r.upstreamCalls,
-        costUsd: r.costUsd,
-        ttftMs: r.ttftMs,
-        latencyMs: clock.now() - r.startedAt,
+        costUsd: roundUsd(r.costUsd),
+        ttftMs: roundMs(r.ttftMs),
+        latencyMs: roundMs(clock.now() - r.startedAt),
       };
       if (!delivered) {
         last.id = id || ctx.requestId;

@@ -79,15 +79,10 @@ export class HttpUpstream {
   /** Open up to `n` connections now, so the first real request does not pay for setup. */
   async warmup(path: string, signal: AbortSignal, n = 1): Promise<void> {
     const calls: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      calls.push(
-        this.request("GET", path, undefined, signal).then(
-          (res) => res.body.dump(),
-          () => undefined,
-        ),
-      );
-    }
-    await Promise.all(calls);
+    for (let i = 0; i < n; i++) calls.push(this.request("GET", path, undefined, signal).then((res) => res.body.dump()));
+    // Any HTTP answer (even 401) means a connection is open; none at all means not warmed.
+    const settled = await Promise.allSettled(calls);
+    if (!settled.some((r) => r.status === "fulfilled")) throw (settled[0] as PromiseRejectedResult).reason;
   }
 
   close(): Promise<void> {

@@ -311,7 +311,8 @@ function connectStreamResponder(res: Res, ct: string): Responder {
     fail(err, headers) {
       if (res.destroyed || res.writableEnded) return;
       this.begin(headers);
-      res.end(envelope(0b10, Buffer.from(JSON.stringify(endStreamToJson(err.metadata, err, {})))));
+      // endStreamToJson appends err.metadata to the trailers given: pass none, or each value twice.
+      res.end(envelope(0b10, Buffer.from(JSON.stringify(endStreamToJson(new Headers(), err, {})))));
     },
   };
 }

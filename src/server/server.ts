@@ -28,6 +28,8 @@ import { createCostTracker, type CostTracker } from "../cost/tracker.js";
 import type { Ledger } from "../cost/ledger.js";
 import { createRaceTally } from "../metrics/race-tally.js";
 import { createDashboard } from "../dashboard/serve.js";
+import { roundMs } from "../core/round.js";
+import { createStatsHistory, type StatsHistory } from "../metrics/history.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
 import { poolServing } from "../metrics/stats.js";
@@ -77,6 +79,8 @@ export interface ServerOptions {
 
 export interface LlmpoolServer {
   readonly pool: Pool;
+  /** The last 15 minutes of per-provider counters at 1 s, served at /dashboard/history. */
+  readonly history: StatsHistory;
   /** Cost totals, budgets and the ledger. */
   readonly cost: CostTracker;
   readonly logger: Logger;
@@ -164,7 +168,16 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
-  const dashboard = createDashboard({ dir: opts.dashboardDir });
+  const history = createStatsHistory({
+    source: {
+      *providers() {
+        const now = pool.clock.now();
+        for (const e of pool.endpoints) yield { name: e.name, requests: e.requests, failures: e.failures, p50Ms: roundMs(e.latency.percentile(50, now) ?? 0) };
+      },
+    },
+  });
+  if (loaded.config.server.dashboard.enabled) history.start();
+  const dashboard = createDashboard({ dir: opts.dashboardDir, history: () => history.snapshot() });
 
   const serving = () => !draining && poolServing(pool, "", stats).serving;
 
@@ -301,6 +314,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
 
   const server: LlmpoolServer = {
     pool,
+    history,
     cost,
     logger,
     auth,
@@ -328,7 +342,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       const refused = boundHost === undefined ? undefined : exposureProblem(next.config.server, boundHost);
       if (refused) {
         logger.error({ error: refused }, "new config refused: keeping the config in force");
-        return { added: [], removed: [], kept: pool.endpoints.map((e) => e.name) };
+        return { added: [], removed: [], changed: [], kept: pool.endpoints.map((e) => e.name) };
       }
       if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
         logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
@@ -361,6 +375,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         await until(closed, Math.min(200, deadline - Date.now()));
         tracker.destroyAll();
         await closed;
+        history.stop();
         await pool.close();
         races.close();
         await cost.close(); // writes the ledger's last batch

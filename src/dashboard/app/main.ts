@@ -45,7 +45,34 @@ const colorOf = (name: string) => {
   return c;
 };
 
-const history = new RateHistory(60);
+// 15 minutes at 1 s: the server's own history (/dashboard/history) seeds it on load.
+const history = new RateHistory(900);
+
+/** Fill the rate chart from the server's history, so the first view already has a line. */
+async function seedHistory(): Promise<void> {
+  try {
+    const res = await fetch("/dashboard/history", { headers: { accept: "application/json" } });
+    if (!res.ok) return;
+    const h = (await res.json()) as { at: number[]; providers: Record<string, { requests: (number | null)[] }> };
+    h.at.forEach((at, i) => {
+      const counters = new Map<string, number>();
+      for (const [name, p] of Object.entries(h.providers)) {
+        const v = p.requests[i];
+        if (v !== null && v !== undefined) counters.set(name, v);
+      }
+      history.push(at, counters);
+    });
+  } catch {
+    // No history (an older server): the chart fills as the page polls.
+  }
+}
+
+/** What the badge says: a provider in rotation but failing often is not a green "healthy". */
+function badgeOf(p: ProviderStats): { cls: string; text: string } {
+  const state = stateName(p.state);
+  if ((state === "healthy" || state === "degraded") && p.errorRate >= 0.05) return { cls: "degraded", text: `degraded · ${pct(p.errorRate)} errors` };
+  return { cls: state, text: state.replace(/_/g, " ") };
+}
 let paused = false;
 
 function card(label: string, value: string, sub = "", id = ""): HTMLElement {
@@ -68,12 +95,11 @@ function renderCards(s: GetPoolStatsResponse): void {
 }
 
 function renderCharts(s: GetPoolStatsResponse): void {
-  const now = performance.now();
-  history.push(now, new Map(s.providers.map((p) => [p.name, Number(p.requests)])));
+  history.push(Date.now(), new Map(s.providers.map((p) => [p.name, Number(p.requests)])));
   $("chart-rate").replaceChildren(
     lineChart(
       s.providers.map((p) => ({ name: p.name, color: colorOf(p.name), values: history.series.get(p.name) ?? [] })),
-      { unit: "/s" },
+      { unit: "/s", width: 1300, height: 220, slots: Math.max(60, ...[...history.series.values()].map((v) => v.length)) },
     ),
   );
   $("chart-share").replaceChildren(donut(s.providers.map((p) => ({ name: p.name, color: colorOf(p.name), value: Number(p.requests) }))));
@@ -91,35 +117,33 @@ function renderCharts(s: GetPoolStatsResponse): void {
 }
 
 function providerRow(p: ProviderStats): HTMLElement {
-  const state = stateName(p.state);
+  const badge = badgeOf(p);
   const rl = p.rateLimit;
   const headroom = rl && rl.rpmLimit > 0 ? `${rl.rpmRemaining}/${rl.rpmLimit} rpm` : "–";
   return h(
     "tr",
-    { "data-provider": p.name, "data-state": state },
-    h("td", {}, styled(h("span", { class: "swatch" }), { background: colorOf(p.name) }), p.name, h("span", { class: "sub" }, ` ${p.type}`)),
-    h("td", {}, h("span", { class: `badge ${state}` }, state.replace(/_/g, " "))),
+    { "data-provider": p.name, "data-state": badge.cls },
+    h("td", { class: "name" }, styled(h("span", { class: "swatch" }), { background: colorOf(p.name) }), h("span", { class: "pname" }, p.name), h("span", { class: "ptype" }, p.type)),
+    h("td", {}, h("span", { class: `badge ${badge.cls}` }, badge.text)),
     h("td", {}, String(p.inFlight)),
     h("td", { class: "requests" }, count(p.requests)),
-    h("td", {}, count(p.successes)),
-    h("td", {}, count(p.failures)),
+    h("td", {}, `${count(p.successes)} / ${count(p.failures)}`),
     h("td", {}, `${count(p.retries)} / ${count(p.fallbacks)}`),
     h("td", {}, pct(p.errorRate)),
     h("td", {}, pct(p.trafficShare)),
     // Racing: wins / races entered, and the win rate.
     h("td", { class: "race-wins" }, Number(p.raceEntries) > 0 ? `${count(p.raceWins)} / ${count(p.raceEntries)} (${pct(Number(p.raceWins) / Number(p.raceEntries))})` : "–"),
-    h("td", {}, ms(p.latency?.ewmaMs ?? 0)),
     h("td", {}, `${ms(p.latency?.p50Ms ?? 0)} / ${ms(p.latency?.p95Ms ?? 0)} / ${ms(p.latency?.p99Ms ?? 0)}`),
     h("td", {}, ms(p.ttft?.p50Ms ?? 0)),
     h("td", {}, headroom),
     h("td", {}, `${count(p.promptTokens)} / ${count(p.completionTokens)}`),
-    h("td", {}, usd(p.costUsd)),
+    h("td", { class: "cost" }, usd(p.costUsd)),
     h("td", { class: "err-text", title: p.lastError }, p.lastError || ""),
   );
 }
 
 function renderProviders(s: GetPoolStatsResponse): void {
-  const head = ["Provider", "State", "In flight", "Requests", "OK", "Failed", "Retry / fallback", "Errors", "Share", "Races won", "EWMA", "p50 / p95 / p99", "TTFT p50", "Rate limit", "Tokens in / out", "Cost", "Last error"];
+  const head = ["Provider", "State", "In flight", "Requests", "OK / failed", "Retry / fallback", "Errors", "Share", "Races won", "p50 / p95 / p99", "TTFT p50", "Rate limit", "Tokens in / out", "Cost", "Last error"];
   $("providers").replaceChildren(h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))), h("tbody", {}, ...s.providers.map(providerRow)));
 }
 
@@ -189,7 +213,7 @@ function start(): void {
     $("auth").hidden = true;
     void tick();
   });
-  void tick();
+  void seedHistory().then(tick);
   // Never overlap polls: schedule the next one when this one is done.
   const loop = async () => {
     await tick();
