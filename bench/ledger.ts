@@ -73,7 +73,7 @@ async function main() {
   //    queueing) and the main thread's part of a flush (packing, postMessage) are what a
   //    request pays; the SQLite write happens on the writer thread.
   const ledger = openLedger({ path: join(dir, "ledger.db"), clock: systemClock, flushIntervalMs: 60_000, maxBatch: 1 << 30 });
-  const tracker = createCostTracker({ config: () => loaded.config, pricer, clock: systemClock, ledger });
+  const tracker = await createCostTracker({ config: () => loaded.config, pricer, clock: systemClock, ledger });
   const recs = Array.from({ length: 1024 }, (_, i) => record(i));
   let flushNs = 0;
   let flushes = 0;
@@ -160,7 +160,7 @@ async function main() {
   };
   const bare = await run("Pool.chat, no observers, no gates", { pricer });
   const l2 = openLedger({ path: join(dir, "ledger2.db"), clock: systemClock });
-  const t2 = createCostTracker({ config: () => loaded.config, pricer, clock: systemClock, ledger: l2 });
+  const t2 = await createCostTracker({ config: () => loaded.config, pricer, clock: systemClock, ledger: l2 });
   const m2 = createMetrics(() => pool, { processMetrics: false, cost: t2 });
   const full = await run("Pool.chat + cost tracker + budgets + metrics + log line", {
     pricer,

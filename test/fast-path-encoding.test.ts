@@ -31,7 +31,7 @@ describe("hand-encoded delta chunks", () => {
     expect(Buffer.from(encodeChunk(m, true)).toString()).toBe(toJsonString(StreamChatResponseSchema, msg));
   });
 
-  it("encodes the restart chunk (field 17) like protobuf-es, and it decodes back", () => {
+  it("encodes the restart chunk (field 18) like protobuf-es, and it decodes back", () => {
     const m = { delta: "", provider: "b", restart: { attempt: 2, discarded: 10, fromProvider: "a", toProvider: "b", reason: "connect: reset" } };
     const bin = encodeChunk(m, false);
     expect(Buffer.from(bin).equals(Buffer.from(toBinary(StreamChatResponseSchema, create(StreamChatResponseSchema, m))))).toBe(true);

@@ -8,7 +8,7 @@ import { createTablePricer } from "../src/cost/pricer.js";
 import { pricingFromConfig } from "../src/cost/pricing.js";
 
 const readme = readFileSync("README.md", "utf8");
-const env = { OPENAI_API_KEY: "sk-readme-0123456789", AZURE_KEY: "azure-readme-0123456789" };
+const env = { OPENAI_API_KEY: "sk-readme-0123456789", AZURE_KEY: "azure-readme-0123456789", DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db" };
 
 /** The ```yaml blocks of one README section. */
 function yamlBlocks(heading: string): string[] {
@@ -24,7 +24,7 @@ describe("README cost configuration", () => {
   it("the Configuration example validates, with the cost keys and the dashboard switch", () => {
     const [block] = yamlBlocks("## Configuration");
     const { config } = validateConfig(parseConfigText(block!, "README"), "README", env);
-    expect(config.cost.ledger).toEqual({ path: "./data/llmpool-ledger.db", flush_interval_ms: 1000, retention_days: 90 });
+    expect(config.cost.ledger).toEqual({ backend: "sqlite", path: "./data/llmpool-ledger.db", flush_interval_ms: 1000, max_batch: 1024, max_pending: 200000, retention_days: 90 });
     expect(config.cost.budgets.tenants.acme).toEqual({ daily_usd: 25, monthly_usd: 500 });
     expect(config.providers[0]!.budget).toEqual({ daily_usd: 50, monthly_usd: 1000 });
     expect(config.server.dashboard.enabled).toBe(true);

@@ -98,6 +98,8 @@ export function validateConfig(
   registerConfigSecrets(config);
   // The Redis password never shows in errors or logs, even in an ioredis message.
   if (config.state.url) registerSecret(redisPassword(config.state.url));
+  for (const v of Object.values(config.telemetry.tracing.headers)) registerSecret(v);
+  if (config.cost.ledger.url && URL.canParse(config.cost.ledger.url)) registerSecret(decodeURIComponent(new URL(config.cost.ledger.url).password));
   const version = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
   return { config, version, source };
 }

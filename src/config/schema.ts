@@ -22,6 +22,8 @@ import {
 } from "./provider-schema.js";
 import { securityServerKeys } from "./security-schema.js";
 import { stateSchema } from "./state-schema.js";
+import { cacheSchema } from "./cache-schema.js";
+import { telemetrySchema } from "./telemetry-schema.js";
 
 /** Strategy names accepted in `pool.strategy` and `routing.strategy` (one list, in balancer/names.ts). */
 export { STRATEGY_NAMES };
@@ -201,12 +203,27 @@ const poolSchema = z.strictObject({
 const costSchema = z.strictObject({
   ledger: z
     .strictObject({
+      /** sqlite: one embedded file per replica; postgres: one database shared by every replica. */
+      backend: z.enum(["sqlite", "postgres"]).default("sqlite"),
       /** SQLite file holding every priced call; ":memory:" keeps nothing across restarts. */
       path: z.string().min(1, "must not be empty").default("./data/llmpool-ledger.db"),
+      /** PostgreSQL URL (backend postgres), usually "${DATABASE_URL}"; never logged with its password. */
+      url: z
+        .string()
+        .min(1, "must not be empty")
+        .refine((u) => /^postgres(ql)?:\/\//.test(u) && URL.canParse(u), "must be a postgres:// or postgresql:// URL")
+        .optional(),
+      /** Calls per write (one statement or transaction). */
+      max_batch: posInt.max(100_000, "must be <= 100000").default(1024),
+      /** Calls kept in memory while the database is unreachable; past it the oldest are dropped. */
+      max_pending: posInt.default(200_000),
       /** Calls are written in batches at most this far apart (a crash loses at most this much). */
       flush_interval_ms: posInt.max(60_000, "must be <= 60000").default(1000),
       /** Per-call rows older than this are deleted (0 = keep forever); daily totals are kept. */
       retention_days: nonNegInt.default(90),
+    })
+    .superRefine((l, ctx) => {
+      if (l.backend === "postgres" && !l.url) ctx.addIssue({ code: "custom", path: ["url"], message: "is required when backend is postgres" });
     })
     .prefault({}),
   /** Upstream model name -> prices, for every provider (over the built-in table). */
@@ -231,6 +248,8 @@ export const configSchema = z
     cost: costSchema.prefault({}),
     /** Shared limits, budgets and spend (src/state, README "Running several replicas"). */
     state: stateSchema.prefault({}),
+    cache: cacheSchema.prefault({}),
+    telemetry: telemetrySchema.prefault({}),
     providers: z.array(providerSchema).min(1, "at least one provider is required"),
   })
   .superRefine((cfg, ctx) => {
@@ -263,6 +282,8 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export type MockConfig = z.infer<typeof mockSchema>;
 export type CostConfig = Config["cost"];
 export type { StateConfig } from "./state-schema.js";
+export type { CacheConfig } from "./cache-schema.js";
+export type { TracingConfig } from "./telemetry-schema.js";
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type ModelPriceConfig = z.infer<typeof modelPriceSchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

@@ -47,6 +47,9 @@ export interface RequestRecord {
   readonly tenant: string;
   /** Monotonic ms. */
   readonly startedAt: number;
+  /** The caller's W3C trace context headers, when it sent them (tracing continues its trace). */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
   /** Provider that answered (or was answering when it failed). */
   provider: string;
   attempts: number;

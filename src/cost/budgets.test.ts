@@ -22,13 +22,13 @@ const mock = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function setup(raw: Record<string, unknown>) {
+async function setup(raw: Record<string, unknown>) {
   const clock = createFakeClock(0, NOV_22);
   const loaded = validateConfig(raw, "test", {});
   let pool: Pool | undefined;
   const pricer = createTablePricer({ prices: () => pool!.config.cost.prices });
   const ledger = openLedger({ path: ":memory:", clock });
-  const tracker = createCostTracker({ config: () => pool!.config, pricer, clock, ledger });
+  const tracker = await createCostTracker({ config: () => pool!.config, pricer, clock, ledger });
   pool = new Pool(loaded, {
     clock,
     pricer,
@@ -56,7 +56,7 @@ async function failure(p: Promise<unknown>): Promise<PoolError> {
 
 describe("tenant budgets", () => {
   it("refuses a call that would exceed the budget, then one past it, until the period resets", async () => {
-    const { chat, tracker, clock } = setup({
+    const { chat, tracker, clock } = await setup({
       cost: { budgets: { tenants: { acme: { daily_usd: 0.25, monthly_usd: 10 } } } },
       providers: [mock("p1"), mock("p2")],
     });
@@ -83,7 +83,7 @@ describe("tenant budgets", () => {
   });
 
   it("lets a cheaper provider serve when an expensive one would break the budget", async () => {
-    const { chat } = setup({
+    const { chat } = await setup({
       cost: { budgets: { tenants: { acme: { daily_usd: 0.5 } } } },
       providers: [mock("pricey", { pricing: { input_per_1m: 100_000, output_per_1m: 100_000 } }), mock("cheap")],
     });
@@ -92,7 +92,7 @@ describe("tenant budgets", () => {
   });
 
   it("counts calls in flight against the budget", async () => {
-    const { chat } = setup({
+    const { chat } = await setup({
       cost: { budgets: { tenants: { acme: { daily_usd: 0.25 } } } },
       providers: [mock("p1", { mock: { latency_ms: 250, reply: "ok" } })],
     });
@@ -108,7 +108,7 @@ describe("tenant budgets", () => {
   });
 
   it("applies \"*\" to each tenant not listed, and rejects over-long tenants", async () => {
-    const { chat, tracker } = setup({
+    const { chat, tracker } = await setup({
       cost: { budgets: { tenants: { "*": { daily_usd: 0.15 }, vip: { daily_usd: 100 } } } },
       providers: [mock("p1")],
     });
@@ -126,7 +126,7 @@ describe("tenant budgets", () => {
 
 describe("provider budgets", () => {
   it("takes a provider out of rotation past its budget and back when the month turns", async () => {
-    const { chat, tracker, pool, clock } = setup({
+    const { chat, tracker, pool, clock } = await setup({
       pool: { strategy: "round_robin" },
       providers: [mock("capped", { budget: { monthly_usd: 0.15 } }), mock("open")],
     });
@@ -150,7 +150,7 @@ describe("provider budgets", () => {
   });
 
   it("answers RESOURCE_EXHAUSTED naming the budget when every provider is capped", async () => {
-    const { chat } = setup({ providers: [mock("only", { budget: { daily_usd: 0.05 } })] });
+    const { chat } = await setup({ providers: [mock("only", { budget: { daily_usd: 0.05 } })] });
     const err = await failure(chat(""));
     expect(err.code).toBe("resource_exhausted");
     expect(err.message).toContain("only: provider only daily budget $0.0500 would be exceeded");
@@ -159,7 +159,7 @@ describe("provider budgets", () => {
 
 describe("cost totals", () => {
   it("sums by provider, model and tenant, seeded from the ledger", async () => {
-    const { chat, tracker, ledger } = setup({ pool: { strategy: "round_robin" }, providers: [mock("p1"), mock("p2")] });
+    const { chat, tracker, ledger } = await setup({ pool: { strategy: "round_robin" }, providers: [mock("p1"), mock("p2")] });
     await chat("acme");
     await chat("acme");
     await chat("");
@@ -171,7 +171,7 @@ describe("cost totals", () => {
     expect(tracker.entries("model")).toEqual([{ key: "m", requests: 3, promptTokens: 15, completionTokens: 3, costUsd: expect.closeTo(0.18, 12) }]);
     expect(tracker.totalCostUsd()).toBeCloseTo(0.18, 12);
     ledger.flush();
-    expect(ledger.recent(3).map((e) => [e.requestId, e.tenant, e.model, e.costUsd])).toEqual([
+    expect((await ledger.recent(3)).map((e) => [e.requestId, e.tenant, e.model, e.costUsd])).toEqual([
       ["r3", "", "m", expect.closeTo(0.06, 12)],
       ["r2", "acme", "m", expect.closeTo(0.06, 12)],
       ["r1", "acme", "m", expect.closeTo(0.06, 12)],

@@ -4,7 +4,7 @@
  * thread (an `eval` worker) and, for ":memory:" ledgers, in-process.
  */
 import type Database from "better-sqlite3";
-import type { LedgerEntry } from "./ledger.js";
+import type { LedgerEntry } from "./ledger-types.js";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

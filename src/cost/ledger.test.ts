@@ -36,27 +36,27 @@ describe("ledger", () => {
     l.append(entry({ requestId: "r2", provider: "b", tenant: "", costUsd: 0.002 }));
     l.append(entry({ requestId: "r3", ts: NOV_22 - 86_400_000, costUsd: 0.004, cachedTokens: 50 }));
     expect(l.pending).toBe(3);
-    expect(l.recent(10)).toEqual([]); // nothing written yet
+    expect(await l.recent(10)).toEqual([]); // nothing written yet
     clock.advance(999);
     expect(l.pending).toBe(3);
     clock.advance(1); // the batch goes to the writer thread
     await l.drain();
     expect(l.pending).toBe(0);
-    expect(l.recent(10).map((e) => e.requestId)).toEqual(["r3", "r2", "r1"]);
-    expect(l.recent(1)[0]).toEqual(entry({ requestId: "r3", ts: NOV_22 - 86_400_000, costUsd: 0.004, cachedTokens: 50 }));
+    expect((await l.recent(10)).map((e) => e.requestId)).toEqual(["r3", "r2", "r1"]);
+    expect((await l.recent(1))[0]).toEqual(entry({ requestId: "r3", ts: NOV_22 - 86_400_000, costUsd: 0.004, cachedTokens: 50 }));
     l.append(entry({ requestId: "r4" }));
     await l.close(); // writes r4 first
 
     const again = openLedger({ path, clock });
-    const t = again.totals();
+    const t = await again.totals();
     expect(t.byProvider.get("a")).toEqual({ requests: 3, promptTokens: 300, completionTokens: 60, costUsd: expect.closeTo(0.006, 12) });
     expect(t.byProvider.get("b")?.costUsd).toBeCloseTo(0.002, 12);
     expect(t.byTenant.get("")?.requests).toBe(1);
     expect(t.byModel.get("gpt-4o-mini")?.requests).toBe(4);
-    const today = again.spendSince(utcDay(NOV_22));
+    const today = await again.spendSince(utcDay(NOV_22));
     expect(today.tenants.get("acme")).toBeCloseTo(0.002, 12);
     expect(today.providers.get("b")).toBeCloseTo(0.002, 12);
-    expect(again.spendSince(utcMonthStart(NOV_22)).tenants.get("acme")).toBeCloseTo(0.006, 12);
+    expect((await again.spendSince(utcMonthStart(NOV_22))).tenants.get("acme")).toBeCloseTo(0.006, 12);
     await again.close();
 
     // The daily table is what an operator queries.
@@ -75,7 +75,7 @@ describe("ledger", () => {
     l.append(entry({ requestId: "r2" }));
     clock.advance(0);
     expect(l.pending).toBe(0);
-    expect(l.recent(5)).toHaveLength(2);
+    expect(await l.recent(5)).toHaveLength(2);
     await l.close();
   });
 
@@ -86,7 +86,7 @@ describe("ledger", () => {
     l.append(entry());
     l.flush();
     expect(l.pending).toBe(0);
-    expect(l.recent(1)[0]!.requestId).toBe("r1");
+    expect((await l.recent(1))[0]!.requestId).toBe("r1");
     await l.close();
   });
 
@@ -96,9 +96,9 @@ describe("ledger", () => {
     l.append(entry({ requestId: "old", ts: NOV_22 - 40 * 86_400_000 }));
     l.append(entry({ requestId: "new" }));
     l.flush();
-    expect(l.prune()).toBe(1);
-    expect(l.recent(5).map((e) => e.requestId)).toEqual(["new"]);
-    expect(l.totals().byProvider.get("a")?.requests).toBe(2);
+    expect(await l.prune()).toBe(1);
+    expect((await l.recent(5)).map((e) => e.requestId)).toEqual(["new"]);
+    expect((await l.totals()).byProvider.get("a")?.requests).toBe(2);
     await l.close();
   });
 

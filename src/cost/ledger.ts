@@ -21,37 +21,12 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Clock } from "../util/clock.js";
 import { inProcessWriter, pack, SCHEMA, THREAD_JS, type Batch, type WriteFn } from "./ledger-writer.js";
+import type { Aggregate, Ledger, LedgerEntry, RaceCount } from "./ledger-types.js";
 
-export interface LedgerEntry {
-  /** Wall-clock ms. */
-  ts: number;
-  requestId: string;
-  tenant: string;
-  provider: string;
-  /** Public model name. */
-  model: string;
-  upstreamModel: string;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  /** Usage estimated by the pool (the upstream reported none). */
-  estimated: boolean;
-  costUsd: number;
-}
+export { utcDay, type Aggregate, type Ledger, type LedgerEntry, type LedgerTotals, type RaceCount, type SpendByScope } from "./ledger-types.js";
 
-/** Usage and cost summed under one key. */
-export interface Aggregate {
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
-
-export interface LedgerTotals {
-  byProvider: Map<string, Aggregate>;
-  byModel: Map<string, Aggregate>;
-  byTenant: Map<string, Aggregate>;
-}
+/** Added beside the version-1 tables: an older ledger file gains it on open. */
+const RACE_SCHEMA = "CREATE TABLE IF NOT EXISTS race_counts (provider TEXT PRIMARY KEY, entries INTEGER NOT NULL, wins INTEGER NOT NULL);";
 
 export interface LedgerOptions {
   /** File path, or ":memory:" (nothing survives the process). Parent folders are created. */
@@ -65,55 +40,14 @@ export interface LedgerOptions {
   clock: Clock;
   /** Told about write failures (the batch is kept and retried). */
   onError?: (err: Error) => void;
+  /** Unwritten calls kept while writes fail; past it the oldest are dropped and reported. Default 200000. */
+  maxPending?: number;
   /** Write on a worker thread. Default true for files (":memory:" always writes in-process). */
   writerThread?: boolean;
 }
 
-export interface Ledger {
-  readonly path: string;
-  /** Queue one call for writing: no I/O. */
-  append(e: LedgerEntry): void;
-  /** Send every queued call to the writer now (one transaction). */
-  flush(): void;
-  /** Flush, and resolve once everything appended so far is written. */
-  drain(): Promise<void>;
-  /** Calls appended and not yet written. */
-  readonly pending: number;
-  /** Totals since the ledger began, by provider, model and tenant. */
-  totals(): LedgerTotals;
-  /** Spend (USD) on days >= `fromDay` ("YYYY-MM-DD"), by tenant and by provider. */
-  spendSince(fromDay: string): { tenants: Map<string, number>; providers: Map<string, number> };
-  /** Races entered and won by provider, since the ledger began (src/metrics/race-tally.ts). */
-  raceCounts(): Map<string, RaceCount>;
-  /** Add race counts (one small transaction on this thread: the tally batches them, about
-   * once a second, so the per-call path never touches SQLite). */
-  addRaceCounts(deltas: ReadonlyMap<string, RaceCount>): void;
-  /** The last `limit` calls, newest first (audits, tests). */
-  recent(limit: number): LedgerEntry[];
-  /** Delete per-call rows older than the retention; returns how many went. */
-  prune(): number;
-  /** Write everything, stop the writer and close the file. */
-  close(): Promise<void>;
-}
-
-/** One provider's race counts (GetPoolStats race_entries, race_wins). */
-export interface RaceCount {
-  entries: number;
-  wins: number;
-}
-
-/** Added beside the version-1 tables: an older ledger file gains it on open. */
-const RACE_SCHEMA = "CREATE TABLE IF NOT EXISTS race_counts (provider TEXT PRIMARY KEY, entries INTEGER NOT NULL, wins INTEGER NOT NULL);";
-
-/** "YYYY-MM-DD" of a wall-clock time, in UTC. */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 const SCHEMA_VERSION = "1";
 const DAY_MS = 86_400_000;
-/** Past this many unwritten calls (a failing disk), the oldest are dropped and reported. */
-const MAX_PENDING = 200_000;
 /** How long close() waits for the last writes. */
 const CLOSE_WAIT_MS = 10_000;
 export function openLedger(opts: LedgerOptions): Ledger {
@@ -124,6 +58,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const retentionDays = opts.retentionDays ?? 90;
   const clock = opts.clock;
   const onError = opts.onError ?? (() => undefined);
+  const maxPending = opts.maxPending ?? 200_000;
 
   if (!memory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -145,6 +80,8 @@ export function openLedger(opts: LedgerOptions): Ledger {
   const addRace = db.prepare(
     "INSERT INTO race_counts (provider, entries, wins) VALUES (?, ?, ?) ON CONFLICT(provider) DO UPDATE SET entries = entries + excluded.entries, wins = wins + excluded.wins",
   );
+  // One small transaction on this thread: the race tally batches counts about once a second,
+  // so the per-call path never touches SQLite.
   const addRaces = db.transaction((deltas: ReadonlyMap<string, RaceCount>) => {
     for (const [provider, d] of deltas) addRace.run(provider, d.entries, d.wins);
   });
@@ -170,7 +107,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   };
   const requeue = (entries: LedgerEntry[], err: Error) => {
     queue = entries.concat(queue);
-    if (queue.length > MAX_PENDING) queue.splice(0, queue.length - MAX_PENDING);
+    if (queue.length > maxPending) queue.splice(0, queue.length - maxPending);
     onError(err);
     if (!closed) schedule(flushIntervalMs);
   };
@@ -221,7 +158,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
     }, ms);
   }
 
-  function prune(): number {
+  function pruneNow(): number {
     if (retentionDays <= 0) return 0;
     lastPrune = clock.wallNow();
     return deleteOld.run(lastPrune - retentionDays * DAY_MS).changes;
@@ -264,7 +201,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       }
       if (clock.wallNow() - lastPrune > DAY_MS) {
         try {
-          prune();
+          pruneNow();
         } catch (err) {
           onError(err as Error);
         }
@@ -275,14 +212,14 @@ export function openLedger(opts: LedgerOptions): Ledger {
       if (inflight.size === 0 && queue.length === 0) return Promise.resolve();
       return new Promise<void>((r) => waiters.push(r));
     },
-    raceCounts() {
+    async raceCounts() {
       const rows = db.prepare("SELECT provider, entries, wins FROM race_counts").all() as { provider: string; entries: number; wins: number }[];
       return new Map(rows.map((r) => [r.provider, { entries: r.entries, wins: r.wins }]));
     },
-    addRaceCounts(deltas) {
+    async addRaceCounts(deltas) {
       if (!closed && deltas.size > 0) addRaces(deltas);
     },
-    totals() {
+    async totals() {
       const read = (column: "provider" | "model" | "tenant") => {
         const out = new Map<string, Aggregate>();
         const rows = db
@@ -296,7 +233,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       };
       return { byProvider: read("provider"), byModel: read("model"), byTenant: read("tenant") };
     },
-    spendSince(fromDay) {
+    async spendSince(fromDay) {
       const sum = (column: "tenant" | "provider") =>
         new Map(
           (db.prepare(`SELECT ${column} AS key, SUM(cost_usd) AS cost FROM daily WHERE day >= ? GROUP BY ${column}`).all(fromDay) as { key: string; cost: number }[]).map(
@@ -305,7 +242,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
         );
       return { tenants: sum("tenant"), providers: sum("provider") };
     },
-    recent(limit) {
+    async recent(limit) {
       const rows = db
         .prepare(
           `SELECT ts_ms, request_id, tenant, provider, model, upstream_model, prompt_tokens, completion_tokens, cached_tokens, estimated, cost_usd
@@ -326,7 +263,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
         costUsd: r.cost_usd as number,
       }));
     },
-    prune,
+    prune: async () => pruneNow(),
     async close() {
       if (closed) return;
       if (worker) worker.ref();
@@ -347,6 +284,6 @@ export function openLedger(opts: LedgerOptions): Ledger {
       db.close();
     },
   };
-  prune();
+  pruneNow();
   return ledger;
 }

@@ -14,7 +14,9 @@ import type { RequestRecord } from "../core/outcome.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { createBudgets, type Budgets } from "./budgets.js";
-import { openLedger, utcDay, type Aggregate, type Ledger } from "./ledger.js";
+import { openLedger } from "./ledger.js";
+import { openPostgresLedger, redactUrl } from "./ledger-postgres.js";
+import { utcDay, type Aggregate, type Ledger, type LedgerTotals } from "./ledger-types.js";
 import type { Pricer } from "./pricing.js";
 import { SpendBook, utcMonthStart } from "./spend.js";
 
@@ -61,12 +63,31 @@ export interface CostTracker {
 /** Keys shown per dimension in GetPoolStats (tenants are open-ended). */
 const MAX_ENTRIES = 1000;
 
-export function openConfiguredLedger(config: Config, clock: Clock, logger?: Logger): Ledger {
+/** Open the ledger `cost.ledger` names (SQLite file or PostgreSQL); errors name the key. */
+export async function openConfiguredLedger(config: Config, clock: Clock, logger?: Logger): Promise<Ledger> {
   const c = config.cost.ledger;
+  if (c.backend === "postgres") {
+    const shown = redactUrl(c.url!);
+    try {
+      return await openPostgresLedger({
+        url: c.url!,
+        flushIntervalMs: c.flush_interval_ms,
+        maxBatch: c.max_batch,
+        maxPending: c.max_pending,
+        retentionDays: c.retention_days,
+        clock,
+        onError: (err) => logger?.error({ err: err.message, ledger: shown }, "cost ledger write failed; will retry"),
+      });
+    } catch (err) {
+      throw new Error(`cost.ledger.url: cannot open ledger: ${(err as Error).message}`);
+    }
+  }
   try {
     return openLedger({
       path: c.path,
       flushIntervalMs: c.flush_interval_ms,
+      maxBatch: c.max_batch,
+      maxPending: c.max_pending,
       retentionDays: c.retention_days,
       clock,
       onError: (err) => logger?.error({ err: err.message, ledger: c.path }, "cost ledger write failed; will retry"),
@@ -76,13 +97,21 @@ export function openConfiguredLedger(config: Config, clock: Clock, logger?: Logg
   }
 }
 
-export function createCostTracker(opts: CostTrackerOptions): CostTracker {
+/** Open (or take) the ledger and seed totals and budget-period spend from it. */
+export async function createCostTracker(opts: CostTrackerOptions): Promise<CostTracker> {
   const { clock } = opts;
-  const ledger = opts.ledger ?? openConfiguredLedger(opts.config(), clock, opts.logger);
+  const ledger = opts.ledger ?? (await openConfiguredLedger(opts.config(), clock, opts.logger));
   const spend = new SpendBook(clock);
   const now = clock.wallNow();
-  spend.seed(ledger.spendSince(utcDay(now)), ledger.spendSince(utcMonthStart(now)));
-  const totals = ledger.totals();
+  let totals: LedgerTotals;
+  try {
+    const [day, month] = await Promise.all([ledger.spendSince(utcDay(now)), ledger.spendSince(utcMonthStart(now))]);
+    spend.seed(day, month);
+    totals = await ledger.totals();
+  } catch (err) {
+    if (!opts.ledger) await ledger.close();
+    throw new Error(`cost.ledger: cannot read totals from ${ledger.path}: ${(err as Error).message}`);
+  }
   const maps: Record<CostDimension, Map<string, Aggregate>> = {
     provider: totals.byProvider,
     model: totals.byModel,
@@ -94,6 +123,8 @@ export function createCostTracker(opts: CostTrackerOptions): CostTracker {
   const budgets = createBudgets({ config: opts.config, spend, pricer: opts.pricer, clock });
   /** Reservations of calls in flight: request -> endpoint -> USD. */
   const reserved = new WeakMap<RequestRecord, Map<Endpoint, number>>();
+  /** Priced attempts so far per request: the ledger row's `seq` (part of its unique key). */
+  const priced = new WeakMap<RequestRecord, number>();
 
   const bump = (dim: CostDimension, key: string, o: CallOutcome, cost: number) => {
     const m = maps[dim];
@@ -132,9 +163,12 @@ export function createCostTracker(opts: CostTrackerOptions): CostTracker {
       bump("model", r.model, o, cost);
       bump("tenant", r.tenant, o, cost);
       totalCost += cost;
+      const seq = priced.get(r) ?? 0;
+      priced.set(r, seq + 1);
       ledger.append({
         ts: clock.wallNow(),
         requestId: r.requestId,
+        seq,
         tenant: r.tenant,
         provider: e.name,
         model: r.model,

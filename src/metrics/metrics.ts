@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CostTracker } from "../cost/tracker.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import type { Endpoint } from "../pool/endpoint.js";
 import type { CallOutcome, CallRole } from "../core/outcome.js";
 import type { PoolObserver } from "../pool/observer.js";
@@ -36,6 +37,8 @@ export interface MetricsOptions {
   cost?: CostTracker;
   /** Shared state backend, for llmpool_state_backend_up. */
   state?: StateBackend;
+  /** Response cache, for its hit and miss counters. */
+  cache?: ResponseCache;
 }
 
 /** Status of an upstream attempt: ok, canceled, or the failure kind (a closed set). */
@@ -249,6 +252,51 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
       registers,
       collect() {
         this.set(cost.ledger.pending);
+      },
+    });
+  }
+
+  const cache = opts.cache;
+  if (cache) {
+    // The cache keeps its own counts; read at scrape time so a hit costs two increments.
+    const st = cache.stats;
+    const byKind = (name: string, help: string, read: (k: "chat" | "stream") => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ["kind"] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const k of ["chat", "stream"] as const) this.inc({ kind: k }, read(k));
+        },
+      });
+    byKind("llmpool_cache_hits_total", "Requests answered from the response cache, by RPC kind (chat, stream).", (k) => st.hits[k]);
+    byKind("llmpool_cache_misses_total", "Cacheable requests not found in the response cache, by RPC kind.", (k) => st.misses[k]);
+    new Counter({
+      name: "llmpool_cache_stores_total",
+      help: "Answers written to the response cache.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(st.stores);
+      },
+    });
+    new Counter({
+      name: "llmpool_cache_too_large_total",
+      help: "Answers not cached because they were over cache.max_entry_bytes.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(st.tooLarge);
+      },
+    });
+    new Gauge({
+      name: "llmpool_cache_entries",
+      help: "Entries in the in-memory response cache (absent with the Redis store).",
+      registers,
+      collect() {
+        this.set(cache.store.size ?? 0);
       },
     });
   }

@@ -10,9 +10,10 @@ import type { RaceCount } from "../cost/ledger.js";
 import type { PoolObserver } from "../pool/observer.js";
 import type { Clock } from "../util/clock.js";
 
+/** The ledger (SQLite or PostgreSQL) or any store of counts; either may answer later. */
 export interface RaceTallyStore {
-  raceCounts(): Map<string, RaceCount>;
-  addRaceCounts(deltas: ReadonlyMap<string, RaceCount>): void;
+  raceCounts(): Map<string, RaceCount> | Promise<Map<string, RaceCount>>;
+  addRaceCounts(deltas: ReadonlyMap<string, RaceCount>): void | Promise<void>;
 }
 
 export interface RaceTallyOptions {
@@ -38,8 +39,18 @@ export interface RaceTally {
 const NONE: RaceCount = Object.freeze({ entries: 0, wins: 0 });
 
 export function createRaceTally(o: RaceTallyOptions): RaceTally {
-  const totals = o.store?.raceCounts() ?? new Map<string, RaceCount>();
+  const totals = new Map<string, RaceCount>();
   let pending = new Map<string, RaceCount>();
+  const addInto = (m: Map<string, RaceCount>, name: string, d: RaceCount) => {
+    const c = m.get(name) ?? { entries: 0, wins: 0 };
+    c.entries += d.entries;
+    c.wins += d.wins;
+    m.set(name, c);
+  };
+  // What the store held before this process: added under what was counted meanwhile.
+  const stored = o.store?.raceCounts();
+  if (stored instanceof Promise) stored.then((m) => m.forEach((d, name) => addInto(totals, name, d)), (err: Error) => o.onError?.(err));
+  else stored?.forEach((d, name) => addInto(totals, name, d));
   let cancel: (() => void) | undefined;
   const interval = o.flushIntervalMs ?? 1000;
 
@@ -55,18 +66,17 @@ export function createRaceTally(o: RaceTallyOptions): RaceTally {
     if (!o.store || pending.size === 0) return;
     const batch = pending;
     pending = new Map();
-    try {
-      o.store.addRaceCounts(batch);
-    } catch (err) {
+    const failed = (err: Error) => {
       // Keep them for the next flush.
-      for (const [name, d] of batch) {
-        const c = pending.get(name) ?? { entries: 0, wins: 0 };
-        c.entries += d.entries;
-        c.wins += d.wins;
-        pending.set(name, c);
-      }
-      o.onError?.(err as Error);
-      cancel = o.clock.setTimeout(flush, interval);
+      batch.forEach((d, name) => addInto(pending, name, d));
+      o.onError?.(err);
+      if (!cancel) cancel = o.clock.setTimeout(flush, interval);
+    };
+    try {
+      const done = o.store.addRaceCounts(batch);
+      if (done instanceof Promise) done.catch(failed);
+    } catch (err) {
+      failed(err as Error);
     }
   };
 

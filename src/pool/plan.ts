@@ -53,6 +53,8 @@ export interface PlanInput {
   /** Prompt tokens when known better than the chat estimate (an Embed request's inputs). */
   promptTokens?: number;
   requestId: string;
+  traceparent?: string;
+  tracestate?: string;
   resolved: ModelRoutes;
   strategy: Strategy;
   preferred?: string;
@@ -112,6 +114,8 @@ export function createPlan(p: PlanInput): Plan {
     model,
     tenant: req.metadata.tenant ?? "",
     startedAt: p.now,
+    traceparent: p.traceparent,
+    tracestate: p.tracestate,
     provider: "",
     attempts: 0,
     upstreamCalls: 0,

@@ -239,6 +239,8 @@ export class Pool {
       kind,
       promptTokens,
       requestId: ctx.requestId,
+      traceparent: ctx.traceparent,
+      tracestate: ctx.tracestate,
       resolved,
       strategy,
       preferred,

@@ -12,6 +12,9 @@ export interface CallContext {
   preferredProvider?: string;
   /** Time left until the caller's deadline, ms, when it set one (bounds waits and backoff). */
   timeoutMs?: number;
+  /** The caller's W3C `traceparent` (and `tracestate`) header, for tracing observers. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface ChatOutput {

@@ -32,6 +32,7 @@ import { roundMs } from "../core/round.js";
 import { createStatsHistory, type StatsHistory } from "../metrics/history.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
+import { createTracing } from "../metrics/trace-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
 import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.js";
@@ -52,8 +53,11 @@ import { ConnectionTracker } from "./drain.js";
 import { fixGrpcMessage } from "./grpc-message.js";
 import { createSniffingServer } from "./listener.js";
 import { DescriptorIndex, registerReflection } from "./reflection.js";
-import { createLLMPoolService, registerLLMPool } from "./service.js";
+import { admitFree, createLLMPoolService, registerLLMPool } from "./service.js";
 import { createFastPath, type FastPathService } from "./fast-path.js";
+import { withResponseCache } from "./cache-front.js";
+import { createConfiguredCache } from "../cache/configured.js";
+import type { Redis } from "ioredis";
 import { createDoors, type DoorService } from "./doors/index.js";
 
 export interface ServerOptions {
@@ -71,6 +75,10 @@ export interface ServerOptions {
   ledger?: Ledger;
   /** Folder of the built dashboard (default: dist/dashboard). */
   dashboardDir?: string;
+  /** Redis client for the response cache instead of the shared state's (tests). */
+  cacheRedis?: Redis;
+  /** Key prefix of the cache's entries instead of `state.key_prefix` (tests). */
+  redisKeyPrefix?: string;
   /** Where virtual keys' rpm/tpm are counted (default: in this process). */
   keyLimits?: KeyLimitStore;
   /** Redis client tuning for `state.backend: redis` (tests; defaults in src/state/redis.ts). */
@@ -129,7 +137,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const drained = new AbortController();
   const clock = opts.clock ?? systemClock;
   const pricer = createTablePricer({ prices: () => loaded.config.cost.prices });
-  const cost = createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
+  const cost = await createCostTracker({ config: () => loaded.config, pricer, clock, logger, ledger: opts.ledger });
   // Shared limits, budgets and spend (`state:`, src/state); nothing to share with memory.
   const state = createStateRuntime({
     config: () => loaded.config,
@@ -160,8 +168,18 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     clock,
     onError: (err) => logger.error({ err: err.message }, "race counts write failed; will retry"),
   });
+  // With state.backend redis the cache shares the state's connection (and its fail-fast settings).
+  const cache = createConfiguredCache({
+    config: () => loaded.config.cache,
+    clock,
+    logger,
+    redis: opts.cacheRedis ?? state.backend.client,
+    keyPrefix: opts.redisKeyPrefix ?? loaded.config.state.key_prefix,
+  });
   const stats = { cost, races, refresh: () => state.refresh() };
-  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend });
+  const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend, cache });
+  const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
+  if (tracing) pool.addObserver(tracing.observer);
   pool.addObserver(cost.observer);
   pool.addObserver(races.observer);
   if (shared) pool.addObserver(shared.observer);
@@ -185,7 +203,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   // Virtual keys' rpm/tpm: cluster-wide when the state backend is shared.
   const keyStore = opts.keyLimits ?? (state.backend.shared ? createSharedKeyLimitStore(state.backend.counters, createMemoryKeyLimitStore()) : createMemoryKeyLimitStore());
   const callers = createCallerPolicy({ store: keyStore, clock, defaultModel: () => pool.router.defaultModel });
-  const service = createLLMPoolService({ pool: getPool, draining: () => draining, stats, callers, limits: () => loaded.config.server.limits });
+  const serviceOpts = { pool: getPool, draining: () => draining, stats, callers, limits: () => loaded.config.server.limits };
+  // The cache answers after the caller's checks (validation, virtual key policy): a hit is free, not unchecked.
+  const service = withResponseCache(createLLMPoolService(serviceOpts), () => cache, (req, ctx) => admitFree(serviceOpts, req, ctx));
   const callerByReq = new WeakMap<object, CallerIdentity>();
   const routes = (router: ConnectRouter) => {
     registerLLMPool(router, service);
@@ -344,8 +364,9 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         logger.error({ error: refused }, "new config refused: keeping the config in force");
         return { added: [], removed: [], changed: [], kept: pool.endpoints.map((e) => e.name) };
       }
-      if (next.config.cost.ledger.path !== loaded.config.cost.ledger.path) {
-        logger.warn({ ledger: loaded.config.cost.ledger.path, configured: next.config.cost.ledger.path }, "cost.ledger.path changed: the new path is used after a restart");
+      const [was, now] = [loaded.config.cost.ledger, next.config.cost.ledger];
+      if (now.path !== was.path || now.backend !== was.backend || now.url !== was.url) {
+        logger.warn({ ledger: cost.ledger.path }, "cost.ledger changed: the new ledger is used after a restart");
       }
       const restart = restartOnly(loaded, next);
       if (restart.length > 0) logger.warn({ keys: restart }, "these settings changed but apply only after a restart");
@@ -380,6 +401,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         races.close();
         await cost.close(); // writes the ledger's last batch
         await state.close();
+        await tracing?.shutdown().catch((err: Error) => logger.warn({ err: err.message }, "trace export at shutdown failed"));
       })();
       return closing;
     },
@@ -414,6 +436,9 @@ function restartOnly(old: LoadedConfig, next: LoadedConfig): string[] {
   for (const k of ["backend", "url", "key_prefix", "replicas_hint"] as const) {
     if (old.config.state[k] !== next.config.state[k]) out.push(`state.${k}`);
   }
+  if (JSON.stringify(old.config.telemetry) !== JSON.stringify(next.config.telemetry)) out.push("telemetry");
+  const [ca, cb] = [old.config.cache, next.config.cache];
+  if (ca.max_entries !== cb.max_entries || ca.max_bytes !== cb.max_bytes || ca.timeout_ms !== cb.timeout_ms) out.push("cache (store bounds)");
   return out;
 }
 

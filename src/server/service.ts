@@ -54,12 +54,29 @@ function admit(opts: ServiceOptions, req: ChatRequest | EmbedRequest, ctx: CallH
   return opts.callers?.admit(ctx.values?.get(CALLER) ?? ANONYMOUS, req);
 }
 
+/** Validate and apply the caller's policy to a request answered without the pool (a cache hit: no tokens). */
+export async function admitFree(opts: ServiceOptions, req: ChatRequest, ctx: CallHeaders): Promise<void> {
+  try {
+    const r = await admit(opts, req, ctx);
+    if (r) opts.callers!.settle(r, 0);
+  } catch (err) {
+    throw toConnectError(err);
+  }
+}
+
 function callContext(ctx: CallHeaders): CallContext {
   const given = ctx.requestHeader.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
   ctx.responseHeader.set("x-request-id", requestId);
   const preferred = ctx.requestHeader.get("x-llmpool-provider");
-  return { signal: ctx.signal, requestId, preferredProvider: preferred || undefined, timeoutMs: ctx.timeoutMs() };
+  return {
+    signal: ctx.signal,
+    requestId,
+    preferredProvider: preferred || undefined,
+    timeoutMs: ctx.timeoutMs(),
+    traceparent: ctx.requestHeader.get("traceparent") ?? undefined,
+    tracestate: ctx.requestHeader.get("tracestate") ?? undefined,
+  };
 }
 
 export function createLLMPoolService(opts: ServiceOptions): ServiceImpl<typeof LLMPool> {

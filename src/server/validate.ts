@@ -93,6 +93,8 @@ export function validateChatRequest(req: ChatRequest, limits: RequestLimits = DE
   checkLimits(req, limits);
   if (req.messages.length === 0) throw invalidArgument("messages", "at least one message is required");
   if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
+  const cache = req.metadata.cache;
+  if (cache !== undefined && cache !== "skip") throw invalidArgument("metadata.cache", `must be "skip" or absent (got ${JSON.stringify(cache.slice(0, 32))})`);
   const toolCallIds = new Set<string>();
   req.messages.forEach((m, i) => {
     const at = `messages[${i}]`;

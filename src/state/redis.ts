@@ -162,6 +162,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
 
   return {
     kind: "redis",
+    client: redis,
     shared: true,
     get up() {
       return up === true;

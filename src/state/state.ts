@@ -6,6 +6,7 @@
  * Backends: `memory` (src/state/memory.ts: nothing to share; the in-process limiter and spend
  * book decide, exactly as a single process always has) and `redis` (src/state/redis.ts).
  */
+import type { Redis } from "ioredis";
 import type { GateBlock } from "../core/gate.js";
 import type { SharedCounters } from "./counters.js";
 
@@ -100,6 +101,8 @@ export interface SharedWindowStatus {
 
 export interface StateBackend {
   readonly kind: "memory" | "redis";
+  /** The Redis connection (backend redis), for other shared data such as the response cache. */
+  readonly client?: Redis;
   /** True when counters are shared with other replicas (the pool then reserves before each call). */
   readonly shared: boolean;
   /** True while the backend answers. */
