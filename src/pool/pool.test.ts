@@ -110,6 +110,7 @@ describe("Pool lifecycle", () => {
         },
       },
       b: {
+        capabilities: { vision: false, tools: true, contextWindow: 0, prefill: true },
         async *stream(call): AsyncGenerator<StreamEvent> {
           expect(call.prefill).toBe("Hel");
           yield { delta: "lo" };
