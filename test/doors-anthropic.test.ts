@@ -92,7 +92,8 @@ describe("Anthropic door", () => {
   });
 
   it("an upstream killed mid-test, and a stream broken mid-answer: no client error, the answer is spliced", async () => {
-    const { s, first, second } = await doorPool(h, ["openai", "ollama"]);
+    // This fake ollama continues a prefill, so it says so (on_break: resume splices only then).
+    const { s, first, second } = await doorPool(h, ["openai", "ollama"], { second: { capabilities: { prefill: true } } });
     const c = client(s.url);
     first.behave({ chunks: ["The ", "quick ", "brown ", "fox."], dropAfterChunks: 2 });
     second.behave({ chunks: ["brown ", "fox."] });

@@ -118,7 +118,8 @@ describe("OpenAI door", () => {
   });
 
   it("a stream broken mid-answer is continued by the other provider inside the same SSE stream", async () => {
-    const { s, first, second } = await doorPool(h, ["anthropic", "ollama"]);
+    // This fake ollama continues a prefill, so it says so (on_break: resume splices only then).
+    const { s, first, second } = await doorPool(h, ["anthropic", "ollama"], { second: { capabilities: { prefill: true } } });
     first.behave({ chunks: ["The ", "quick ", "brown ", "fox."], dropAfterChunks: 2, chunkDelayMs: 20 });
     second.behave({ chunks: ["brown ", "fox."] });
     let text = "";
@@ -129,6 +130,23 @@ describe("OpenAI door", () => {
     const prefill = prefillOf(second);
     expect(prefill).toMatch(/^The/);
     expect(text).toMatch(/^The (quick )?brown fox\.$/);
+  });
+
+  it("a stream that would restart (no prefill on the next provider) ends with an error event, never a garbled answer", async () => {
+    const { s, first, second } = await doorPool(h, ["anthropic", "ollama"]);
+    first.behave({ chunks: ["The ", "quick ", "brown ", "fox."], dropAfterChunks: 2, chunkDelayMs: 20 });
+    second.behave({ chunks: ["The ", "quick ", "brown ", "fox."] });
+    let text = "";
+    const err = await (async () => {
+      for await (const ch of await client(s.url).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "say it" }], stream: true })) {
+        text += ch.choices[0]?.delta.content ?? "";
+      }
+    })().catch((e) => e);
+    expect(text).toMatch(/^The /);
+    expect(text).not.toMatch(/The .*The /);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(err.message).toContain("would start the answer over, which this API cannot express");
+    expect(prefillOf(second)).toBe("");
   });
 
   it("a stream that cannot be resumed ends with an error event the SDK raises", async () => {

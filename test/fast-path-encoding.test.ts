@@ -1,4 +1,4 @@
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { StreamChatResponseSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { encodeChunk } from "../src/server/fast-path.js";
@@ -29,5 +29,13 @@ describe("hand-encoded delta chunks", () => {
     const msg = create(StreamChatResponseSchema, m);
     expect(Buffer.from(encodeChunk(m, false)).equals(Buffer.from(toBinary(StreamChatResponseSchema, msg)))).toBe(true);
     expect(Buffer.from(encodeChunk(m, true)).toString()).toBe(toJsonString(StreamChatResponseSchema, msg));
+  });
+
+  it("encodes the restart chunk (field 18) like protobuf-es, and it decodes back", () => {
+    const m = { delta: "", provider: "b", restart: { attempt: 2, discarded: 10, fromProvider: "a", toProvider: "b", reason: "connect: reset" } };
+    const bin = encodeChunk(m, false);
+    expect(Buffer.from(bin).equals(Buffer.from(toBinary(StreamChatResponseSchema, create(StreamChatResponseSchema, m))))).toBe(true);
+    expect(fromBinary(StreamChatResponseSchema, bin).restart).toMatchObject(m.restart);
+    expect(JSON.parse(Buffer.from(encodeChunk(m, true)).toString())).toEqual({ provider: "b", restart: m.restart });
   });
 });

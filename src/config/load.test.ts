@@ -128,7 +128,7 @@ describe("config validation", () => {
 
   it("fills and checks the resilience settings", () => {
     const { config } = validateConfig({ providers: [mock("a")] }, "t", {});
-    expect(config.pool.stream).toEqual({ resume: true, stall_factor: 10, stall_min_ms: 3000, stall_max_ms: 30_000 });
+    expect(config.pool.stream).toEqual({ on_break: "resume", resume: true, stall_factor: 10, stall_min_ms: 3000, stall_max_ms: 30_000 });
     expect(config.pool.retry_budget).toEqual({ enabled: true, ratio: 0.2, min_per_s: 10 });
     expect(config.pool.outlier_detection.max_ejection_percent).toBe(50);
     expect(config.providers[0]!.circuit_breaker).toMatchObject({ failure_ratio: 0.5, window_ms: 30_000, min_requests: 20, half_open_requests: 1 });

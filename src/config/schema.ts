@@ -184,7 +184,14 @@ const poolSchema = z.strictObject({
   default_cooldown_ms: nonNegInt.default(1000),
   stream: z
     .strictObject({
-      /** Continue a stream that breaks after its first token on another provider. */
+      /**
+       * A stream that breaks after its first token: `resume` continues it on a provider that
+       * can continue an assistant prefill (capabilities.prefill) and restarts it elsewhere;
+       * `restart` always starts the answer over on another provider (a typed restart chunk);
+       * `fail` ends it with UNAVAILABLE (README "Stream resume").
+       */
+      on_break: z.enum(["resume", "restart", "fail"]).default("resume"),
+      /** Older switch: false is on_break "fail". */
       resume: z.boolean().default(true),
       /** Stalled = no chunk for stall_factor × the provider's recent mean gap between chunks. */
       stall_factor: z.number().min(1, "must be >= 1").default(10),

@@ -5,7 +5,23 @@
  * on the member, its breaker, limits and ejection, and by the observers (metrics, logs).
  */
 import type { CallOutcome, CallRole } from "./outcome.js";
+import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { UpstreamCall } from "./provider.js";
+
+/**
+ * What a pick needs to know of the request, worked out once per request by the pool (its
+ * pick context carries these); composites build their member picks from the same facts.
+ */
+export interface RequestPickFacts {
+  readonly request: ChatRequest;
+  readonly stream: boolean;
+  /** Estimated prompt tokens of the request. */
+  readonly promptTokens: number;
+  /** The request's max_tokens, else an estimate of the completion. */
+  readonly maxTokens: number;
+  /** Sticky routing key, when the request has one. */
+  readonly affinityKey?: string;
+}
 
 /** One member call under way. */
 export interface MemberCall {
@@ -19,6 +35,8 @@ export interface MemberCalls<M> {
   admits(m: M, call: UpstreamCall, model: string, stream: boolean): boolean;
   /** `m` starts on `call`; `signal` is the member call's own abort signal. */
   start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: AbortSignal): MemberCall;
+  /** The pick facts of the request `call` belongs to, when the pool started it. */
+  pickFacts?(call: UpstreamCall): RequestPickFacts | undefined;
   /** A racing composite decided a race among `entrants` on `call` (race_entries, race_wins). */
   raced?(call: UpstreamCall, entrants: readonly M[], winner: M): void;
 }

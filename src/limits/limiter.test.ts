@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../core/errors.js";
-import { Limiter } from "./limiter.js";
+import { effectiveConcurrency, Limiter } from "./limiter.js";
 
 const limits = (o: Partial<{ rpm: number; rpd: number; tpm: number; max_concurrency: number }> = {}) => ({
   rpm: 0,
@@ -108,5 +108,17 @@ describe("Limiter", () => {
     const rateLimit = { remainingRequests: 0, resetRequestsMs: 4000 };
     l.onFailure(new ProviderError({ provider: "p", kind: "rate_limited", status: 429, message: "x", rateLimit }), 0);
     expect(l.cooldownRemaining(0)).toBe(4000);
+  });
+});
+
+describe("connection capacity", () => {
+  it("the smaller of max_concurrency and the connection capacity caps calls in flight", () => {
+    expect(effectiveConcurrency(0, undefined)).toBe(0);
+    expect(effectiveConcurrency(0, 8)).toBe(8);
+    expect(effectiveConcurrency(4, 8)).toBe(4);
+    expect(effectiveConcurrency(16, 8)).toBe(8);
+    const l = new Limiter(limits({ max_concurrency: 16 }), () => 1000, undefined, 8);
+    expect(l.check(7, 0, 0)).toBeUndefined();
+    expect(l.check(8, 0, 0)).toEqual({ kind: "exhausted", reason: "connection capacity 8 reached (connections)" });
   });
 });

@@ -19,6 +19,21 @@ export interface LimiterConfig {
   max_concurrency: number;
 }
 
+/** Calls in flight at most given `max_concurrency` and a connection `capacity`: the smaller wins (0 = no cap). */
+export function effectiveConcurrency(maxConcurrency: number, capacity: number | undefined): number {
+  if (capacity === undefined || capacity <= 0) return maxConcurrency;
+  return maxConcurrency > 0 ? Math.min(maxConcurrency, capacity) : capacity;
+}
+
+/**
+ * After a cool-down lifts, calls start one at a time, spaced by the provider's known rate (its
+ * rpm, else the upstream's x-ratelimit-limit-requests per minute, else a twentieth of the
+ * cool-down, within [5, 250] ms), each gap stretched by up to half again at random, for one
+ * rate window: the waiters it held back do not all fire in the same millisecond.
+ */
+const RECOVERY_MS = 60_000;
+const RELEASE_JITTER = 0.5;
+
 /**
  * Shared state (src/state) in use: while `active()`, the cluster counts rpm, rpd, tpm and
  * max_concurrency and this limiter checks only what this replica learned from the upstream
@@ -57,19 +72,39 @@ export class Limiter {
   private paceBelow = 0;
   /** Pacing: the next call may start at this time. */
   private nextAt = 0;
+  /** Calls in flight at most: the smaller of max_concurrency and the connection capacity (0 = no cap). */
+  private readonly concurrency: number;
+  private readonly concurrencyWhy: string;
+  /** Paced release after a cool-down: until then, starts are spaced by `releaseGap`. */
+  private recoverUntil = 0;
+  private releaseGap = 0;
+  private releaseAt = 0;
 
   /** The limits checked here: the configured ones, or this replica's share with shared state. */
   private readonly cfg: LimiterConfig;
 
+  /**
+   * `shared`: shared state in use (src/state). `capacity`: the provider's connection pool size
+   * (src/core/provider.ts `capacity`), always this replica's own: calls beyond it would wait
+   * inside the HTTP client, unseen by the queue and on the clock of `timeout_ms`, so they wait
+   * in the pool's queue instead. `random`: the jitter of paced releases after a cool-down.
+   */
   constructor(
     private readonly configured: LimiterConfig,
     private readonly defaultCooldownMs: () => number,
     private readonly shared?: SharedMode,
+    private readonly capacity?: number,
+    private readonly random: () => number = Math.random,
   ) {
     const n = shared?.replicas ?? 1;
     const cfg = (this.cfg = n > 1
       ? { rpm: share(configured.rpm, n), rpd: share(configured.rpd, n), tpm: share(configured.tpm, n), max_concurrency: share(configured.max_concurrency, n) }
       : configured);
+    this.concurrency = effectiveConcurrency(cfg.max_concurrency, capacity);
+    this.concurrencyWhy =
+      this.concurrency > 0 && this.concurrency !== cfg.max_concurrency
+        ? `connection capacity ${this.concurrency} reached (connections)`
+        : `max_concurrency ${cfg.max_concurrency} reached`;
     if (cfg.rpm > 0) this.rpm = new WindowCounter(60_000, 60);
     if (cfg.rpd > 0) this.rpd = new WindowCounter(86_400_000, 288);
     if (cfg.tpm > 0) this.tpm = new WindowCounter(60_000, 60);
@@ -78,13 +113,18 @@ export class Limiter {
   /** Why a call with `tokens` estimated prompt tokens may not start now, or undefined. */
   check(inFlight: number, tokens: number, now: number): GateBlock | undefined {
     const c = this.cfg;
+    // With shared state the cluster counts max_concurrency; the connections are this replica's.
     const local = this.shared === undefined || !this.shared.active();
-    if (local && c.max_concurrency > 0 && inFlight >= c.max_concurrency) {
-      return { kind: "exhausted", reason: `max_concurrency ${c.max_concurrency} reached` };
+    if (local ? this.concurrency > 0 && inFlight >= this.concurrency : this.capacity !== undefined && this.capacity > 0 && inFlight >= this.capacity) {
+      return { kind: "exhausted", reason: local ? this.concurrencyWhy : `connection capacity ${this.capacity} reached (connections)` };
     }
     if (now < this.cooldownUntil) {
       const left = this.cooldownUntil - now;
       return { kind: "exhausted", reason: `cooling down for ${Math.ceil(left)} ms (${this.cooldownWhy})`, retryAfterMs: left };
+    }
+    if (now < this.releaseAt && now < this.recoverUntil) {
+      const gap = Math.round(this.releaseGap);
+      return { kind: "exhausted", reason: `released after a cool-down: one call per ${gap} ms`, retryAfterMs: this.releaseAt - now };
     }
     if (this.upRequests <= 0 && now < this.upRequestsResetAt) {
       const left = this.upRequestsResetAt - now;
@@ -118,6 +158,7 @@ export class Limiter {
     this.rpm?.add(now, 1);
     this.rpd?.add(now, 1);
     this.tpm?.add(now, tokens);
+    if (now < this.recoverUntil) this.releaseAt = now + this.releaseGap * (1 + RELEASE_JITTER * this.random());
     if (now < this.upRequestsResetAt) {
       this.upRequests--;
       this.pace(now);
@@ -147,6 +188,9 @@ export class Limiter {
     if (now + ms > this.cooldownUntil) {
       this.cooldownUntil = now + ms;
       this.cooldownWhy = err.kind === "rate_limited" ? "upstream 429" : `upstream asked to retry later (${err.kind})`;
+      this.recoverUntil = this.cooldownUntil + RECOVERY_MS;
+      this.releaseGap = this.knownGap(ms);
+      this.releaseAt = this.cooldownUntil;
     }
   }
 
@@ -164,6 +208,13 @@ export class Limiter {
       this.upTokens = info.remainingTokens;
       this.upTokensResetAt = now + info.resetTokensMs;
     }
+  }
+
+  /** Milliseconds between calls at the provider's known rate (see RECOVERY_MS). */
+  private knownGap(cooldownMs: number): number {
+    if (this.cfg.rpm > 0) return 60_000 / this.cfg.rpm;
+    if (this.upRequestsLimit > 0) return 60_000 / this.upRequestsLimit;
+    return Math.min(250, Math.max(5, cooldownMs / 20));
   }
 
   /** Spread the upstream requests left over the time until its reset, once few are left. */

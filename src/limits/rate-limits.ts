@@ -15,6 +15,8 @@ export interface LimitedEndpoint {
   readonly name: string;
   readonly config: LimiterConfig;
   readonly inFlight: number;
+  /** Calls the provider's connection pool takes at once (undefined = unbounded). */
+  readonly capacity?: number;
 }
 
 interface Entry {
@@ -30,15 +32,17 @@ export class RateLimits<E extends LimitedEndpoint> implements EndpointMechanism<
   /**
    * `defaultCooldownMs`: `pool.default_cooldown_ms`, read when a 429 names no delay.
    * `shared`: shared state in use (src/state): each limiter defers to it while it answers.
+   * `random`: the jitter of paced releases after a cool-down (limiter.ts).
    */
   constructor(
     private readonly defaultCooldownMs: () => number,
     private readonly shared?: SharedMode,
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Give `e` its limiter (idempotent). */
   attach(e: E): void {
-    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, this.shared), rejections: 0 });
+    if (!this.byEndpoint.has(e)) this.byEndpoint.set(e, { limiter: new Limiter(e.config, this.defaultCooldownMs, this.shared, e.capacity, this.random), rejections: 0 });
   }
 
   state(e: E, now: number): MechanismState | undefined {

@@ -19,7 +19,7 @@ import type { CallOutcome, CallRole } from "../core/outcome.js";
 import { abortedError, exhaustedError, waitError } from "./failure.js";
 import type { PoolObserver } from "./observer.js";
 import type { Reserver } from "../core/gate.js";
-import type { Plan } from "./plan.js";
+import { triedOn, type Plan } from "./plan.js";
 import type { Resilience } from "./resilience.js";
 import { mayRetry, retryBackoff } from "./retry-policy.js";
 import type { Route } from "./router.js";
@@ -97,23 +97,53 @@ export class Attempts {
     return this.d.settings().stream;
   }
 
-  /** Choose (or wait for) the next endpoint, back off before a retry, and start the call. */
+  /**
+   * Choose (or wait for) the next endpoint, back off before a retry, and start the call. A
+   * choice is started in the same tick it was made: waiters woken together (a cool-down
+   * lifting) each see the limits as the previous one left them. With shared limits the call is
+   * first reserved on the shared counters (one round trip).
+   */
   async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
     if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
-    let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
-    if (plan.tried.has(route.endpoint)) {
-      const wait = retryBackoff(plan, this.d.settings(), this.d.random);
-      // The deadline bounds all attempts: no retry that could not even start in time.
-      if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
-      try {
-        await delay(wait, ctx.signal, this.clock);
-      } catch {
-        throw abortedError(plan, ctx.signal);
-      }
-      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+    if (this.d.reserver) return this.nextReserved(plan, ctx);
+    const fresh = (r: Route) => this.startFresh(plan, ctx, r);
+    const first = this.d.choose(plan);
+    const got = first ? fresh(first) : await this.waitForRoute(plan, ctx, fresh);
+    if (!("retry" in got)) return got;
+    await this.backoff(plan, ctx);
+    const next = this.d.choose(plan);
+    const again = next ? fresh(next) : await this.waitForRoute(plan, ctx, fresh);
+    return "retry" in again ? this.start(plan, again.retry, "retry", ctx) : again;
+  }
+
+  /** Start `route` now unless it was tried already (then it is handed back: a retry backs off first). */
+  private startFresh(plan: Plan, ctx: CallContext, route: Route): Attempt | { retry: Route } {
+    if (triedOn(plan, route.endpoint)) return { retry: route };
+    return this.start(plan, route, plan.record.attemptEndpoints.length === 0 ? "first" : "fallback", ctx);
+  }
+
+  /** Wait before calling a provider again; the deadline bounds all attempts. */
+  private async backoff(plan: Plan, ctx: CallContext): Promise<void> {
+    const wait = retryBackoff(plan, this.d.settings(), this.d.random);
+    // No retry that could not even start in time.
+    if (plan.deadline !== undefined && this.clock.now() + wait >= plan.deadline) throw exhaustedError(plan);
+    try {
+      await delay(wait, ctx.signal, this.clock);
+    } catch {
+      throw abortedError(plan, ctx.signal);
     }
-    if (this.d.reserver) route = await this.reserve(plan, route, ctx);
-    const role: CallRole = plan.history.length === 0 ? "first" : plan.tried.has(route.endpoint) ? "retry" : "fallback";
+  }
+
+  /** `next` with shared limits: choose, back off before a retry, reserve, start. */
+  private async nextReserved(plan: Plan, ctx: CallContext): Promise<Attempt> {
+    const same = (r: Route) => r;
+    let route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, same));
+    if (triedOn(plan, route.endpoint)) {
+      await this.backoff(plan, ctx);
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, same));
+    }
+    route = await this.reserve(plan, route, ctx);
+    const role: CallRole = plan.record.attemptEndpoints.length === 0 ? "first" : triedOn(plan, route.endpoint) ? "retry" : "fallback";
     return this.start(plan, route, role, ctx);
   }
 
@@ -134,23 +164,26 @@ export class Attempts {
         throw abortedError(plan, ctx.signal);
       }
       if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
-      plan.blocked.set(route.endpoint.name, block);
-      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx));
+      plan.record.blocked.set(route.endpoint.name, block);
+      route = this.d.choose(plan) ?? (await this.waitForRoute(plan, ctx, (r) => r));
     }
   }
 
-  /** When every provider is only at a limit, wait in the queue until one frees up. */
-  private async waitForRoute(plan: Plan, ctx: CallContext): Promise<Route> {
+  /**
+   * When every provider is only at a limit, wait in the queue until one frees up; `take` gets
+   * the route chosen once woken, in the same tick.
+   */
+  private async waitForRoute<T>(plan: Plan, ctx: CallContext, take: (route: Route) => T): Promise<T> {
     const admission = this.d.resilience.admission;
     for (;;) {
-      if (!limitedOnly(plan.blocked)) throw exhaustedError(plan);
-      plan.waiter ??= createWaiter(plan.priority, (e) => plan.routes.some((r) => r.endpoint === e), plan.deadline);
-      const o = await admission.wait(plan.waiter, plan.blocked, ctx.signal);
+      if (!limitedOnly(plan.record.blocked)) throw exhaustedError(plan);
+      plan.record.waiter ??= createWaiter(plan.priority, (e) => plan.routes.some((r) => r.endpoint === e), plan.deadline);
+      const o = await admission.wait(plan.record.waiter, plan.record.blocked, ctx.signal);
       if (o.kind === "aborted") throw abortedError(plan, ctx.signal);
       if (o.kind !== "woken") throw waitError(plan, o, this.d.settings().queue.max_size);
       const route = this.d.choose(plan);
-      if (route) return route;
-      admission.passOn(plan.waiter);
+      if (route) return take(route);
+      admission.passOn(plan.record.waiter);
     }
   }
 
@@ -169,8 +202,7 @@ export class Attempts {
     if (!r.providersTried.includes(e.name)) r.providersTried.push(e.name);
     if (role === "retry") r.retries++;
     else if (role === "fallback") r.fallbacks++;
-    plan.tried.add(e);
-    if (!leg) plan.history.push(e);
+    if (!leg) r.attemptEndpoints.push(e);
     t.upstreamCalls++;
     if (role === "retry") t.retries++;
     else if (role === "fallback") t.fallbacks++;
@@ -228,7 +260,7 @@ export class Attempts {
     const canceled = ctx.signal.aborted;
     this.end(plan, at, { ok: false, latencyMs: this.clock.now() - at.started, error: pe, canceled, ...partial });
     if (canceled) throw abortedError(plan, ctx.signal);
-    plan.errors.push(pe);
+    plan.record.errors.push(pe);
     return pe;
   }
 
@@ -268,7 +300,7 @@ export class Attempts {
       view: (at) => at.endpoint,
       startLeg: () => {
         const route = this.d.choose(plan);
-        if (!route || plan.tried.has(route.endpoint)) return undefined;
+        if (!route || triedOn(plan, route.endpoint)) return undefined;
         const at = this.start(plan, route, "first", ctx, true);
         return { candidate: at, attempt: at.signal, started: at.started };
       },
@@ -276,7 +308,7 @@ export class Attempts {
         leg.attempt.done();
         const canceled = outcome.canceled || ctx.signal.aborted;
         this.end(plan, leg.candidate, { ...outcome, canceled });
-        if (!canceled && outcome.error) plan.errors.push(outcome.error);
+        if (!canceled && outcome.error) plan.record.errors.push(outcome.error);
       },
       decided: (entrants, winner) =>
         this.raceDecided(

@@ -12,6 +12,7 @@ import type { CallOutcome, CallRole, RateLimitStatus } from "../core/outcome.js"
 import type { ProviderConfig } from "../config/schema.js";
 import { pricingFromConfig } from "../cost/pricing.js";
 import { SlidingWindow } from "../metrics/window.js";
+import { effectiveConcurrency } from "../limits/limiter.js";
 import type { Provider } from "../core/provider.js";
 import type { Clock } from "../util/clock.js";
 
@@ -35,6 +36,7 @@ export class Endpoint implements EndpointView {
   readonly type: string;
   readonly weight: number;
   readonly priority: number;
+  /** Calls in flight at most: max_concurrency or the connection capacity, the smaller (0 = no cap). */
   readonly maxConcurrency: number;
   readonly pricing: Pricing;
   /** Public model name (or glob) -> upstream model name. */
@@ -82,7 +84,7 @@ export class Endpoint implements EndpointView {
     this.type = config.type;
     this.weight = config.weight;
     this.priority = config.priority;
-    this.maxConcurrency = config.max_concurrency;
+    this.maxConcurrency = effectiveConcurrency(config.max_concurrency, provider.capacity);
     this.pricing = pricingFromConfig(config.pricing);
     this.models = new Map(
       Array.isArray(config.models)
@@ -93,6 +95,11 @@ export class Endpoint implements EndpointView {
     this.embeddingModels = new Map(Array.isArray(em) ? em.map((m) => [m, m]) : Object.entries(em));
     this.latency = new SlidingWindow(60_000);
     this.ttft = new SlidingWindow(60_000);
+  }
+
+  /** The provider's connection capacity (src/core/provider.ts); undefined = unbounded. */
+  get capacity(): number | undefined {
+    return this.provider.capacity;
   }
 
   get capabilities() {

@@ -7,7 +7,7 @@
 import type { WaitOutcome } from "../limits/admission.js";
 import type { ProviderError } from "../core/errors.js";
 import { PoolError } from "../core/errors.js";
-import { fits, type Plan } from "./plan.js";
+import { fits, triedOn, type Plan } from "./plan.js";
 
 const extraOf = (plan: Plan) => ({ attempts: plan.record.attempts, providers: plan.record.providersTried });
 
@@ -16,8 +16,8 @@ function untried(plan: Plan): string {
   const out: string[] = [];
   for (const rt of plan.routes) {
     const e = rt.endpoint;
-    if (plan.tried.has(e) || !fits(plan, rt)) continue;
-    const block = plan.blocked.get(e.name);
+    if (triedOn(plan, e) || !fits(plan, rt)) continue;
+    const block = plan.record.blocked.get(e.name);
     const why = block?.reason ?? e.unavailableReason;
     if (why) out.push(`${e.name}: ${why}`);
   }
@@ -35,7 +35,7 @@ export function exhaustedError(plan: Plan): PoolError {
   const r = plan.record;
   const extra = extraOf(plan);
   const model = JSON.stringify(r.model);
-  const errs = plan.errors;
+  const errs = plan.record.errors;
   if (errs.length > 0) {
     const lastByProvider = new Map<string, ProviderError>();
     for (const e of errs) lastByProvider.set(e.provider, e);
@@ -50,7 +50,7 @@ export function exhaustedError(plan: Plan): PoolError {
       return new PoolError("invalid_argument", `${what} for every eligible provider: ${detail}`, extra);
     }
     const rest = untried(plan);
-    const tail = `${rest ? `; not tried: ${rest}` : ""}${plan.budgetSpent ? " (retry budget spent: pool.retry_budget)" : ""}`;
+    const tail = `${rest ? `; not tried: ${rest}` : ""}${plan.record.budgetSpent ? " (retry budget spent: pool.retry_budget)" : ""}`;
     if (kinds.size === 1 && kinds.has("rate_limited")) {
       const retryAfterMs = minRetryAfter([...lastByProvider.values()].map((e) => e.retryAfterMs));
       return new PoolError(
@@ -65,9 +65,9 @@ export function exhaustedError(plan: Plan): PoolError {
       extra,
     );
   }
-  if (plan.blocked.size > 0) {
-    const blocks = [...plan.blocked.values()];
-    const detail = [...plan.blocked].map(([name, b]) => `${name}: ${b.reason}`).join("; ");
+  if (plan.record.blocked.size > 0) {
+    const blocks = [...plan.record.blocked.values()];
+    const detail = [...plan.record.blocked].map(([name, b]) => `${name}: ${b.reason}`).join("; ");
     if (blocks.every((b) => b.kind === "exhausted")) {
       return new PoolError("resource_exhausted", `every provider of model ${model} is at a limit: ${detail}`, {
         ...extra,
@@ -111,7 +111,7 @@ export function abortedError(plan: Plan, signal: AbortSignal): PoolError {
 export function waitError(plan: Plan, o: Exclude<WaitOutcome, { kind: "woken" | "aborted" }>, maxSize: number): PoolError {
   const extra = extraOf(plan);
   const model = JSON.stringify(plan.record.model);
-  const detail = [...plan.blocked].map(([name, b]) => `${name}: ${b.reason}`).join("; ") || untried(plan);
+  const detail = [...plan.record.blocked].map(([name, b]) => `${name}: ${b.reason}`).join("; ") || untried(plan);
   switch (o.kind) {
     case "full":
       return new PoolError(

@@ -37,6 +37,9 @@ export function createMemberCalls(o: MemberCallsOptions): MemberCalls<Endpoint> 
       const at = attempts.startMember(plan, m, role, tokens, signal);
       return { end: (outcome) => attempts.endMember(at, outcome) };
     },
+    pickFacts(call) {
+      return attempts.planOf(call.signal)?.pick;
+    },
     raced(call, entrants, winner) {
       attempts.raceDecided(
         attempts.planOf(call.signal),

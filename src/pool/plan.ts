@@ -1,8 +1,9 @@
 /**
- * A request's plan: what it may be routed to (routes, routing overrides, capabilities it
- * needs) and what has happened so far (providers tried, their errors, why others were
- * passed over). Built once per request; the attempt loop, the fallback policy and the final
- * error all read it.
+ * A request's plan, in two parts. Its facts (RequestFacts): what it may be routed to (routes,
+ * routing overrides, capabilities it needs, deadline), fixed when the plan is built. Its
+ * record (AttemptRecord): what has happened so far (attempts, providers tried, their errors,
+ * why others were passed over), the one mutable object the attempt loop, the fallback policy
+ * and the final error write and read.
  */
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView, PickContext, Strategy } from "../balancer/strategy.js";
@@ -11,40 +12,63 @@ import type { ProviderError } from "../core/errors.js";
 import type { Endpoint } from "./endpoint.js";
 import { invalidArgument } from "../core/errors.js";
 import type { GateBlock, GateRequest } from "../core/gate.js";
+import type { RequestPickFacts } from "../core/member-calls.js";
 import type { RequestRecord } from "../core/outcome.js";
 import type { ModelRoutes, Route } from "./router.js";
 import { estimatePromptTokens } from "./tokens.js";
 
-export interface Plan {
-  record: RequestRecord;
-  routes: Route[];
-  strategy: Strategy;
-  pick: PickContext & { attempt: number; now: number };
+/**
+ * The request's pick context, built once per request: strategies read it on every choice
+ * (`now` and `attempt` are set before each), composites take its facts for their member picks.
+ */
+export type RequestPick = PickContext & RequestPickFacts & { attempt: number; now: number };
+
+/** What a request may use: fixed when its plan is built. */
+export interface RequestFacts {
+  readonly routes: readonly Route[];
+  readonly strategy: Strategy;
+  readonly pick: RequestPick;
   /** What gates are told about the request (upstreamModel set per route while checking). */
-  gate: GateRequest & { upstreamModel: string };
-  tried: Set<Endpoint>;
-  errors: ProviderError[];
-  /** Why endpoints were passed over by a gate in the last choice, by endpoint name. */
-  blocked: Map<string, GateBlock>;
-  preferred?: string;
-  only: boolean;
-  excluded: Set<string>;
-  needsVision: boolean;
-  needsTools: boolean;
+  readonly gate: GateRequest & { upstreamModel: string };
+  readonly preferred?: string;
+  readonly only: boolean;
+  readonly excluded: ReadonlySet<string>;
+  readonly needsVision: boolean;
+  readonly needsTools: boolean;
   /** Some image is an http(s) URL: providers that take only bytes cannot serve it. */
-  needsImageUrl: boolean;
-  /** Endpoints called, in order, one entry per attempt (at most 1 + max_retries). */
-  history: Endpoint[];
-  /** Endpoints that failed with an error retrying them cannot fix (auth, context length). */
-  spent: Endpoint[];
+  readonly needsImageUrl: boolean;
   /** `metadata.priority`: queue order, higher first. */
-  priority: number;
+  readonly priority: number;
   /** Monotonic ms by which the caller wants an answer (its gRPC deadline), if any. */
-  deadline?: number;
+  readonly deadline?: number;
+}
+
+/**
+ * What happened to the request: the observers' RequestRecord (counts, `providersTried`) and
+ * what the pool's retry logic needs beside it. "Tried" is `providersTried` only: every
+ * endpoint called (attempts and race legs), by name, in order, once each.
+ */
+export interface AttemptRecord extends RequestRecord {
+  /** The endpoint of each attempt, in order (a repeat is a retry); race legs are not attempts. */
+  readonly attemptEndpoints: Endpoint[];
+  readonly errors: ProviderError[];
+  /** Why endpoints were passed over by a gate in the last choice, by endpoint name. */
+  readonly blocked: Map<string, GateBlock>;
+  /** Endpoints that failed with an error retrying them cannot fix (auth, context length). */
+  readonly spent: Endpoint[];
   /** Set while (or once) the request waited for a provider. */
   waiter?: Waiter;
   /** The retry budget refused a further attempt. */
   budgetSpent: boolean;
+}
+
+export interface Plan extends RequestFacts {
+  readonly record: AttemptRecord;
+}
+
+/** Whether the request already called `e` (an attempt or a race leg). */
+export function triedOn(plan: Plan, e: EndpointView): boolean {
+  return plan.record.providersTried.includes(e.name);
 }
 
 export interface PlanInput {
@@ -108,7 +132,7 @@ export function createPlan(p: PlanInput): Plan {
       if (src.case === "url" && !src.value.startsWith("data:")) needsImageUrl = true;
     }
   }
-  const record: RequestRecord = {
+  const record: AttemptRecord = {
     requestId: p.requestId,
     kind: p.kind,
     model,
@@ -124,6 +148,11 @@ export function createPlan(p: PlanInput): Plan {
     fallbacks: 0,
     costUsd: 0,
     latencyMs: 0,
+    attemptEndpoints: [],
+    errors: [],
+    blocked: new Map(),
+    spent: [],
+    budgetSpent: false,
   };
   const promptTokens = p.promptTokens ?? estimatePromptTokens(req);
   const maxTokens = req.maxTokens ?? 256;
@@ -144,20 +173,14 @@ export function createPlan(p: PlanInput): Plan {
       pricing: p.pricing,
     },
     gate: { request: req, record, stream, promptTokens, maxTokens, upstreamModel: "" },
-    tried: new Set(),
-    errors: [],
-    blocked: new Map(),
     preferred: p.preferred,
     only: routing?.onlyProvider ?? false,
     excluded: p.excluded,
     needsVision,
     needsTools: req.tools.length > 0,
     needsImageUrl,
-    history: [],
-    spent: [],
     priority: requestPriority(req),
     deadline: p.deadline,
-    budgetSpent: false,
   };
 }
 

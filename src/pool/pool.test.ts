@@ -12,6 +12,7 @@ import { ProviderError } from "../core/errors.js";
 import type { CallOutcome, RequestRecord } from "../core/outcome.js";
 import type { Provider, StreamEvent } from "../core/provider.js";
 import { createFakeClock } from "../util/clock.js";
+import type { AttemptRecord } from "./plan.js";
 import { Pool } from "./pool.js";
 import type { StreamChunkOut } from "./types.js";
 
@@ -109,6 +110,7 @@ describe("Pool lifecycle", () => {
         },
       },
       b: {
+        capabilities: { vision: false, tools: true, contextWindow: 0, prefill: true },
         async *stream(call): AsyncGenerator<StreamEvent> {
           expect(call.prefill).toBe("Hel");
           yield { delta: "lo" };
@@ -143,5 +145,111 @@ describe("Pool lifecycle", () => {
     // Observers saw the member call and the composite's own, under the same request.
     expect(ended[0]!.attempts.map(([n]) => n)).toEqual(["a", "chain"]);
     expect(ended[1]!.attempts.map(([n]) => n)).toEqual(["b", "chain"]);
+  });
+});
+
+/** The pool's own record of a request (src/pool/plan.ts AttemptRecord), as observers got it. */
+const recordOf = (e: { record: RequestRecord }) => e.record as AttemptRecord;
+const answer = (content: string) => ({ id: "1", model: "m", content, toolCalls: [], finishReason: "stop" as const, rawFinishReason: "stop" });
+const toA = (text = "hi") => create(ChatRequestSchema, { model: "m", messages: [{ role: "user", content: text }], routing: { provider: "a" } });
+
+describe("attempt record", () => {
+  it("chat: a retry and a fallback are three attempts on a, a, b; tried names a and b once each, in order", async () => {
+    const calls: string[] = [];
+    const { pool, ended } = makePool(
+      [{ name: "a" }, { name: "b" }, { name: "c" }],
+      {
+        a: { chat: async () => (calls.push("a"), Promise.reject(fail("a"))) },
+        b: { chat: async () => (calls.push("b"), answer("b")) },
+        c: { chat: async () => (calls.push("c"), answer("c")) },
+      },
+      { fallback: "retry_same", retries_per_provider: 1 },
+    );
+    const out = await pool.chat(toA(), ctx());
+    expect(calls).toEqual(["a", "a", calls[2]]);
+    const next = calls[2]!;
+    const r = recordOf(ended[0]!);
+    expect(r.attemptEndpoints.map((e) => e.name)).toEqual(["a", "a", next]);
+    expect(r.providersTried).toEqual(["a", next]);
+    expect(r).toMatchObject({ attempts: 3, upstreamCalls: 3, retries: 1, fallbacks: 1, provider: next });
+    expect(r.errors.map((e) => e.provider)).toEqual(["a", "a"]);
+    expect(r.spent).toEqual([]);
+    expect(out).toMatchObject({ attempts: 3, providersTried: ["a", next] });
+  });
+
+  it("chat: a provider that fails with an error retrying cannot fix is spent and never tried again", async () => {
+    const calls: string[] = [];
+    const { pool, ended } = makePool(
+      [{ name: "a" }, { name: "b" }],
+      {
+        a: { chat: async () => (calls.push("a"), Promise.reject(new ProviderError({ provider: "a", kind: "auth", message: "no" }))) },
+        b: { chat: async () => (calls.push("b"), Promise.reject(fail("b"))) },
+      },
+      { fallback: "retry_same", retries_per_provider: 1, max_retries: 3 },
+    );
+    await expect(pool.chat(toA(), ctx())).rejects.toBeInstanceOf(Error);
+    const r = recordOf(ended[0]!);
+    expect(calls[0]).toBe("a");
+    expect(calls.slice(1).every((c) => c === "b")).toBe(true); // a (spent) is not called again
+    expect(r.spent.map((e) => e.name)).toEqual(["a"]);
+    expect(r.providersTried).toEqual(["a", "b"]);
+    expect(r.attempts).toBe(calls.length);
+    expect(r.attemptEndpoints.map((e) => e.name)).toEqual(calls);
+  });
+
+  it("stream failover: each attempt recorded once, in order, with the errors that ended them", async () => {
+    const { pool, ended } = makePool([{ name: "a" }, { name: "b" }, { name: "c" }], {
+      a: {
+        async *stream(): AsyncGenerator<StreamEvent> {
+          yield { delta: "He" };
+          throw fail("a");
+        },
+      },
+      b: {
+        async *stream(): AsyncGenerator<StreamEvent> {
+          yield { delta: "l" };
+          throw fail("b");
+        },
+      },
+      c: {
+        async *stream(): AsyncGenerator<StreamEvent> {
+          yield { delta: "lo" };
+          yield { finishReason: "stop", usage: { promptTokens: 1, completionTokens: 2, cachedTokens: 0 } };
+        },
+      },
+    }, { fallback: "next_available" });
+    const chunks = await collect(pool.stream(toA(), ctx()));
+    expect(chunks.map((c) => c.delta ?? "").join("")).toBe("Hello");
+    const r = recordOf(ended[0]!);
+    expect(r.attemptEndpoints.map((e) => e.name)).toEqual(["a", "b", "c"]);
+    expect(r.providersTried).toEqual(["a", "b", "c"]);
+    expect(r).toMatchObject({ kind: "stream", attempts: 3, upstreamCalls: 3, retries: 0, fallbacks: 2, provider: "c" });
+    expect(r.errors.map((e) => e.provider)).toEqual(["a", "b"]);
+  });
+
+  it("a composite retried by the pool is tried once and attempted twice; its member calls are not the pool's attempts", async () => {
+    const calls: string[] = [];
+    const { pool, ended } = makePool(
+      [
+        { name: "a", models: ["private"] },
+        { name: "b", models: ["private"] },
+        { name: "chain", type: "fallback", members: ["a", "b"], models: ["m"] },
+      ],
+      {
+        a: { chat: async () => (calls.push("a"), Promise.reject(fail("a"))) },
+        b: { chat: async () => (calls.push("b"), calls.length < 3 ? Promise.reject(fail("b")) : answer("b")) },
+      },
+      { fallback: "retry_same", retries_per_provider: 1 },
+    );
+    const out = await pool.chat(req(), ctx());
+    expect(out.servedBy).toEqual(["chain", "b"]);
+    expect(calls).toEqual(["a", "b", "a", "b"]);
+    const r = recordOf(ended[0]!);
+    expect(r.attemptEndpoints.map((e) => e.name)).toEqual(["chain", "chain"]);
+    expect(r.providersTried).toEqual(["chain"]);
+    expect(r).toMatchObject({ attempts: 2, upstreamCalls: 2, retries: 1, fallbacks: 0, provider: "chain" });
+    expect(r.errors.map((e) => e.provider)).toEqual(["chain"]);
+    // The member calls were seen by the observers under this request all the same.
+    expect(ended[0]!.attempts.map(([n]) => n)).toEqual(["a", "b", "chain", "a", "b", "chain"]);
   });
 });

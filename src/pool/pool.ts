@@ -30,7 +30,7 @@ import { PoolError } from "../core/errors.js";
 import type { PoolObserver } from "./observer.js";
 import type { EndpointGate, GateBlock, RequestGate, Reserver } from "../core/gate.js";
 import type { SharedMode } from "../limits/limiter.js";
-import { checkRouting, createPlan, fits, upstreamOf, type Plan } from "./plan.js";
+import { checkRouting, createPlan, fits, triedOn, upstreamOf, type Plan } from "./plan.js";
 import { Resilience } from "./resilience.js";
 import { createMemberCalls } from "./member-calls.js";
 import type { MemberCalls } from "../core/member-calls.js";
@@ -255,14 +255,14 @@ export class Pool {
   /**
    * Choose the endpoint for the next attempt among healthy endpoints that fit the request and
    * that every gate admits, as the fallback policy and the strategy say. Undefined when none
-   * can take it now (`plan.blocked` then says why the gated ones cannot).
+   * can take it now (`plan.record.blocked` then says why the gated ones cannot).
    */
   choose(plan: Plan): Route | undefined {
     const now = this.clock.now();
     const settings = this.config.pool;
     plan.pick.now = now;
-    plan.blocked.clear();
-    const pin = settings.fallback === "none" ? plan.history[0] : undefined;
+    plan.record.blocked.clear();
+    const pin = settings.fallback === "none" ? plan.record.attemptEndpoints[0] : undefined;
     const fresh: Route[] = [];
     const again: Route[] = [];
     for (const r of plan.routes) {
@@ -272,10 +272,10 @@ export class Pool {
       let block: GateBlock | undefined;
       for (const g of this.gates) if ((block = g.check(e, plan.gate, now))) break;
       if (block) {
-        plan.blocked.set(e.name, block);
+        plan.record.blocked.set(e.name, block);
         continue;
       }
-      (plan.tried.has(e) ? again : fresh).push(r);
+      (triedOn(plan, e) ? again : fresh).push(r);
     }
     const sel = selectNext(plan, fresh, again, settings);
     if (!sel) return undefined;

@@ -73,7 +73,7 @@ export class Resilience {
       if (state === "open") log?.warn({ provider: e.name, last_error: e.lastError }, "circuit breaker open: provider out of rotation");
       else log?.info({ provider: e.name }, state === "half_open" ? "circuit breaker half-open: trying the provider again" : "circuit breaker closed: provider back in rotation");
     });
-    this.limits = new RateLimits<Endpoint>(() => pool().default_cooldown_ms, host.shared);
+    this.limits = new RateLimits<Endpoint>(() => pool().default_cooldown_ms, host.shared, host.random);
     this.ejector = new Ejector<Endpoint>(
       () => pool().outlier_detection,
       host.endpoints,

@@ -7,7 +7,7 @@ import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
 import { createFakeClock } from "../util/clock.js";
 import { makeEndpoint } from "../../test/helpers/endpoints.js";
 import type { Endpoint } from "./endpoint.js";
-import { createPlan, type Plan } from "./plan.js";
+import { createPlan, triedOn, type Plan } from "./plan.js";
 import { mayRetry, retryBackoff, selectNext, type RetrySettings } from "./retry-policy.js";
 import type { Route } from "./router.js";
 
@@ -44,14 +44,14 @@ function plan(preferred?: string): Plan {
 
 /** Record that `e` was called and failed with `kind`. */
 function failed(p: Plan, e: Endpoint, kind: ProviderErrorKind = "server"): void {
-  p.history.push(e);
-  p.tried.add(e);
-  p.errors.push(new ProviderError({ provider: e.name, kind, message: kind }));
+  p.record.attemptEndpoints.push(e);
+  if (!p.record.providersTried.includes(e.name)) p.record.providersTried.push(e.name);
+  p.record.errors.push(new ProviderError({ provider: e.name, kind, message: kind }));
 }
 
 const split = (p: Plan) => ({
-  fresh: routes.filter((r) => !p.tried.has(r.endpoint)),
-  again: routes.filter((r) => p.tried.has(r.endpoint)),
+  fresh: routes.filter((r) => !triedOn(p, r.endpoint)),
+  again: routes.filter((r) => triedOn(p, r.endpoint)),
 });
 const next = (p: Plan, s: RetrySettings) => {
   const { fresh, again } = split(p);
@@ -95,7 +95,7 @@ describe("fallback policies", () => {
     expect(next(p, settings("retry_same", { retries_per_provider: 2 }))).toBe("a");
     const q = plan();
     failed(q, a, "auth");
-    q.spent.push(a);
+    q.record.spent.push(a);
     expect(next(q, settings("retry_same"))).toBe("among b,c,d");
   });
 
@@ -111,8 +111,8 @@ describe("fallback policies", () => {
     const p = plan();
     const budget = new RetryBudget(() => ({ enabled: false, ratio: 0, min_per_s: 0 }));
     failed(p, eps[0]!, "context_length");
-    expect(mayRetry(p, p.errors[0]!, settings("best_alternative"), budget, 0)).toBe(true);
-    expect(p.spent).toEqual([eps[0]]);
+    expect(mayRetry(p, p.record.errors[0]!, settings("best_alternative"), budget, 0)).toBe(true);
+    expect(p.record.spent).toEqual([eps[0]]);
     for (const e of eps.slice(1)) failed(p, e);
     expect(next(p, settings("best_alternative"))).toBe("among b,c,d");
   });
@@ -130,7 +130,7 @@ describe("mayRetry", () => {
     expect(mayRetry(p, err("server"), settings("next_available"), b, 0)).toBe(true);
     expect(mayRetry(p, err("server"), settings("next_available"), b, 0)).toBe(true);
     expect(mayRetry(p, err("server"), settings("next_available"), b, 0)).toBe(false);
-    expect(p.budgetSpent).toBe(true);
+    expect(p.record.budgetSpent).toBe(true);
     p.pick.attempt = 4;
     expect(mayRetry(p, err("server"), settings("next_available"), budget(), 0)).toBe(false);
   });

@@ -41,24 +41,24 @@ const count = (list: readonly Endpoint[], e: Endpoint) => {
  * before (`again`); both already passed health, fit and gate checks.
  */
 export function selectNext(plan: Plan, fresh: Route[], again: Route[], s: RetrySettings): Selection {
-  if (again.length > 0 && plan.spent.length > 0) again = again.filter((r) => !plan.spent.includes(r.endpoint));
-  if (plan.history.length === 0) {
+  if (again.length > 0 && plan.record.spent.length > 0) again = again.filter((r) => !plan.record.spent.includes(r.endpoint));
+  if (plan.record.attemptEndpoints.length === 0) {
     if (fresh.length === 0) return undefined;
     if (plan.preferred) {
       for (const r of fresh) if (r.endpoint.name === plan.preferred) return { route: r };
     }
     return { among: fresh };
   }
-  const last = plan.history[plan.history.length - 1]!;
+  const last = plan.record.attemptEndpoints[plan.record.attemptEndpoints.length - 1]!;
   switch (s.fallback) {
     case "none": {
-      const first = plan.history[0]!;
+      const first = plan.record.attemptEndpoints[0]!;
       const r = again.find((x) => x.endpoint === first);
       return r ? { route: r } : undefined;
     }
     case "retry_same": {
-      const err = plan.errors[plan.errors.length - 1];
-      if (err?.scope === "transient" && count(plan.history, last) <= s.retries_per_provider) {
+      const err = plan.record.errors[plan.record.errors.length - 1];
+      if (err?.scope === "transient" && count(plan.record.attemptEndpoints, last) <= s.retries_per_provider) {
         const r = again.find((x) => x.endpoint === last);
         if (r) return { route: r };
       }
@@ -99,13 +99,13 @@ function nextInOrder(plan: Plan, last: Endpoint, fresh: Route[], again: Route[])
 export function mayRetry(plan: Plan, err: ProviderError, s: RetrySettings, budget: RetryBudget, now: number): boolean {
   if (err.scope === "request") return false;
   if (err.scope === "provider") {
-    const e = plan.history[plan.history.length - 1];
-    if (e && !plan.spent.includes(e)) plan.spent.push(e);
+    const e = plan.record.attemptEndpoints[plan.record.attemptEndpoints.length - 1];
+    if (e && !plan.record.spent.includes(e)) plan.record.spent.push(e);
     if (s.fallback === "none") return false;
   }
   if (plan.pick.attempt > s.max_retries) return false;
   if (!budget.tryRetry(now)) {
-    plan.budgetSpent = true;
+    plan.record.budgetSpent = true;
     return false;
   }
   return true;

@@ -3,14 +3,18 @@
  * transparently (the caller sees nothing of it). After the first token:
  *  - a stall is no chunk for `stall_factor` × the provider's recent mean gap between chunks
  *    (clamped to [stall_min_ms, stall_max_ms]); the attempt is aborted as if it had failed;
- *  - with `pool.stream.resume` on, the request moves to the next provider (fallback policy,
- *    max_retries and retry budget apply) with the text delivered so far sent as an assistant
- *    prefill, and the stream goes on: one chunk with `failover` set (attempt, offset in
- *    Unicode code points, from/to provider, reason) and an empty delta, then the new
- *    provider's deltas;
- *  - with resume off, after tool-call fragments were delivered (a half-sent call cannot be
- *    continued by another model), or when no provider can continue, the stream ends with
- *    UNAVAILABLE saying how much was delivered and why: never a silent truncation.
+ *  - the request moves to the next provider (fallback policy, max_retries and retry budget
+ *    apply) as `pool.stream.on_break` says:
+ *    - `resume`: a provider that can continue an assistant prefill (capabilities.prefill) gets
+ *      the text delivered so far as one and the stream goes on: one chunk with `failover` set
+ *      (attempt, offset in Unicode code points, from/to provider, reason) and an empty delta,
+ *      then the new provider's deltas; a continuation that repeats the delivered text has the
+ *      repeat dropped, one that cannot be spliced restarts (continuation.ts). Any other
+ *      provider, or a break after tool-call fragments, restarts the answer;
+ *    - `restart`: one chunk with `restart` set (the client discards what it received), then
+ *      the new provider's whole answer;
+ *    - `fail`, or when no provider can take it: the stream ends with UNAVAILABLE saying how
+ *      much was delivered and why. Never a silent truncation or a garbled splice.
  */
 import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
@@ -25,6 +29,13 @@ import type { CallOutcome } from "../core/outcome.js";
 import { PoolError } from "../core/errors.js";
 import type { Plan } from "./plan.js";
 import { servedByPath, type CallContext, type StreamChunkOut } from "./types.js";
+import { Continuation } from "./continuation.js";
+import type { PoolConfig } from "../config/schema.js";
+
+/** What a break after the first token leads to; `resume: false` (the older switch) is "fail". */
+function onBreak(s: PoolConfig["stream"]): "resume" | "restart" | "fail" {
+  return s.resume ? s.on_break : "fail";
+}
 
 /** Unicode code points in `s` (what most languages call characters). */
 export function codePoints(s: string): number {
@@ -56,7 +67,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
   let toolCallsDelivered = false;
   /** Usage and cost of attempts that delivered text and then failed. */
   const spent: Totals = { prompt: 0, completion: 0, cached: 0, estimated: false, cost: 0 };
-  /** A mid-stream failover to announce with the next provider's first chunk. */
+  /** A mid-stream failover or restart to announce with the next provider's first chunk. */
   let pending: { from: string; reason: string; offset: number } | undefined;
 
   for (;;) {
@@ -90,6 +101,10 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
     }
     const e = at.endpoint;
     const settings = pool.streamSettings;
+    // After a break: continue the delivered text where the provider can, else start over.
+    const splice = pending !== undefined && onBreak(settings) === "resume" && e.capabilities.prefill === true && !toolCallsDelivered;
+    let restart = pending !== undefined && !splice;
+    let continuation = splice ? new Continuation(text) : undefined;
     const stall = new StallWatch(clock, () => pool.chunkGaps.stallThreshold(e, settings), (silent, threshold) =>
       at.signal.abort(
         new ProviderError({
@@ -102,7 +117,7 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
     const upstream =
       raced ??
       e.provider
-        .stream({ request: req, model: at.route.upstreamModel, signal: at.signal.signal, requestId: ctx.requestId, prefill: delivered ? text : undefined })
+        .stream({ request: req, model: at.route.upstreamModel, signal: at.signal.signal, requestId: ctx.requestId, prefill: splice ? text : undefined })
         [Symbol.asyncIterator]();
     let ended = false;
     let started = false;
@@ -132,41 +147,70 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         const hasTools = ev.toolCalls !== undefined && ev.toolCalls.length > 0;
         if (!ev.delta && !hasTools) continue;
         const now = clock.now();
-        if (ev.delta) {
-          text += ev.delta;
-          attemptText += ev.delta;
-        }
-        if (hasTools) toolCallsDelivered = true;
+        if (ev.delta) attemptText += ev.delta;
         if (!started) {
           started = true;
           ttftMs = racedTtft ?? now - at.started;
           at.signal.clearTimeout();
           stall.start(now);
-          lastAt = now;
-          if (!delivered) {
-            delivered = true;
-            r.ttftMs = now - r.startedAt;
-            yield {
-              delta: ev.delta ?? "",
-              toolCalls: ev.toolCalls,
-              id: id || ctx.requestId,
-              model: model || at.route.upstreamModel,
-              provider: servedBy?.provider ?? e.name,
-              requestId: ctx.requestId,
-            };
-            continue;
-          }
-          if (pending) {
-            const f = { attempt: r.attempts, offset: pending.offset, fromProvider: pending.from, toProvider: e.name, reason: pending.reason };
-            pending = undefined;
-            yield { delta: "", provider: e.name, failover: f };
-          }
         } else {
           pool.chunkGaps.record(e, now - lastAt);
           stall.touch(now);
-          lastAt = now;
         }
-        yield hasTools ? { delta: ev.delta ?? "", toolCalls: ev.toolCalls } : { delta: ev.delta };
+        lastAt = now;
+        let delta = ev.delta ?? "";
+        if (continuation) {
+          // Held back while it repeats the delivered text (continuation.ts).
+          const rc = hasTools ? (continuation.end() ?? { kind: "continue" as const, text: "" }) : continuation.push(delta);
+          if (rc.kind === "holding") continue;
+          continuation = undefined;
+          delta = hasTools ? rc.text + delta : rc.text;
+          if (rc.kind === "restart") restart = true;
+        }
+        if (pending) {
+          const p = pending;
+          pending = undefined;
+          if (restart) {
+            yield { delta: "", provider: e.name, restart: { attempt: r.attempts, discarded: codePoints(text), fromProvider: p.from, toProvider: e.name, reason: p.reason } };
+            text = "";
+            toolCallsDelivered = false;
+          } else {
+            yield { delta: "", provider: e.name, failover: { attempt: r.attempts, offset: p.offset, fromProvider: p.from, toProvider: e.name, reason: p.reason } };
+          }
+        }
+        text += delta;
+        if (hasTools) toolCallsDelivered = true;
+        if (!delivered) {
+          delivered = true;
+          r.ttftMs = now - r.startedAt;
+          yield {
+            delta,
+            toolCalls: ev.toolCalls,
+            id: id || ctx.requestId,
+            model: model || at.route.upstreamModel,
+            provider: servedBy?.provider ?? e.name,
+            requestId: ctx.requestId,
+          };
+          continue;
+        }
+        if (!delta && !hasTools) continue;
+        yield hasTools ? { delta, toolCalls: ev.toolCalls } : { delta };
+      }
+      if (continuation) {
+        // It ended while still repeating the delivered text.
+        const rc = continuation.end();
+        if (rc && pending) {
+          const p = pending;
+          pending = undefined;
+          if (rc.kind === "restart") {
+            yield { delta: "", provider: e.name, restart: { attempt: r.attempts, discarded: codePoints(text), fromProvider: p.from, toProvider: e.name, reason: p.reason } };
+            text = "";
+          } else {
+            yield { delta: "", provider: e.name, failover: { attempt: r.attempts, offset: p.offset, fromProvider: p.from, toProvider: e.name, reason: p.reason } };
+          }
+          text += rc.text;
+          if (rc.text) yield { delta: rc.text };
+        }
       }
       ended = true;
       stall.stop();
@@ -221,12 +265,13 @@ export async function* runStream(pool: Attempts, plan: Plan, req: ChatRequest, c
         pool.continueAfter(plan, pe);
         continue;
       }
-      if (!settings.resume) throw midStream(plan, e.name, text, "stream resume is off (pool.stream.resume)", pe.describe());
-      if (toolCallsDelivered) {
-        throw midStream(plan, e.name, text, "a tool call was being streamed, and another provider cannot continue one", pe.describe());
+      const mode = onBreak(settings);
+      if (mode === "fail") {
+        const why = settings.resume ? "pool.stream.on_break is fail" : "stream resume is off (pool.stream.resume)";
+        throw midStream(plan, e.name, text, why, pe.describe());
       }
       if (!pool.mayContinue(plan, pe)) {
-        const why = plan.budgetSpent ? "retry budget spent (pool.retry_budget)" : "no attempts left (pool.max_retries)";
+        const why = plan.record.budgetSpent ? "retry budget spent (pool.retry_budget)" : "no attempts left (pool.max_retries)";
         throw midStream(plan, e.name, text, why, pe.describe());
       }
       // A continuation that failed before its first chunk leaves the first failover pending.

@@ -56,4 +56,6 @@ export interface StreamChunkOut {
   servedBy?: string[];
   /** Set on the chunk announcing that another provider continues the answer. */
   failover?: { attempt: number; offset: number; fromProvider: string; toProvider: string; reason: string };
+  /** Set on the chunk announcing that another provider starts the answer over (discard what came before). */
+  restart?: { attempt: number; discarded: number; fromProvider: string; toProvider: string; reason: string };
 }

@@ -78,7 +78,7 @@ async function start(kind: UpstreamKind, name: string): Promise<{ up: DoorUpstre
 export async function doorPool(
   h: Harness,
   kinds: [UpstreamKind, UpstreamKind],
-  extra: { pool?: Record<string, unknown>; server?: Record<string, unknown> } = {},
+  extra: { pool?: Record<string, unknown>; server?: Record<string, unknown>; second?: Record<string, unknown> } = {},
 ): Promise<{ s: TestServer; first: DoorUpstream; second: DoorUpstream }> {
   const [a, b] = await Promise.all([start(kinds[0], `up-${kinds[0]}`), start(kinds[1], `up-${kinds[1]}`)]);
   h.cleanup.push(() => a.close(), () => b.close());
@@ -87,7 +87,7 @@ export async function doorPool(
     pool: { strategy: "priority", ...extra.pool },
     providers: [
       { ...a.provider, priority: 1, pricing: PRICING },
-      { ...b.provider, priority: 2, pricing: PRICING },
+      { ...b.provider, priority: 2, pricing: PRICING, ...extra.second },
     ],
   });
   return { s, first: a.up, second: b.up };

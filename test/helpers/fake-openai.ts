@@ -36,6 +36,10 @@ export interface Behavior {
   /** Streams: the text pieces (default: the reply split in words). */
   chunks?: string[];
   chunkDelayMs?: number;
+  /** Streams: after the first chunk, send the rest only once this settles. */
+  afterFirstChunk?: Promise<unknown>;
+  /** Streams: ignore an assistant prefill and answer from the start (as OpenAI's API does). */
+  ignorePrefill?: boolean;
   /** Streams: after this many chunks, send an error event and stop. */
   errorAfterChunks?: number;
   /** Streams: after this many chunks, cut the connection. */
@@ -182,7 +186,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
     let pieces = b.chunks ?? reply.split(/(?<= )/);
     // Like a model given an assistant prefill: continue the answer after what was already said.
     const last = body?.messages?.[body.messages.length - 1];
-    if (last?.role === "assistant" && typeof last.content === "string" && pieces.join("").startsWith(last.content)) {
+    if (!b.ignorePrefill && last?.role === "assistant" && typeof last.content === "string" && pieces.join("").startsWith(last.content)) {
       let skip = last.content.length;
       const rest: string[] = [];
       for (const p of pieces) {
@@ -209,6 +213,7 @@ export async function startFakeOpenAI(name = "fake", models = ["gpt-4o-mini"]): 
       }
       if (b.stallAfterChunks === i) return;
       if (i > 0 && b.chunkDelayMs) await sleep(b.chunkDelayMs);
+      if (i === 1 && b.afterFirstChunk) await b.afterFirstChunk;
       if (res.destroyed) return;
       send({ ...base, choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }] });
     }

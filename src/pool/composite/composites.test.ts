@@ -9,7 +9,7 @@ import { buildEndpoints } from "../build.js";
 import { type StreamEvent, type UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 import { systemClock } from "../../util/clock.js";
-import { compositeCapabilities, membersFailed } from "./members.js";
+import { compositeCapabilities, directMemberCalls, memberPickContext, membersFailed } from "./members.js";
 
 const mock = (name: string, mockCfg: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   name,
@@ -107,5 +107,18 @@ describe("composite capabilities", () => {
     ] as never[];
     expect(compositeCapabilities(config.providers[1]!, members)).toEqual({ vision: false, tools: true, imageUrls: false, contextWindow: 4000 });
     expect(membersFailed("f", []).message).toBe("no member can take the call now");
+  });
+});
+
+describe("member pick context", () => {
+  it("takes the request's pick facts from the pool when it has them, else works them out from the request", () => {
+    const c = call();
+    const facts = { request: c.request, stream: false, promptTokens: 999, maxTokens: 77, affinityKey: "k" };
+    const calls = { ...directMemberCalls, pickFacts: (x: UpstreamCall) => (x === c ? facts : undefined) };
+    expect(memberPickContext(calls, c, true, 5, Math.random)).toMatchObject({ promptTokens: 999, maxTokens: 77, affinityKey: "k", stream: true, now: 5, attempt: 1 });
+    const own = memberPickContext(directMemberCalls, c, false, 0, Math.random);
+    expect(own.promptTokens).toBeGreaterThan(0);
+    expect(own.promptTokens).not.toBe(999);
+    expect(own).toMatchObject({ maxTokens: 256, affinityKey: undefined });
   });
 });

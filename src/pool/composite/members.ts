@@ -3,7 +3,6 @@
  * selection reads, and every member call is recorded on it), the model name each member is
  * sent, the composite's capabilities, and the pick context for a member choice.
  */
-import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import type { ProviderConfig } from "../../config/schema.js";
 import { estimatePromptTokens } from "../tokens.js";
 import { upstreamModelFor } from "../router.js";
@@ -94,14 +93,25 @@ export function available(
   return members.filter((m) => m.healthy && !m.saturated && !tried.has(m) && calls.admits(m, call, memberModel(m, call.model), stream));
 }
 
-/** The context strategies get for a member choice. */
-export function memberPickContext(request: ChatRequest, stream: boolean, now: number, random: () => number): PickContext & { attempt: number; now: number } {
+/**
+ * The context strategies get for a member choice: built from the request's pick facts that
+ * the pool worked out once (`calls.pickFacts`), or from the request itself outside a pool.
+ */
+export function memberPickContext(
+  calls: MemberCalls<MemberEndpoint>,
+  call: UpstreamCall,
+  stream: boolean,
+  now: number,
+  random: () => number,
+): PickContext & { attempt: number; now: number } {
+  const facts = calls.pickFacts?.(call);
+  const request = call.request;
   return {
     request,
     stream,
-    promptTokens: estimatePromptTokens(request),
-    maxTokens: request.maxTokens ?? 256,
-    affinityKey: request.routing?.affinityKey || request.metadata.affinity_key || undefined,
+    promptTokens: facts ? facts.promptTokens : estimatePromptTokens(request),
+    maxTokens: facts ? facts.maxTokens : (request.maxTokens ?? 256),
+    affinityKey: facts ? facts.affinityKey : request.routing?.affinityKey || request.metadata.affinity_key || undefined,
     attempt: 1,
     now,
     random,

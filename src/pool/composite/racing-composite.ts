@@ -90,7 +90,7 @@ export class RacingComposite implements Provider {
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
-    const ctx = memberPickContext(call.request, false, this.o.clock.now(), this.o.random);
+    const ctx = memberPickContext(this.calls, call, false, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const first = this.startLeg(call, ctx, tried);
     if (!first) throw membersFailed(this.name, []);
@@ -111,7 +111,7 @@ export class RacingComposite implements Provider {
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
-    const ctx = memberPickContext(call.request, true, this.o.clock.now(), this.o.random);
+    const ctx = memberPickContext(this.calls, call, true, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const first = this.startLeg(call, ctx, tried);
     if (!first) throw membersFailed(this.name, []);

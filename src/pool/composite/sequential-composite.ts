@@ -58,7 +58,7 @@ export class SequentialComposite implements Provider {
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
-    const ctx = memberPickContext(call.request, false, this.o.clock.now(), this.o.random);
+    const ctx = memberPickContext(this.calls, call, false, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const errors: ProviderError[] = [];
     for (let m = this.next(call, false, tried, ctx); m; m = this.next(call, false, tried, ctx)) {
@@ -85,7 +85,7 @@ export class SequentialComposite implements Provider {
   }
 
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
-    const ctx = memberPickContext(call.request, true, this.o.clock.now(), this.o.random);
+    const ctx = memberPickContext(this.calls, call, true, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
     const errors: ProviderError[] = [];
     for (let m = this.next(call, true, tried, ctx); m; m = this.next(call, true, tried, ctx)) {

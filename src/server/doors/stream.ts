@@ -3,9 +3,12 @@
  * chunk, so the provenance headers (x-llmpool-provider, x-request-id) go out with it and a
  * failure before any chunk is still a plain HTTP error. After that a failure becomes the
  * door's own error event: a stream never just stops. Failover chunks from the pool carry the
- * continuation of the same answer and are passed through as ordinary deltas.
+ * continuation of the same answer and are passed through as ordinary deltas. A restart chunk
+ * (the answer starts over: clients must discard what they got) has no form in these wire
+ * formats, so after one began the stream ends with the door's error event instead of a garbled
+ * answer (README "Streams: stalls and resume").
  */
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ChatRequest } from "../../../gen/llmpool/v1/llmpool_pb.js";
 import type { Req, Res } from "../http.js";
 import { callHeaders, doorError, sendError, setProvenance, startStream } from "./door-call.js";
@@ -35,6 +38,13 @@ export async function runStream(
   let cost: number | undefined;
   try {
     for await (const c of service.streamChat(request, ctx)) {
+      if (c.restart) {
+        const r = c.restart;
+        throw new ConnectError(
+          `stream from ${r.fromProvider} failed after ${r.discarded} characters were delivered: ${r.reason} (not resumed: ${r.toProvider} would start the answer over, which this API cannot express; gRPC clients get a restart chunk)`,
+          Code.Unavailable,
+        );
+      }
       if (c.attempts) attempts = c.attempts;
       if (c.costUsd !== undefined && c.finishReason) cost = c.costUsd;
       if (!started) {
