@@ -325,8 +325,13 @@ export class Pool {
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
     const plan = this.plan(req, ctx, "chat");
     this.begin(plan, req);
+    return this.settled(plan, runChat(this.attempts, plan, req, ctx, this.clock));
+  }
+
+  /** Ends a unary request's record once its attempt loop settles. */
+  private async settled<T>(plan: Plan, run: Promise<T>): Promise<T> {
     try {
-      const out = await runChat(this.attempts, plan, req, ctx, this.clock);
+      const out = await run;
       this.finish(plan);
       return out;
     } catch (err) {
@@ -347,15 +352,7 @@ export class Pool {
     // Limits and prices see the inputs' tokens alone, not a chat prompt's per-message overhead.
     const plan = this.plan(chatLike, ctx, "embed", inputTokens(req.inputs));
     this.begin(plan, chatLike);
-    try {
-      const out = await runEmbed(this.attempts, plan, req, ctx, () => this.clock.now());
-      this.finish(plan);
-      return out;
-    } catch (err) {
-      const pe = PoolError.from(err);
-      this.finish(plan, pe);
-      throw pe;
-    }
+    return this.settled(plan, runEmbed(this.attempts, plan, req, ctx, () => this.clock.now()));
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<StreamChunkOut> {
