@@ -34,6 +34,11 @@ export class PoolError extends Error {
     super(message);
     this.name = "PoolError";
   }
+
+  /** The one door from anything caught to a PoolError: unknown errors become `internal`, redacted. */
+  static from(reason: unknown): PoolError {
+    return reason instanceof PoolError ? reason : new PoolError("internal", redact(String(reason)));
+  }
 }
 
 export const invalidArgument = (field: string, why: string) =>

@@ -8,19 +8,16 @@
  *
  * Around it: plan.ts (what a request may use), attempts.ts (starting, ending and retrying
  * upstream calls, waiting in the queue), retry-policy.ts (where the next attempt goes),
- * failure.ts (the final error), stream-resume.ts (streams, stalls, mid-stream failover),
+ * failure.ts (the final error), unary.ts (the Chat attempt loop), stream-resume.ts (streams,
+ * stalls, mid-stream failover), embed.ts (embeddings),
  * resilience.ts (breakers, limits, ejection, health checks, queue, retry budget).
  */
-import { roundMs, roundUsd } from "../core/round.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { EndpointView } from "../balancer/strategy.js";
-import { raceChat } from "../balancer/race-runner.js";
-import type { ChatResult } from "../core/provider.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { redact } from "../util/redact.js";
 import { Attempts, type PoolTotals } from "./attempts.js";
 import { discoverModels, type ProviderFactory } from "./build.js";
 import { createGeneration, resolveKind, strategyFor, type Generation } from "./generation.js";
@@ -37,7 +34,8 @@ import type { MemberCalls } from "../core/member-calls.js";
 import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
-import { servedByPath, type CallContext, type ChatOutput, type StreamChunkOut } from "./types.js";
+import { runChat } from "./unary.js";
+import type { CallContext, ChatOutput, StreamChunkOut } from "./types.js";
 import { SlidingWindow } from "../metrics/window.js";
 
 export type { Plan } from "./plan.js";
@@ -322,78 +320,29 @@ export class Pool {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Unary
+  // Unary (the attempt loop, with racing and hedging, is in unary.ts)
 
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
     const plan = this.plan(req, ctx, "chat");
     this.begin(plan, req);
+    return this.settled(plan, runChat(this.attempts, plan, req, ctx, this.clock));
+  }
+
+  /** Ends a unary request's record once its attempt loop settles. */
+  private async settled<T>(plan: Plan, run: Promise<T>): Promise<T> {
     try {
-      const out = await this.runChat(plan, req, ctx);
+      const out = await run;
       this.finish(plan);
       return out;
     } catch (err) {
-      const pe = err instanceof PoolError ? err : new PoolError("internal", redact(String(err)));
+      const pe = PoolError.from(err);
       this.finish(plan, pe);
       throw pe;
     }
   }
 
-  private async runChat(plan: Plan, req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
-    const r = plan.record;
-    for (;;) {
-      let at = await this.attempts.next(plan, ctx);
-      try {
-        let result: ChatResult;
-        let answeredMs: number | undefined;
-        if (plan.strategy.race && plan.pick.attempt === 1) {
-          // Racing and hedging (src/balancer/race-runner.ts): extra legs of this first attempt; the
-          // winner goes on below, losers are aborted and recorded by the race host.
-          const won = await raceChat(plan.strategy.race, this.attempts.raceHost(plan, ctx), { candidate: at, attempt: at.signal, started: at.started }, plan.pick, (a, signal) =>
-            a.endpoint.provider.chat({ request: req, model: a.route.upstreamModel, signal: this.attempts.alias(signal, plan), requestId: ctx.requestId }),
-          );
-          at = won.leg.candidate;
-          r.provider = at.endpoint.name;
-          result = won.result;
-          answeredMs = won.latencyMs;
-        } else {
-          result = await at.endpoint.provider.chat({
-            request: req,
-            model: at.route.upstreamModel,
-            signal: at.signal.signal,
-            requestId: ctx.requestId,
-          });
-        }
-        const e = at.endpoint;
-        const latencyMs = answeredMs ?? this.clock.now() - at.started;
-        const usage = this.attempts.settleUsage(plan, result.usage, result.content);
-        const costUsd = this.attempts.costOf(e, at.route.upstreamModel, usage, result.servedBy);
-        this.attempts.end(plan, at, { ok: true, latencyMs, usage, costUsd, rateLimit: result.rateLimit });
-        r.usage = usage;
-        r.costUsd = costUsd;
-        r.finishReason = result.finishReason;
-        return {
-          requestId: ctx.requestId,
-          // The member that answered, for a composite (served_by has the path to it).
-          provider: result.servedBy?.provider ?? e.name,
-          servedBy: servedByPath(e.name, result.servedBy),
-          result,
-          usage,
-          attempts: r.attempts,
-          upstreamCalls: r.upstreamCalls,
-          latencyMs: roundMs(this.clock.now() - r.startedAt),
-          costUsd,
-          providersTried: r.providersTried,
-        };
-      } catch (err) {
-        this.attempts.continueAfter(plan, this.attempts.fail(plan, at, err, ctx));
-      } finally {
-        at.signal.done();
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------------
-  // Streaming (the attempt loop with stall detection and resume is in stream-resume.ts)
+  // Embeddings and streams (their attempt loops: embed.ts, stream-resume.ts)
 
   /** Embeddings through the same lifecycle (src/pool/embed.ts). */
   async embed(req: EmbedInput, ctx: CallContext): Promise<EmbedOutput> {
@@ -403,15 +352,7 @@ export class Pool {
     // Limits and prices see the inputs' tokens alone, not a chat prompt's per-message overhead.
     const plan = this.plan(chatLike, ctx, "embed", inputTokens(req.inputs));
     this.begin(plan, chatLike);
-    try {
-      const out = await runEmbed(this.attempts, plan, req, ctx, () => this.clock.now());
-      this.finish(plan);
-      return out;
-    } catch (err) {
-      const pe = err instanceof PoolError ? err : new PoolError("internal", redact(String(err)));
-      this.finish(plan, pe);
-      throw pe;
-    }
+    return this.settled(plan, runEmbed(this.attempts, plan, req, ctx, () => this.clock.now()));
   }
 
   async *stream(req: ChatRequest, ctx: CallContext): AsyncGenerator<StreamChunkOut> {
@@ -421,7 +362,7 @@ export class Pool {
     try {
       yield* runStream(this.attempts, plan, req, ctx);
     } catch (err) {
-      failed = err instanceof PoolError ? err : new PoolError("internal", redact(String(err)));
+      failed = PoolError.from(err);
       throw failed;
     } finally {
       // A consumer that stops early (client gone) ends here without an error: count it canceled.

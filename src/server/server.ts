@@ -4,10 +4,7 @@
  * cleartext or TLS. `createLlmpoolServer()` builds it; `listen()` binds it, so tests listen
  * on port 0.
  */
-import { readFileSync } from "node:fs";
 import http from "node:http";
-import http2 from "node:http2";
-import type { Http2Session } from "node:http2";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -46,12 +43,12 @@ import { ANONYMOUS, CALLER, createGatewayAuth, type CallerIdentity, type Gateway
 import { createCallerPolicy } from "./caller-policy.js";
 import { createSharedKeyLimitStore } from "../state/key-limit-store.js";
 import { replyEarly } from "./early-reply.js";
-import { guardBody, guardHeaders, watchIdleSession } from "./slow-clients.js";
+import { guardBody } from "./slow-clients.js";
 import { registerHealth } from "./health.js";
 import { createCors, sendText, type Req, type Res } from "./http.js";
 import { ConnectionTracker } from "./drain.js";
 import { fixGrpcMessage } from "./grpc-message.js";
-import { createSniffingServer } from "./listener.js";
+import { bind, createNetServers } from "./net-servers.js";
 import { DescriptorIndex, registerReflection } from "./reflection.js";
 import { admitFree, createLLMPoolService, registerLLMPool } from "./service.js";
 import { createFastPath, type FastPathService } from "./fast-path.js";
@@ -284,55 +281,8 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     connectHandler(req as never, res as never);
   };
 
-  let netServer: NetServer;
   let boundHost: string | undefined;
-  const tls = loaded.config.server.tls;
-  const { timeouts, max_concurrent_streams: maxStreams } = loaded.config.server;
-  const onSession = (s: Http2Session) => {
-    tracker.watchSession(s);
-    // idle_ms before the first stream too: clients such as grpc-js connect ahead of their
-    // first call, and the preface itself was already held to headers_ms (listener.ts).
-    watchIdleSession(s, timeouts.idle_ms, timeouts.idle_ms);
-  };
-  if (tls) {
-    const secure = http2.createSecureServer(
-      { allowHTTP1: true, cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file), settings: { maxConcurrentStreams: maxStreams } },
-      handler,
-    );
-    secure.on("session", onSession);
-    netServer = secure;
-  } else {
-    const h1 = http.createServer(
-      {
-        keepAliveTimeout: timeouts.idle_ms,
-        headersTimeout: timeouts.headers_ms,
-        // Headers and body together; the body alone is also held to body_ms (slow-clients.ts).
-        requestTimeout: timeouts.headers_ms + timeouts.body_ms,
-        // How often Node checks those two; its 30 s default would let small limits overrun.
-        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(timeouts.headers_ms / 4))),
-      },
-      handler,
-    );
-    // h1 never listens itself (the sniffing server hands it sockets), so start the timer
-    // that enforces headersTimeout/requestTimeout the way its own listen() would.
-    h1.emit("listening");
-    guardHeaders(h1, timeouts.headers_ms, timeouts.idle_ms);
-    const h2 = http2.createServer({ settings: { maxConcurrentStreams: maxStreams } }, handler);
-    h2.on("session", onSession);
-    netServer = createSniffingServer(h1, h2, timeouts.headers_ms);
-    netServer.once("close", () => h1.close(() => {}));
-  }
-  if (loaded.config.server.max_connections > 0) netServer.maxConnections = loaded.config.server.max_connections;
-  tracker.watchServer(netServer);
-  // server.ollama_port: the same handler on a second port, HTTP/1.1 as Ollama clients speak it.
-  let ollamaServer: http.Server | undefined;
-  if (loaded.config.server.ollama_port !== undefined) {
-    ollamaServer = http.createServer(
-      { keepAliveTimeout: timeouts.idle_ms, headersTimeout: timeouts.headers_ms, requestTimeout: timeouts.headers_ms + timeouts.body_ms },
-      handler,
-    );
-    tracker.watchServer(ollamaServer);
-  }
+  const { netServer, ollamaServer } = createNetServers(loaded.config.server, handler, tracker);
 
   const server: LlmpoolServer = {
     pool,
@@ -409,16 +359,6 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     },
   };
   return server;
-}
-
-function bind(srv: NetServer, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen(port, host, () => {
-      srv.off("error", reject);
-      resolve(srv.address() as AddressInfo);
-    });
-  });
 }
 
 /** Settings fixed when the server started (listener, TLS, request size): a reload cannot change them. */
