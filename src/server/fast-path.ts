@@ -11,7 +11,9 @@
  * auth and error mapping. Everything else — gRPC-Web, compressed messages, GET requests,
  * health, reflection and the other RPCs — goes to connect-node unchanged.
  */
-import { create, fromBinary, fromJsonString, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, toBinary, toJsonString, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import type { RequestLimits } from "../config/schema.js";
+import { checkBinaryCaps, checkJsonCaps } from "./wire-caps.js";
 import { Code, ConnectError, type ContextKey } from "@connectrpc/connect";
 import {
   codeToHttpStatus,
@@ -46,6 +48,8 @@ export interface FastPathOptions {
   maxRequestBytes: () => number;
   /** Upper bound for any deadline, ms. */
   maxTimeoutMs: number;
+  /** server.limits, counted on the wire before decoding (none: decode whatever fits). */
+  limits?: () => RequestLimits;
 }
 
 type Wire = "grpc" | "connect" | "connect-stream";
@@ -144,9 +148,22 @@ function unenvelope(body: Buffer): Uint8Array {
   return body.subarray(5);
 }
 
-function decode(body: Uint8Array, json: boolean): ChatRequest {
+/** Decodes a ChatRequest after counting its metadata, tools and messages on the wire (wire-caps.ts). */
+function decode(body: Uint8Array, json: boolean, limits: RequestLimits | undefined): ChatRequest {
+  let obj: unknown;
   try {
-    return json ? fromJsonString(ChatRequestSchema, Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8")) : fromBinary(ChatRequestSchema, body);
+    if (!json) {
+      if (limits) checkBinaryCaps(body, limits);
+      return fromBinary(ChatRequestSchema, body);
+    }
+    obj = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8"));
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    throw new ConnectError(`cannot decode request: ${(err as Error).message}`, Code.InvalidArgument);
+  }
+  if (limits) checkJsonCaps(obj, limits);
+  try {
+    return fromJson(ChatRequestSchema, obj as JsonValue);
   } catch (err) {
     throw new ConnectError(`cannot decode request: ${(err as Error).message}`, Code.InvalidArgument);
   }
@@ -348,7 +365,7 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
       timer = setTimeout(() => ac.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), ms);
     }
     const body = await readBody(req, opts.maxRequestBytes(), ac.signal);
-    const request = decode(wire === "connect" ? body : unenvelope(body), json);
+    const request = decode(wire === "connect" ? body : unenvelope(body), json, opts.limits?.());
     const ctx: CallHeaders = {
       requestHeader: { get },
       responseHeader,

@@ -222,6 +222,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     service: service as FastPathService,
     maxRequestBytes: () => loaded.config.server.max_request_bytes,
     maxTimeoutMs: MAX_TIMEOUT_MS,
+    limits: () => loaded.config.server.limits,
   });
   const doors = createDoors({
     service: service as unknown as DoorService,
