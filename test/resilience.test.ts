@@ -110,6 +110,12 @@ describe("health follows min_healthy", () => {
     const h = await s.grpc.health({});
     expect(h).toMatchObject({ serving: false, status: "NOT_SERVING", healthyProviders: 1, totalProviders: 2, minHealthy: 2 });
     expect(h.providers.find((p) => p.name === "b")).toMatchObject({ healthy: false, state: ProviderState.BREAKER_OPEN });
+    // GetPoolStats keeps the change with its time and reason (issue 14: state-change history).
+    const bStats = (await s.grpc.getPoolStats({ providers: ["b"] })).providers[0]!;
+    const change = bStats.stateChanges.at(-1)!;
+    expect(change).toMatchObject({ fromState: ProviderState.HEALTHY, toState: ProviderState.BREAKER_OPEN });
+    expect(change.reason).toMatch(/breaker/i);
+    expect(Math.abs(change.atUnixMs - Date.now())).toBeLessThan(60_000);
     expect(await readyz()).toBe(503);
     const grpcHealth = createClient(Health, createGrpcTransport({ baseUrl: s.url }));
     expect((await grpcHealth.check({})).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);

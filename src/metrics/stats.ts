@@ -16,6 +16,7 @@ import type { Endpoint } from "../pool/endpoint.js";
 import { PoolError } from "../core/errors.js";
 import type { Pool } from "../pool/pool.js";
 import type { SlidingWindow } from "./window.js";
+import type { StateLog } from "./state-log.js";
 import type { RaceTally } from "./race-tally.js";
 
 /** What the snapshots read beside the pool. */
@@ -26,6 +27,8 @@ export interface StatsSources {
   races?: Pick<RaceTally, "counts">;
   /** Bring cluster-wide figures up to date before a snapshot (shared state, src/state). */
   refresh?: () => Promise<void>;
+  /** Each provider's recent state changes (state_changes). */
+  stateLog?: Pick<StateLog, "sweep" | "changes">;
 }
 
 /**
@@ -71,6 +74,7 @@ export function buildPoolStats(
   }
   const now = pool.clock.now();
   const all = pool.endpoints;
+  sources.stateLog?.sweep(all);
   const shown = filter.length > 0 ? all.filter((e) => filter.includes(e.name)) : all;
   const totalCalls = all.reduce((s, e) => s + e.requests, 0);
   let promptTokens = 0;
@@ -113,6 +117,7 @@ export function buildPoolStats(
       trafficShare: totalCalls > 0 ? e.requests / totalCalls : 0,
       raceEntries: BigInt(sources.races?.counts(e.name).entries ?? 0),
       raceWins: BigInt(sources.races?.counts(e.name).wins ?? 0),
+      stateChanges: [...(sources.stateLog?.changes(e.name) ?? [])],
     })),
     totals: {
       requests: BigInt(pool.totals.requests),

@@ -24,6 +24,7 @@ import { createTablePricer } from "../cost/pricer.js";
 import { createCostTracker, type CostTracker } from "../cost/tracker.js";
 import type { Ledger } from "../cost/ledger.js";
 import { createRaceTally } from "../metrics/race-tally.js";
+import { createStateLog } from "../metrics/state-log.js";
 import { createDashboard } from "../dashboard/serve.js";
 import { roundMs } from "../core/round.js";
 import { createStatsHistory, type StatsHistory } from "../metrics/history.js";
@@ -175,16 +176,22 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     redis: opts.cacheRedis ?? state.backend.client,
     keyPrefix: opts.redisKeyPrefix ?? loaded.config.state.key_prefix,
   });
-  const stats = { cost, races, refresh: () => state.refresh() };
+  // State changes: read after every attempt and swept each second (time and probes change it too).
+  const stateLog = createStateLog();
+  const stateSweep = setInterval(() => stateLog.sweep(pool.endpoints), 1000);
+  stateSweep.unref();
+  const stats = { cost, races, stateLog, refresh: () => state.refresh() };
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend, cache });
   const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
   if (tracing) pool.addObserver(tracing.observer);
   pool.addObserver(cost.observer);
   pool.addObserver(races.observer);
+  pool.addObserver(stateLog.observer);
   if (shared) pool.addObserver(shared.observer);
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
+  stateLog.sweep(pool.endpoints); // every provider's baseline
   const history = createStatsHistory({
     source: {
       *providers() {
@@ -350,6 +357,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         tracker.destroyAll();
         await closed;
         history.stop();
+        clearInterval(stateSweep);
         await pool.close();
         races.close();
         await cost.close(); // writes the ledger's last batch

@@ -174,12 +174,35 @@ function renderCost(id: string, entries: GetPoolStatsResponse["costByModel"], ke
   $(id).replaceChildren(head, h("tbody", {}, ...body));
 }
 
+/** The latest state changes across providers, newest first (GetPoolStats state_changes). */
+function renderStateChanges(s: GetPoolStatsResponse): void {
+  const rows = s.providers
+    .flatMap((p) => p.stateChanges.map((c) => ({ provider: p.name, c })).reverse())
+    .sort((a, b) => b.c.atUnixMs - a.c.atUnixMs)
+    .slice(0, 12);
+  const head = h("thead", {}, h("tr", {}, ...["Time", "Provider", "Change", "Why"].map((c) => h("th", {}, c))));
+  const body = rows.length
+    ? rows.map(({ provider, c }) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, new Date(c.atUnixMs).toLocaleTimeString()),
+          h("td", {}, provider),
+          h("td", {}, `${stateName(c.fromState).replace(/_/g, " ")} → ${stateName(c.toState).replace(/_/g, " ")}`),
+          h("td", { class: "err-text", title: c.reason }, c.reason),
+        ),
+      )
+    : [h("tr", {}, h("td", { class: "empty", colspan: "4" }, "no state changes yet"))];
+  $("state-changes").replaceChildren(head, h("tbody", {}, ...body));
+}
+
 function render(s: GetPoolStatsResponse): void {
   $("meta").textContent = `strategy ${s.strategy} · fallback ${s.fallback} · up ${duration(s.uptimeS)} · config ${s.configVersion}`;
   renderCards(s);
   renderCharts(s);
   renderProviders(s);
   renderBudgets(s);
+  renderStateChanges(s);
   renderCost("cost-model", s.costByModel, "Model");
   renderCost("cost-tenant", s.costByTenant, "Tenant");
 }
