@@ -20,6 +20,7 @@ import { REDACTED, redactDeep } from "./util/redact.js";
 import type { Config } from "./config/schema.js";
 import { redactRedisUrl } from "./config/state-schema.js";
 import { VERSION } from "./version.js";
+import { loadDotenv } from "./config/dotenv.js";
 
 const HELP = `llmpool ${VERSION}: one gRPC API in front of many LLM providers
 
@@ -37,6 +38,8 @@ Options (flag > LLMPOOL_* environment > config file > default):
                                  watched: changes apply without a restart (also on SIGHUP)
   --config-url URL               fetch the config over HTTP(S) instead, polled every
                                  server.reload.poll_interval_s     LLMPOOL_CONFIG_URL
+  --config-sha256 HEX            refuse a --config-url body whose SHA-256 differs, at
+                                 start and on every poll           LLMPOOL_CONFIG_SHA256
   --port N                       listen port                      LLMPOOL_PORT
   --host ADDR                    listen address                   LLMPOOL_HOST
   --strategy NAME                balancing strategy               LLMPOOL_STRATEGY
@@ -57,6 +60,7 @@ function parse(argv: string[]) {
     options: {
       config: { type: "string", short: "c" },
       "config-url": { type: "string" },
+      "config-sha256": { type: "string" },
       port: { type: "string", short: "p" },
       host: { type: "string" },
       strategy: { type: "string" },
@@ -103,7 +107,8 @@ function redactedConfig(config: Config) {
 
 async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> {
   const overrides = overridesFrom(values);
-  const where = { config: values.config, configUrl: values["config-url"] };
+  const where = { config: values.config, configUrl: values["config-url"], configSha256: values["config-sha256"] };
+  const dotenv = loadDotenv(where);
   const loaded = await loadEffectiveConfig({ ...where, overrides });
   // Refuse before starting anything: a public address with no gateway key.
   const refused = exposureProblem(loaded.config.server);
@@ -119,6 +124,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
       address: `${addr.address}:${addr.port}`,
       config: loaded.source,
       config_version: loaded.version,
+      ...(dotenv ? { dotenv } : {}),
       strategy: loaded.config.pool.strategy,
       providers: loaded.config.providers.map((p) => `${p.name} (${p.type})`),
     },
@@ -148,7 +154,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-const OPTION_NAMES = ["config", "config-url", "port", "host", "strategy", "fallback", "max-retries", "no-warmup", "health-check-interval", "log-level", "warmup-concurrency", "min-healthy", "probe", "help"];
+const OPTION_NAMES = ["config", "config-url", "config-sha256", "port", "host", "strategy", "fallback", "max-retries", "no-warmup", "health-check-interval", "log-level", "warmup-concurrency", "min-healthy", "probe", "help"];
 
 /** parseArgs' errors in an operator's words: which option, and what was probably meant. */
 function argumentProblem(err: Error & { code?: string }): string {
@@ -207,7 +213,8 @@ export async function main(argv: string[]): Promise<number> {
         return await checkConfig(file, values.probe === true);
       }
       case "print-config": {
-        const loaded = await loadEffectiveConfig({ config: values.config, configUrl: values["config-url"], overrides: overridesFrom(values) });
+        loadDotenv({ config: values.config, configUrl: values["config-url"] });
+        const loaded = await loadEffectiveConfig({ config: values.config, configUrl: values["config-url"], configSha256: values["config-sha256"], overrides: overridesFrom(values) });
         process.stdout.write(`# source: ${loaded.source}, version ${loaded.version}\n`);
         process.stdout.write(stringify(redactedConfig(loaded.config)));
         return 0;

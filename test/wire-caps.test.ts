@@ -46,7 +46,7 @@ describe("request caps counted on the wire", () => {
     });
     expect(json.status).toBe(400);
     expect(await json.text()).toContain("metadata: at most 3 entries");
-    const bin = await fetch(`${s.url}/llmpool.v1.LLMPool/Chat`, { method: "POST", headers: { "content-type": "application/proto" }, body: binaryBody(4) });
+    const bin = await fetch(`${s.url}/llmpool.v1.LLMPool/Chat`, { method: "POST", headers: { "content-type": "application/proto" }, body: Buffer.from(binaryBody(4)) });
     expect(bin.status).toBe(400);
     expect(bin.headers.get("content-type")).toContain("json"); // Connect unary errors are JSON
     expect(await bin.text()).toContain("metadata: at most 3 entries");

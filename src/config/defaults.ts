@@ -5,11 +5,14 @@
  */
 import { connect } from "node:net";
 import { adapterFactory } from "../providers/registry.js";
+import { applyProviderEnv } from "./env-providers.js";
 
 type RawProvider = Record<string, unknown>;
 
 interface CloudDefault {
   env: string;
+  /** Another variable holding the same key, read when `env` is unset. */
+  alias?: string;
   type: string;
   name: string;
   /** alias -> upstream model: "fast" and "smart" let one name balance across vendors. */
@@ -31,6 +34,7 @@ const CLOUD: CloudDefault[] = [
   },
   {
     env: "GEMINI_API_KEY",
+    alias: "GOOGLE_API_KEY",
     type: "gemini",
     name: "gemini",
     models: { "gemini-2.0-flash": "gemini-2.0-flash", "gemini-2.5-pro": "gemini-2.5-pro", fast: "gemini-2.0-flash", smart: "gemini-2.5-pro" },
@@ -87,20 +91,29 @@ function cloudWithSettings(env: NodeJS.ProcessEnv): RawProvider[] {
       discover_models: true,
     });
   }
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const aws = (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) || env.AWS_BEARER_TOKEN_BEDROCK;
+  // AWS_BEDROCK_* (region, access key, secret, model ids) win over the standard AWS variables,
+  // for hosts whose AWS_* credentials are meant for something else.
+  const region = env.AWS_BEDROCK_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const bedrockKeys = !!(env.AWS_BEDROCK_ACCESS_KEY_ID && env.AWS_BEDROCK_SECRET_ACCESS_KEY);
+  const aws = bedrockKeys || (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) || env.AWS_BEARER_TOKEN_BEDROCK;
   if (aws && region && adapterFactory("bedrock")) {
     const geo = bedrockGeo(region);
+    const ids = urls(env.AWS_BEDROCK_MODEL_IDS);
     out.push({
       name: "bedrock",
       type: "bedrock",
-      models: {
-        "claude-3-5-haiku": `${geo}.anthropic.claude-3-5-haiku-20241022-v1:0`,
-        "claude-sonnet-4": `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
-        "nova-lite": `${geo}.amazon.nova-lite-v1:0`,
-        fast: `${geo}.amazon.nova-lite-v1:0`,
-        smart: `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
-      },
+      ...(env.AWS_BEDROCK_REGION ? { region: "${AWS_BEDROCK_REGION}" } : {}),
+      ...(bedrockKeys ? { aws_access_key_id: "${AWS_BEDROCK_ACCESS_KEY_ID}", aws_secret_access_key: "${AWS_BEDROCK_SECRET_ACCESS_KEY}" } : {}),
+      models:
+        ids.length > 0
+          ? Object.fromEntries([...ids.map((id) => [id, id]), ["fast", ids[0]!], ["smart", ids.at(-1)!]])
+          : {
+              "claude-3-5-haiku": `${geo}.anthropic.claude-3-5-haiku-20241022-v1:0`,
+              "claude-sonnet-4": `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
+              "nova-lite": `${geo}.amazon.nova-lite-v1:0`,
+              fast: `${geo}.amazon.nova-lite-v1:0`,
+              smart: `${geo}.anthropic.claude-sonnet-4-20250514-v1:0`,
+            },
     });
   }
   return out;
@@ -170,14 +183,18 @@ async function localProviders(env: NodeJS.ProcessEnv, probe: boolean): Promise<R
 export async function defaultRawConfig(env: NodeJS.ProcessEnv = process.env, probeLocal = true): Promise<Record<string, unknown>> {
   const providers: RawProvider[] = [];
   for (const c of CLOUD) {
-    if (!env[c.env] || !adapterFactory(c.type)) continue;
-    providers.push({ name: c.name, type: c.type, api_key: `\${${c.env}}`, models: c.models });
+    const key = env[c.env] ? c.env : c.alias && env[c.alias] ? c.alias : undefined;
+    if (!key || !adapterFactory(c.type)) continue;
+    providers.push({ name: c.name, type: c.type, api_key: `\${${key}}`, models: c.models });
   }
   providers.push(...cloudWithSettings(env));
   providers.push(...(await localProviders(env, probeLocal)));
   if (providers.length === 0) {
-    return { pool: { strategy: "adaptive", default_model: "mock" }, providers: MOCK_PROVIDERS };
+    const mocks = MOCK_PROVIDERS.map((p) => ({ ...p }));
+    applyProviderEnv(mocks, env);
+    return { pool: { strategy: "adaptive", default_model: "mock" }, providers: mocks };
   }
+  applyProviderEnv(providers, env);
   const hasFast = providers.some((p) => p.models && typeof p.models === "object" && "fast" in (p.models as object));
   return { pool: hasFast ? { default_model: "fast" } : {}, providers };
 }

@@ -204,8 +204,13 @@ export const providerSchema = z.strictObject({
   max_response_bytes: posInt.default(DEFAULT_MAX_RESPONSE_BYTES),
   /** Largest single event of a streamed answer; a stream's total size is not capped. */
   max_stream_event_bytes: posInt.default(DEFAULT_MAX_STREAM_EVENT_BYTES),
-  /** max_tokens sent when the caller gives none and the API requires it (Anthropic). */
-  default_max_tokens: posInt.default(4096),
+  /**
+   * max_tokens sent upstream when the request sets none (unset: none is sent, except for
+   * anthropic, whose API requires one: 4096 there).
+   */
+  default_max_tokens: posInt.optional(),
+  /** temperature sent upstream when the request sets none (unset: the upstream's default). */
+  default_temperature: z.number().min(0, "must be >= 0").max(2, "must be <= 2").optional(),
   pricing: pricingSchema.optional(),
   /** Spending limits for this provider; past one it leaves rotation until the period resets. */
   budget: budgetSchema.optional(),

@@ -14,9 +14,10 @@ import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { ConfigError, parseConfigText, validateConfig, type LoadedConfig } from "./load.js";
 import { applyOverrides, type Overrides } from "./overrides.js";
-import { checksum, fetchConfigText, safeUrl } from "./remote.js";
+import { checkPinned, checksum, fetchConfigText, safeUrl } from "./remote.js";
 
-export type ConfigSource = { kind: "file"; path: string } | { kind: "url"; url: string };
+/** `sha256`: the checksum a URL's body must have (`--config-sha256`); unset, any body is read. */
+export type ConfigSource = { kind: "file"; path: string } | { kind: "url"; url: string; sha256?: string };
 
 export type ReloadResult =
   | { status: "unchanged" }
@@ -66,7 +67,11 @@ export function createReloader(opts: ReloaderOptions): Reloader {
   let running: Promise<ReloadResult> | undefined;
 
   const read = async (): Promise<string> => {
-    if (src.kind === "url") return fetchConfigText(src.url);
+    if (src.kind === "url") {
+      const text = await fetchConfigText(src.url);
+      checkPinned(text, src.url, src.sha256);
+      return text;
+    }
     try {
       return readFileSync(src.path, "utf8");
     } catch (err) {

@@ -120,6 +120,10 @@ const poolSchema = z.strictObject({
         `unknown fallback policy ${JSON.stringify(issue.input)}; expected one of ${FALLBACK_POLICIES.join(", ")}`,
     })
     .default("next_available"),
+  /** Requests in flight at once across all providers together (0 = no cap; src/limits/pool-caps.ts). */
+  max_concurrency: nonNegInt.default(0),
+  /** Requests per minute admitted across all providers together (0 = no cap). */
+  rpm: nonNegInt.default(0),
   /** Further attempts after the first one fails with a retryable error. */
   max_retries: nonNegInt.max(10, "must be <= 10").default(3),
   retry_backoff_ms: z

@@ -9,7 +9,7 @@ import { defaultRawConfig } from "./defaults.js";
 import { ConfigError, parseConfigText, validateConfig, type LoadedConfig } from "./load.js";
 import { applyOverrides, type Overrides } from "./overrides.js";
 import { loadConfigText, type ConfigSource } from "./reload.js";
-import { fetchConfigText, safeUrl } from "./remote.js";
+import { checkPinned, fetchConfigText, parseSha256, safeUrl } from "./remote.js";
 
 export const EMBEDDED = "embedded default";
 
@@ -43,26 +43,31 @@ export function readRawConfig(path: string): Record<string, unknown> {
  * config file found as above; undefined for the embedded default.
  */
 export function findConfigSource(
-  opts: { config?: string; configUrl?: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  opts: { config?: string; configUrl?: string; configSha256?: string; env?: NodeJS.ProcessEnv; cwd?: string },
 ): ConfigSource | undefined {
   const env = opts.env ?? process.env;
   const url = opts.configUrl || (opts.config ? undefined : env.LLMPOOL_CONFIG_URL);
+  const pin = opts.configSha256 ?? env.LLMPOOL_CONFIG_SHA256;
+  const pinFrom = opts.configSha256 !== undefined ? "--config-sha256" : "LLMPOOL_CONFIG_SHA256";
   if (url) {
     if (opts.config) throw new ConfigError("--config-url", [{ path: "(flags)", message: "give either --config or --config-url, not both" }]);
     if (!/^https?:\/\//.test(url)) throw new ConfigError(safeUrl(url), [{ path: "(url)", message: "expected an http:// or https:// URL" }]);
-    return { kind: "url", url };
+    return pin ? { kind: "url", url, sha256: parseSha256(pin, pinFrom) } : { kind: "url", url };
   }
+  if (pin) throw new ConfigError(pinFrom, [{ path: "(flags)", message: "only with --config-url (or LLMPOOL_CONFIG_URL)" }]);
   const file = findConfigFile(opts.config, env, opts.cwd);
   return file ? { kind: "file", path: file } : undefined;
 }
 
 export async function loadEffectiveConfig(
-  opts: { config?: string; configUrl?: string; overrides?: Overrides; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { config?: string; configUrl?: string; configSha256?: string; overrides?: Overrides; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<LoadedConfig> {
   const env = opts.env ?? process.env;
   const source = findConfigSource(opts);
   if (source?.kind === "url") {
-    return loadConfigText(await fetchConfigText(source.url), safeUrl(source.url), opts.overrides ?? {}, env);
+    const text = await fetchConfigText(source.url);
+    checkPinned(text, source.url, source.sha256);
+    return loadConfigText(text, safeUrl(source.url), opts.overrides ?? {}, env);
   }
   const file = source?.path;
   const raw = file ? readRawConfig(file) : await defaultRawConfig(env);

@@ -14,6 +14,7 @@ import { ollamaAdapter } from "./ollama/index.js";
 import { MockProvider } from "./mock/index.js";
 import { OPENAI_PRESETS, OpenAIProvider } from "./openai/index.js";
 import type { Provider } from "../core/provider.js";
+import { withRequestDefaults } from "./request-defaults.js";
 
 export type { AdapterDeps, AdapterFactory } from "./adapter-factory.js";
 
@@ -92,5 +93,5 @@ export function adapterFactory(type: string): AdapterFactory | undefined {
 export function createAdapter(cfg: ProviderConfig, deps: AdapterDeps): Provider {
   const f = ADAPTERS[cfg.type];
   if (!f) throw new Error(`provider type ${cfg.type} has no adapter`);
-  return f.create(cfg, deps);
+  return withRequestDefaults(f.create(cfg, deps), cfg);
 }

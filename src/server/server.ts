@@ -56,6 +56,7 @@ import { withResponseCache } from "./cache-front.js";
 import { createConfiguredCache } from "../cache/configured.js";
 import type { Redis } from "ioredis";
 import { createDoors, type DoorService } from "./doors/index.js";
+import { createPoolCaps } from "../limits/pool-caps.js";
 
 export interface ServerOptions {
   loaded: LoadedConfig;
@@ -146,14 +147,15 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     redis: opts.redis,
   });
   const shared = state.admission;
+  const caps = createPoolCaps({ caps: () => loaded.config.pool });
   const poolOpts: PoolOptions = {
     clock: opts.clock,
     random: opts.random,
-    observers: [...(opts.observers ?? [])],
+    observers: [caps.observer, ...(opts.observers ?? [])],
     logger,
     pricer,
     gates: shared ? [cost.budgets.endpointGate, shared.endpointGate] : [cost.budgets.endpointGate],
-    requestGates: shared ? [shared.requestGate, cost.budgets.requestGate] : [cost.budgets.requestGate],
+    requestGates: shared ? [caps.requestGate, shared.requestGate, cost.budgets.requestGate] : [caps.requestGate, cost.budgets.requestGate],
     reserver: shared?.reserver,
     shared: state.sharedMode,
   };

@@ -29,6 +29,17 @@ const cfg = (f: Fake, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("anthropic adapter", () => {
+  it("sends max_tokens 4096 when neither the request nor default_max_tokens sets one; default_temperature fills in", async () => {
+    const f = await fake();
+    const p = adapterFor(cfg(f, { default_temperature: 0.4 }));
+    cleanup.push(() => p.close());
+    await p.chat(callOf({ messages: [user("hi")] }, "claude-3-5-haiku-latest"));
+    await p.chat(callOf({ messages: [user("hi")], temperature: 0.8, maxTokens: 9 }, "claude-3-5-haiku-latest"));
+    const [a, b] = f.chatRequests();
+    expect([a!.body.max_tokens, a!.body.temperature]).toEqual([4096, 0.4]);
+    expect([b!.body.max_tokens, b!.body.temperature]).toEqual([9, 0.8]);
+  });
+
   it("sends x-api-key, anthropic-version and a default max_tokens; lifts the system prompt", async () => {
     const f = await fake();
     const p = adapterFor(cfg(f, { default_max_tokens: 1024 }));

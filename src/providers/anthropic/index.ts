@@ -20,6 +20,9 @@ export const ANTHROPIC_VERSION = "2023-06-01";
 /** The Messages API documents prefilling the assistant turn, so resume can continue on it. */
 const CAPABILITIES: ProviderCapabilities = { vision: true, tools: true, contextWindow: 200_000, imageUrls: true, prefill: true };
 
+/** max_tokens when neither the request nor `default_max_tokens` sets one: the API requires it. */
+const FALLBACK_MAX_TOKENS = 4096;
+
 export class AnthropicProvider extends HttpAdapter {
   readonly type = "anthropic";
   private readonly defaultMaxTokens: number;
@@ -33,7 +36,7 @@ export class AnthropicProvider extends HttpAdapter {
       io: { extract: anthropicErrorOf, rateLimit: (res) => parseAnthropicRateLimit(res) },
       notFoundHint: "give base_url without /v1; llmpool adds /v1/messages",
     });
-    this.defaultMaxTokens = cfg.default_max_tokens;
+    this.defaultMaxTokens = cfg.default_max_tokens ?? FALLBACK_MAX_TOKENS;
   }
 
   async chat(call: UpstreamCall): Promise<ChatResult> {
