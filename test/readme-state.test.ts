@@ -29,4 +29,13 @@ describe("README shared state", () => {
     expect(config.state).toEqual({ backend: "redis", url: env.REDIS_URL, key_prefix: "llmpool", on_unavailable: "local", replicas_hint: 3 });
     expect(config.providers[0]).toMatchObject({ rpm: 500, tpm: 200000, max_concurrency: 64 });
   });
+
+  it("the racing example under Running several replicas is a valid config racing an rpm-limited provider", () => {
+    const block = yamlBlocks("## Running several replicas").find((b) => b.includes("strategy: racing"));
+    expect(block).toBeDefined();
+    const { config } = validateConfig(parseConfigText(block!, "README"), "README", env);
+    expect(config.state.backend).toBe("redis");
+    expect(config.pool.strategy).toBe("racing");
+    expect(config.providers.find((p) => p.name === "small-quota")).toMatchObject({ rpm: 100 });
+  });
 });

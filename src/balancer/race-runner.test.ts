@@ -267,3 +267,107 @@ describe("raceStream", () => {
     expect(won.leg.candidate).toBe("first");
   });
 });
+
+describe("reserved legs (shared limits: startLeg answers with a promise)", () => {
+  /** A host whose legs are granted when the test says so; `wanted` is read at each grant. */
+  function reservingHost(clock: FakeClock, available: string[]) {
+    const queue = [...available];
+    const grants: { c: string; grant: (ok: boolean) => void }[] = [];
+    const started: string[] = [];
+    const released: string[] = [];
+    const ended: string[] = [];
+    const h: RaceHost<string> = {
+      clock,
+      view: (c) => fakeView(c, { samples: 100, latencies: [100, 200, 300] }),
+      startLeg(wanted) {
+        const c = queue.shift();
+        if (!c) return undefined;
+        const d = deferred<boolean>();
+        grants.push({ c, grant: d.resolve });
+        return d.promise.then((ok) => {
+          if (!ok) return undefined;
+          if (!wanted()) {
+            released.push(c);
+            return undefined;
+          }
+          started.push(c);
+          return { candidate: c, attempt: { signal: new AbortController().signal }, started: clock.now() };
+        });
+      },
+      endLeg: (leg) => void ended.push(leg.candidate),
+    };
+    return { h, grants, started, released, ended };
+  }
+  const pending = (calls: Map<string, Deferred<ChatResult>>) => (c: string) => {
+    const d = deferred<ChatResult>();
+    calls.set(c, d);
+    return d.promise;
+  };
+
+  it("first_wins: legs start one after another as granted; a refused one is skipped for the next", async () => {
+    const clock = createFakeClock();
+    const { h, grants, started } = reservingHost(clock, ["b", "c", "d"]);
+    const calls = new Map<string, Deferred<ChatResult>>();
+    const p = raceChat(spec({ mode: "first_wins", fanout: 3 }), h, firstLeg(clock), fakeContext(), pending(calls));
+    // One reservation at a time: the next leg is asked for only after this one is settled.
+    expect(grants.map((g) => g.c)).toEqual(["b"]);
+    grants[0]!.grant(false);
+    await flush();
+    expect(started).toEqual([]);
+    // A refusal ends the chain here (the host chooses again itself); the race goes on with the first leg.
+    calls.get("first")!.resolve(result("first"));
+    expect((await p).leg.candidate).toBe("first");
+  });
+
+  it("a leg granted after the race was decided is given back and never called", async () => {
+    const clock = createFakeClock();
+    const { h, grants, started, released } = reservingHost(clock, ["b"]);
+    const calls = new Map<string, Deferred<ChatResult>>();
+    const p = raceChat(spec({ mode: "first_wins", fanout: 2 }), h, firstLeg(clock), fakeContext(), pending(calls));
+    calls.get("first")!.resolve(result("first"));
+    expect((await p).leg.candidate).toBe("first");
+    grants[0]!.grant(true);
+    await flush();
+    expect(released).toEqual(["b"]);
+    expect(started).toEqual([]);
+    expect(calls.has("b")).toBe(false);
+  });
+
+  it("a granted leg races: it can win, and the first leg is ended as lost", async () => {
+    const clock = createFakeClock();
+    const { h, grants, started, ended } = reservingHost(clock, ["b"]);
+    const calls = new Map<string, Deferred<ChatResult>>();
+    const p = raceChat(spec({ mode: "first_wins", fanout: 2 }), h, firstLeg(clock), fakeContext(), (c, signal) => {
+      const d = deferred<ChatResult>();
+      signal.addEventListener("abort", () => d.reject(new ProviderError({ provider: c, kind: "canceled", message: "aborted" })));
+      calls.set(c, d);
+      return d.promise;
+    });
+    grants[0]!.grant(true);
+    await flush();
+    expect(started).toEqual(["b"]);
+    calls.get("b")!.resolve(result("from b"));
+    expect((await p).leg.candidate).toBe("b");
+    await flush();
+    expect(ended).toEqual(["first"]);
+  });
+
+  it("hedged: the hedge is reserved when its delay passes; a refusal refunds the hedge budget", async () => {
+    const clock = createFakeClock();
+    const { h, grants } = reservingHost(clock, ["b", "c"]);
+    const budget = createHedgeBudget(1);
+    const s = { ...spec({ mode: "hedged", delay: 100 }), budget };
+    const calls = new Map<string, Deferred<ChatResult>>();
+    const p = raceChat(s, h, firstLeg(clock), fakeContext(), pending(calls));
+    expect(grants).toHaveLength(0);
+    clock.advance(100);
+    expect(grants.map((g) => g.c)).toEqual(["b"]);
+    const spent = budget.tokens;
+    grants[0]!.grant(false);
+    await flush();
+    // Refunded: the hedge that was not started cost nothing.
+    expect(budget.tokens).toBe(spent + 1);
+    calls.get("first")!.resolve(result("first"));
+    expect((await p).leg.candidate).toBe("first");
+  });
+});

@@ -48,8 +48,11 @@ export interface RaceHost<C, S extends LegSignal = LegSignal> {
   /** What the strategy knows about a candidate (hedge delays read it). */
   view(c: C): EndpointView;
   /** Pick a candidate not yet racing, account an extra upstream call and start its attempt
-   * signal; undefined when no candidate is left. */
-  startLeg(): Leg<C, S> | undefined;
+   * signal; undefined when no candidate is left. With shared limits the leg is reserved on
+   * the shared counters first: a promise, settled with the started leg, or undefined when
+   * none was admitted or `wanted()` (asked once the reservation is granted) says the race no
+   * longer needs it (the host then gives the reservation back and starts nothing). */
+  startLeg(wanted: () => boolean): Leg<C, S> | Promise<Leg<C, S> | undefined> | undefined;
   /** A leg the race does not hand back has ended. */
   endLeg(leg: Leg<C, S>, outcome: LegOutcome): void;
   /** A race with two legs or more was decided: every leg that entered, and the winner. */
@@ -182,25 +185,45 @@ function race<C, S extends LegSignal, R>(
     };
 
     launch(first);
-    if (spec.mode !== "hedged") {
-      for (let i = 1; i < spec.fanout && !done; i++) {
-        const leg = host.startLeg();
-        if (!leg) break;
-        launch(leg);
+    const wanted = () => !done;
+    /** Start up to `left` more legs, one after another (a reserved leg waits for its grant). */
+    const more = (left: number): void => {
+      for (; left > 0 && !done; left--) {
+        const got = host.startLeg(wanted);
+        if (got === undefined) return;
+        if (!(got instanceof Promise)) {
+          launch(got);
+          continue;
+        }
+        got.then(
+          (leg) => {
+            if (leg === undefined) return;
+            if (done) return host.endLeg(leg, { ok: false, latencyMs: 0, canceled: true });
+            launch(leg);
+            more(left - 1);
+          },
+          () => undefined,
+        );
+        return;
       }
-      return;
-    }
+    };
+    if (spec.mode !== "hedged") return more(spec.fanout - 1);
     spec.budget.deposit();
     const delay = spec.hedgeDelayMs(host.view(first.candidate), ctx);
     cancelTimer = host.clock.setTimeout(() => {
       cancelTimer = undefined;
       if (done || !spec.budget.tryWithdraw()) return;
-      const leg = host.startLeg();
-      if (!leg) {
-        spec.budget.refund();
-        return;
-      }
-      launch(leg);
+      const got = host.startLeg(wanted);
+      if (got === undefined) return spec.budget.refund();
+      if (!(got instanceof Promise)) return launch(got);
+      got.then(
+        (leg) => {
+          if (leg === undefined) return spec.budget.refund();
+          if (done) return host.endLeg(leg, { ok: false, latencyMs: 0, canceled: true });
+          launch(leg);
+        },
+        () => spec.budget.refund(),
+      );
     }, delay);
   });
 }

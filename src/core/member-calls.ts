@@ -33,6 +33,14 @@ export interface MemberCall {
 export interface MemberCalls<M> {
   /** Whether `m`'s gates let it take `call` (sent to it as `model`) now. */
   admits(m: M, call: UpstreamCall, model: string, stream: boolean): boolean;
+  /**
+   * Before `m` starts on `call`, with limits shared by several replicas: reserve the call on
+   * the shared counters. undefined: nothing to wait for, start now; else resolves true once
+   * reserved (then `start` it) or false when the cluster refused it (skip the member, as a
+   * gate would), or the call was aborted or `wanted()` (asked once granted: a race may be
+   * over by then) is false, in which case the reservation is given back.
+   */
+  reserve?(m: M, call: UpstreamCall, wanted?: () => boolean): Promise<boolean> | undefined;
   /** `m` starts on `call`; `signal` is the member call's own abort signal. */
   start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: AbortSignal): MemberCall;
   /** The pick facts of the request `call` belongs to, when the pool started it. */

@@ -9,7 +9,7 @@ import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
 import type { RateLimitInfo, ServedBy, TokenUsage } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
-import type { RaceHost } from "../balancer/race-runner.js";
+import type { Leg, RaceHost } from "../balancer/race-runner.js";
 import type { Clock } from "../util/clock.js";
 import { ChunkGaps } from "./chunk-gaps.js";
 import { attemptSignal, type AttemptSignal } from "../core/attempt-signal.js";
@@ -298,9 +298,10 @@ export class Attempts {
     return {
       clock: this.clock,
       view: (at) => at.endpoint,
-      startLeg: () => {
+      startLeg: (wanted) => {
         const route = this.d.choose(plan);
         if (!route || triedOn(plan, route.endpoint)) return undefined;
+        if (this.d.reserver) return this.reserveLeg(plan, route, ctx, wanted);
         const at = this.start(plan, route, "first", ctx, true);
         return { candidate: at, attempt: at.signal, started: at.started };
       },
@@ -317,6 +318,61 @@ export class Attempts {
           winner.endpoint.name,
         ),
     };
+  }
+
+  /**
+   * A race leg with shared limits: reserved on the shared counters before it starts; a
+   * refusal blocks the endpoint and the strategy chooses again among untried ones. Never
+   * waits in the queue: a leg the cluster has no room for is simply not raced.
+   */
+  private async reserveLeg(plan: Plan, route: Route, ctx: CallContext, wanted: () => boolean): Promise<Leg<Attempt, AttemptSignal> | undefined> {
+    const reserver = this.d.reserver!;
+    for (;;) {
+      let block;
+      try {
+        plan.gate.upstreamModel = route.upstreamModel;
+        block = await reserver.reserve(route.endpoint, plan.gate);
+      } catch {
+        return undefined;
+      }
+      if (!block) {
+        if (ctx.signal.aborted || !wanted()) {
+          reserver.release(route.endpoint, plan.record);
+          return undefined;
+        }
+        const at = this.start(plan, route, "first", ctx, true);
+        return { candidate: at, attempt: at.signal, started: at.started };
+      }
+      if (ctx.signal.aborted || !wanted()) return undefined;
+      plan.record.blocked.set(route.endpoint.name, block);
+      const next = this.d.choose(plan);
+      if (!next || triedOn(plan, next.endpoint)) return undefined;
+      route = next;
+    }
+  }
+
+  /**
+   * A composite's member call with shared limits (src/pool/member-calls.ts): reserved before
+   * it starts; false when the cluster refuses it (the member counts as blocked) or the
+   * request (or the composite's race: `wanted`) no longer needs it. undefined: no shared
+   * limits, start now.
+   */
+  reserveMember(plan: Plan | undefined, e: Endpoint, signal: AbortSignal, wanted?: () => boolean): Promise<boolean> | undefined {
+    const reserver = this.d.reserver;
+    if (!reserver || !plan) return undefined;
+    // The reservation reads the request's sizes and record, not the member's model.
+    const pending = reserver.reserve(e, plan.gate);
+    if (pending === undefined) return undefined;
+    return pending.then(
+      (block) => {
+        // A refused member is skipped by the composite; the shared gate remembers the refusal.
+        if (block) return false;
+        if (!signal.aborted && (wanted === undefined || wanted())) return true;
+        reserver.release(e, plan.record);
+        return false;
+      },
+      () => false,
+    );
   }
 
   /** A race leg's own signal (src/balancer/race-runner.ts combines the attempt's with the race's)

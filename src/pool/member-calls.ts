@@ -5,6 +5,8 @@
  * each member call is then started and ended by Attempts (attempts.ts), so the member's
  * breaker, ejection, limits, latency samples and the observers (metrics, logs, budgets) see
  * it. The request is found by the abort signal of the attempt the composite was called with.
+ * With shared limits (src/state) each member call is reserved on the cluster's counters
+ * before it starts and settled when it ends, as the pool's own attempts are.
  */
 import type { EndpointGate } from "../core/gate.js";
 import type { MemberCall, MemberCalls } from "../core/member-calls.js";
@@ -30,6 +32,9 @@ export function createMemberCalls(o: MemberCallsOptions): MemberCalls<Endpoint> 
       const now = o.now();
       for (const g of o.gates()) if (g.check(m, req, now)) return false;
       return true;
+    },
+    reserve(m, call, wanted) {
+      return attempts.reserveMember(attempts.planOf(call.signal), m, call.signal, wanted);
     },
     start(m, call, _model, role, signal): MemberCall {
       const plan = attempts.planOf(call.signal);

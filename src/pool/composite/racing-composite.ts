@@ -42,6 +42,7 @@ interface Runner {
   readonly call: MemberCall;
 }
 type MemberLeg = Leg<Runner, AttemptSignal>;
+const always = () => true;
 
 export class RacingComposite implements Provider {
   readonly name: string;
@@ -58,14 +59,39 @@ export class RacingComposite implements Provider {
     this.calls = o.calls ?? directMemberCalls;
   }
 
-  /** Start a leg on the member the strategy picks among those not yet racing. */
-  private startLeg(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): MemberLeg | undefined {
+  /**
+   * Start a leg on the member the strategy picks among those not yet racing. With shared
+   * limits the member is reserved first (a promise): a refused one is skipped and the
+   * strategy picks again; `wanted` says whether the race still needs the leg once granted.
+   */
+  private startLeg(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>, wanted: () => boolean): MemberLeg | Promise<MemberLeg | undefined> | undefined {
+    const m = this.pick(call, ctx, tried);
+    if (!m) return undefined;
+    const pending = this.calls.reserve?.(m, call, wanted);
+    return pending === undefined ? this.launch(m, call) : this.reservedLeg(m, pending, call, ctx, tried, wanted);
+  }
+
+  private async reservedLeg(m: MemberEndpoint, pending: Promise<boolean>, call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>, wanted: () => boolean): Promise<MemberLeg | undefined> {
+    for (;;) {
+      if (await pending) return this.launch(m, call);
+      if (call.signal.aborted || !wanted()) return undefined;
+      const next = this.pick(call, ctx, tried);
+      if (!next) return undefined;
+      m = next;
+      pending = this.calls.reserve!(m, call, wanted) ?? Promise.resolve(true);
+    }
+  }
+
+  private pick(call: UpstreamCall, ctx: PickContext & { now: number }, tried: Set<MemberEndpoint>): MemberEndpoint | undefined {
     const open = available(this.o.members, tried, this.calls, call, ctx.stream);
     if (open.length === 0) return undefined;
     ctx.now = this.o.clock.now();
     const m = this.o.strategy.pick(open, ctx);
-    if (!m) return undefined;
-    tried.add(m);
+    if (m) tried.add(m);
+    return m;
+  }
+
+  private launch(m: MemberEndpoint, call: UpstreamCall): MemberLeg {
     const attempt = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
     const mc = this.calls.start(m, call, memberModel(m, call.model), "first", attempt.signal);
     return { candidate: { m, call: mc }, attempt, started: this.o.clock.now() };
@@ -75,7 +101,7 @@ export class RacingComposite implements Provider {
     return {
       clock: this.o.clock,
       view: (r) => r.m,
-      startLeg: () => this.startLeg(call, ctx, tried),
+      startLeg: (wanted) => this.startLeg(call, ctx, tried, wanted),
       endLeg: (leg, outcome) => {
         leg.attempt.done();
         leg.candidate.call.end({ ...outcome, canceled: outcome.canceled || call.signal.aborted });
@@ -92,7 +118,8 @@ export class RacingComposite implements Provider {
   async chat(call: UpstreamCall): Promise<ChatResult> {
     const ctx = memberPickContext(this.calls, call, false, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
-    const first = this.startLeg(call, ctx, tried);
+    const got = this.startLeg(call, ctx, tried, always);
+    const first = got instanceof Promise ? await got : got;
     if (!first) throw membersFailed(this.name, []);
     try {
       const won = await raceChat(this.race, this.host(call, ctx, tried), first, ctx, ({ m }, signal) =>
@@ -113,7 +140,8 @@ export class RacingComposite implements Provider {
   async *stream(call: UpstreamCall): AsyncGenerator<StreamEvent> {
     const ctx = memberPickContext(this.calls, call, true, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
-    const first = this.startLeg(call, ctx, tried);
+    const got = this.startLeg(call, ctx, tried, always);
+    const first = got instanceof Promise ? await got : got;
     if (!first) throw membersFailed(this.name, []);
     let leg: MemberLeg = first;
     let it: AsyncIterator<StreamEvent>;

@@ -63,6 +63,12 @@ export class SequentialComposite implements Provider {
     const errors: ProviderError[] = [];
     for (let m = this.next(call, false, tried, ctx); m; m = this.next(call, false, tried, ctx)) {
       tried.add(m);
+      // With shared limits the member is reserved first; a refused one is skipped like a gated one.
+      const pending = this.calls.reserve?.(m, call);
+      if (pending !== undefined && !(await pending)) {
+        if (call.signal.aborted) break;
+        continue;
+      }
       const started = this.o.clock.now();
       const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
       const model = memberModel(m, call.model);
@@ -90,6 +96,12 @@ export class SequentialComposite implements Provider {
     const errors: ProviderError[] = [];
     for (let m = this.next(call, true, tried, ctx); m; m = this.next(call, true, tried, ctx)) {
       tried.add(m);
+      // With shared limits the member is reserved first; a refused one is skipped like a gated one.
+      const pending = this.calls.reserve?.(m, call);
+      if (pending !== undefined && !(await pending)) {
+        if (call.signal.aborted) break;
+        continue;
+      }
       const started = this.o.clock.now();
       const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
       const model = memberModel(m, call.model);
