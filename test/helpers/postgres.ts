@@ -61,7 +61,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const [cmd, args] = command(user, "initdb", ["-D", data, "-U", "llmpool", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]);
   const init = spawnSync(cmd, args, { encoding: "utf8" });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-  const port = await freePort();
+  let port = await freePort();
   let proc: ChildProcess | undefined;
 
   const start = () =>
@@ -102,7 +102,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       p.kill("SIGINT"); // fast shutdown
     });
 
-  await start();
+  // The free port may be taken by another test's server before postgres binds it: take another.
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (tries >= 5 || !String((err as Error).message).includes("Address already in use")) throw err;
+      port = await freePort();
+    }
+  }
   return {
     url: `postgres://llmpool:${password}@127.0.0.1:${port}/llmpool`,
     password,

@@ -35,7 +35,7 @@ export function freePort(): Promise<number> {
 
 export async function startRedis(): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), "llmpool-redis-"));
-  const port = await freePort();
+  let port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = () =>
@@ -83,7 +83,16 @@ export async function startRedis(): Promise<TestRedis> {
     });
   };
 
-  await start();
+  // The free port may be taken by another test's server before redis binds it: take another.
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (tries >= 5 || !String((err as Error).message).includes("in use")) throw err;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
