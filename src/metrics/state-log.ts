@@ -2,7 +2,7 @@
  * A short history of each provider's state changes (GetPoolStats `state_changes`, the
  * dashboard): healthy -> ejected -> half-open -> healthy, with times and reasons. A provider's
  * state is worked out from its mechanisms' verdicts each time it is read (src/pool/endpoint.ts),
- * so the log reads it where it can change: around every upstream attempt (as a pool observer),
+ * so the log reads it where it can change: after every upstream attempt (as a pool observer),
  * and on a sweep over all providers (every second, and before each stats snapshot) for the
  * changes that time or a health probe makes. Per provider at most `keep` entries.
  */
@@ -25,6 +25,10 @@ export interface StateChangeRecord {
 }
 
 export interface StateLogOptions {
+  /** The providers now configured, swept every `sweepMs` once started. */
+  endpoints?: () => Iterable<StatefulEndpoint>;
+  /** Sweep period. Default 1000 ms. */
+  sweepMs?: number;
   /** Changes kept per provider. Default 50. */
   keep?: number;
   /** Wall clock (default Date.now). */
@@ -37,6 +41,9 @@ export interface StateLog {
   sweep(endpoints: Iterable<StatefulEndpoint>): void;
   /** A provider's changes, oldest first. */
   changes(name: string): readonly StateChangeRecord[];
+  /** Take every provider's baseline now, then sweep every `sweepMs` (needs `endpoints`). */
+  start(): void;
+  stop(): void;
 }
 
 const NONE: readonly StateChangeRecord[] = Object.freeze([]);
@@ -60,30 +67,40 @@ export function createStateLog(opts: StateLogOptions = {}): StateLog {
     if (log.length > keep) log.splice(0, log.length - keep);
   };
 
+  const sweep = (endpoints: Iterable<StatefulEndpoint>) => {
+    const seen = new Set<string>();
+    for (const e of endpoints) {
+      observe(e);
+      seen.add(e.name);
+    }
+    for (const name of last.keys()) {
+      if (!seen.has(name)) {
+        last.delete(name);
+        logs.delete(name);
+      }
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+
   return {
     observer: {
-      // Before the call too: a provider first seen after the failure that moved it would
-      // have that state as its baseline.
-      attemptStarted(_r, endpoint) {
-        observe(endpoint);
-      },
+      // After the call only: start() took every provider's baseline, and the server sweeps
+      // after a reload, so a provider it adds has one too.
       attemptEnded(_r, endpoint) {
         observe(endpoint);
       },
     },
-    sweep(endpoints) {
-      const seen = new Set<string>();
-      for (const e of endpoints) {
-        observe(e);
-        seen.add(e.name);
-      }
-      for (const name of last.keys()) {
-        if (!seen.has(name)) {
-          last.delete(name);
-          logs.delete(name);
-        }
-      }
+    start() {
+      if (timer || !opts.endpoints) return;
+      sweep(opts.endpoints());
+      timer = setInterval(() => sweep(opts.endpoints!()), opts.sweepMs ?? 1000);
+      timer.unref();
     },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    sweep,
     changes: (name) => logs.get(name) ?? NONE,
   };
 }

@@ -176,10 +176,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
     redis: opts.cacheRedis ?? state.backend.client,
     keyPrefix: opts.redisKeyPrefix ?? loaded.config.state.key_prefix,
   });
-  // State changes: read after every attempt and swept each second (time and probes change it too).
-  const stateLog = createStateLog();
-  const stateSweep = setInterval(() => stateLog.sweep(pool.endpoints), 1000);
-  stateSweep.unref();
+  const stateLog = createStateLog({ endpoints: () => pool.endpoints });
   const stats = { cost, races, stateLog, refresh: () => state.refresh() };
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend, cache });
   const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
@@ -191,7 +188,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   pool.addObserver(metrics.observer);
   pool.addObserver(createLogObserver(logger));
   await pool.start();
-  stateLog.sweep(pool.endpoints); // every provider's baseline
+  stateLog.start();
   const history = createStatsHistory({
     source: {
       *providers() {
@@ -331,6 +328,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
       const restart = restartOnly(loaded, next);
       if (restart.length > 0) logger.warn({ keys: restart }, "these settings changed but apply only after a restart");
       const result = pool.reload(next);
+      stateLog.sweep(pool.endpoints); // baselines for the providers it added
       loaded = next;
       return result;
     },
@@ -357,7 +355,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
         tracker.destroyAll();
         await closed;
         history.stop();
-        clearInterval(stateSweep);
+        stateLog.stop();
         await pool.close();
         races.close();
         await cost.close(); // writes the ledger's last batch
