@@ -7,8 +7,8 @@
  */
 import type { ChatResult, Provider, ProviderCapabilities, StreamEvent, UpstreamCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
-import type { MemberCalls } from "../../core/member-calls.js";
-import { attemptSignal } from "../../core/attempt-signal.js";
+import type { MemberCall, MemberCalls } from "../../core/member-calls.js";
+import { attemptSignal, type AttemptSignal } from "../../core/attempt-signal.js";
 import type { Clock } from "../../util/clock.js";
 import type { PickContext, Strategy } from "../../balancer/strategy.js";
 import {
@@ -57,6 +57,13 @@ export class SequentialComposite implements Provider {
     return this.o.strategy.pick(open, ctx);
   }
 
+  /** Start the member call: its own timeout, model and record in the pool's lifecycle. */
+  private open(m: MemberEndpoint, call: UpstreamCall, first: boolean): { started: number; att: AttemptSignal; model: string; mc: MemberCall } {
+    const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
+    const model = memberModel(m, call.model);
+    return { started: this.o.clock.now(), att, model, mc: this.calls.start(m, call, model, first ? "first" : "fallback", att.signal) };
+  }
+
   async chat(call: UpstreamCall): Promise<ChatResult> {
     const ctx = memberPickContext(this.calls, call, false, this.o.clock.now(), this.o.random);
     const tried = new Set<MemberEndpoint>();
@@ -69,10 +76,7 @@ export class SequentialComposite implements Provider {
         if (call.signal.aborted) break;
         continue;
       }
-      const started = this.o.clock.now();
-      const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
-      const model = memberModel(m, call.model);
-      const mc = this.calls.start(m, call, model, tried.size === 1 ? "first" : "fallback", att.signal);
+      const { started, att, model, mc } = this.open(m, call, tried.size === 1);
       try {
         const res = await m.provider.chat({ ...call, model, signal: att.signal });
         mc.end({ ok: true, latencyMs: this.o.clock.now() - started });
@@ -102,10 +106,7 @@ export class SequentialComposite implements Provider {
         if (call.signal.aborted) break;
         continue;
       }
-      const started = this.o.clock.now();
-      const att = attemptSignal(call.signal, m.config.timeout_ms, m.name, this.o.clock);
-      const model = memberModel(m, call.model);
-      const mc = this.calls.start(m, call, model, tried.size === 1 ? "first" : "fallback", att.signal);
+      const { started, att, model, mc } = this.open(m, call, tried.size === 1);
       const it = m.provider.stream({ ...call, model, signal: att.signal })[Symbol.asyncIterator]();
       // Events before the first token are held back, so a member that fails before answering
       // leaves no trace in the stream.
