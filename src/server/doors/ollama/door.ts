@@ -11,7 +11,7 @@ import { VERSION } from "../../../version.js";
 import type { Req, Res } from "../../http.js";
 import { callHeaders, checkAuth, doorError, readJson, requestMetadata, sendError, sendJson, setProvenance, type DoorContext } from "../door-call.js";
 import type { DoorService, ModelList } from "../service-view.js";
-import { runStream } from "../stream.js";
+import { serveChat, type ChatDoor } from "../chat-call.js";
 import { embedRequest } from "../embed-input.js";
 import { optString } from "../fields.js";
 import { chatRequest, generateRequest } from "./request.js";
@@ -41,26 +41,13 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
     sendError(res, status, error, ollamaError(error));
   };
 
-  async function generate(kind: OllamaKind, req: Req, res: Res): Promise<void> {
-    const denied = checkAuth(ctx, req);
-    if (denied) return fail(res, denied);
-    let parsed;
-    try {
-      const body = await readJson(req, ctx.maxRequestBytes());
-      parsed = (kind === "chat" ? chatRequest : generateRequest)(body, requestMetadata(req));
-    } catch (err) {
-      return fail(res, err);
-    }
-    const model = parsed.request.model;
-    if (parsed.stream) return runStream(service, parsed.request, req, res, ollamaStream(kind, model), (e) => ollamaError(e));
-    try {
-      const a = await service.chat(parsed.request, callHeaders(req, res));
-      setProvenance(res, a.provider, a.attempts, a.costUsd);
-      sendJson(res, 200, answer(kind, a, model));
-    } catch (err) {
-      fail(res, err);
-    }
-  }
+  const chatDoor = (kind: OllamaKind): ChatDoor<ReturnType<typeof chatRequest>> => ({
+    parse: kind === "chat" ? chatRequest : generateRequest,
+    streamFormat: (p) => ollamaStream(kind, p.request.model),
+    answer: (a, p) => answer(kind, a, p.request.model),
+    errorBody: (e) => ollamaError(e),
+  });
+  const doors = { chat: chatDoor("chat"), generate: chatDoor("generate") };
 
   /** /api/embed (`input`, `embeddings`) and the older /api/embeddings (`prompt`, `embedding`). */
   async function embed(legacy: boolean, req: Req, res: Res): Promise<void> {
@@ -125,8 +112,8 @@ export function createOllamaDoor(service: DoorService, ctx: DoorContext) {
 
   return (req: Req, res: Res, path: string): boolean => {
     if (req.method === "POST") {
-      if (path === "/api/chat") void generate("chat", req, res);
-      else if (path === "/api/generate") void generate("generate", req, res);
+      if (path === "/api/chat") void serveChat(service, ctx, doors.chat, req, res);
+      else if (path === "/api/generate") void serveChat(service, ctx, doors.generate, req, res);
       else if (path === "/api/embed") void embed(false, req, res);
       else if (path === "/api/embeddings") void embed(true, req, res);
       else return false;

@@ -6,7 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Req, Res } from "../../http.js";
 import { callHeaders, checkAuth, doorError, readJson, requestMetadata, sendError, sendJson, setProvenance, type DoorContext } from "../door-call.js";
 import type { DoorService } from "../service-view.js";
-import { runStream } from "../stream.js";
+import { serveChat, type ChatDoor } from "../chat-call.js";
 import { invalidArgument } from "../../../core/errors.js";
 import { base64Vector, embedRequest } from "../embed-input.js";
 import { optString } from "../fields.js";
@@ -19,24 +19,12 @@ export function createOpenAIDoor(service: DoorService, ctx: DoorContext) {
     sendError(res, status, error, openaiError(error, status));
   };
 
-  async function chat(req: Req, res: Res): Promise<void> {
-    const denied = checkAuth(ctx, req);
-    if (denied) return fail(res, denied);
-    let parsed;
-    try {
-      parsed = toChatRequest(await readJson(req, ctx.maxRequestBytes()), requestMetadata(req));
-    } catch (err) {
-      return fail(res, err);
-    }
-    if (parsed.stream) return runStream(service, parsed.request, req, res, openaiStream(parsed.includeUsage), openaiError);
-    try {
-      const a = await service.chat(parsed.request, callHeaders(req, res));
-      setProvenance(res, a.provider, a.attempts, a.costUsd);
-      sendJson(res, 200, completion(a));
-    } catch (err) {
-      fail(res, err);
-    }
-  }
+  const chatDoor: ChatDoor<ReturnType<typeof toChatRequest>> = {
+    parse: toChatRequest,
+    streamFormat: (p) => openaiStream(p.includeUsage),
+    answer: (a) => completion(a),
+    errorBody: openaiError,
+  };
 
   async function embeddings(req: Req, res: Res): Promise<void> {
     const denied = checkAuth(ctx, req);
@@ -68,7 +56,7 @@ export function createOpenAIDoor(service: DoorService, ctx: DoorContext) {
   /** True when the request is for this door (and is then answered). */
   return (req: Req, res: Res, path: string): boolean => {
     if (path === "/v1/chat/completions" && req.method === "POST") {
-      void chat(req, res);
+      void serveChat(service, ctx, chatDoor, req, res);
       return true;
     }
     if (path === "/v1/embeddings" && req.method === "POST") {
