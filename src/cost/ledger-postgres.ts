@@ -13,6 +13,7 @@
  */
 import pg from "pg";
 import type { Clock } from "../util/clock.js";
+import { createFlushTimer } from "./flush-timer.js";
 import type { Aggregate, Ledger, LedgerEntry, LedgerTotals, SpendByScope } from "./ledger-types.js";
 
 export interface PostgresLedgerOptions {
@@ -170,8 +171,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   let writing = false;
   let closed = false;
   let failures = 0;
-  let cancelTimer: (() => void) | undefined;
-  let timerDue = Infinity;
+  const timer = createFlushTimer(clock, () => void writeNext());
   let lastPrune = 0;
   let waiters: (() => void)[] = [];
   let inflight = 0;
@@ -189,19 +189,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     if (!writing && queue.length === 0) for (const w of waiters.splice(0)) w();
   };
 
-  function schedule(ms: number): void {
-    const due = clock.now() + ms;
-    if (cancelTimer) {
-      if (due >= timerDue) return;
-      cancelTimer();
-    }
-    timerDue = due;
-    cancelTimer = clock.setTimeout(() => {
-      cancelTimer = undefined;
-      timerDue = Infinity;
-      void writeNext();
-    }, ms);
-  }
+  const schedule = (ms: number) => timer.schedule(ms);
 
   async function writeBatch(entries: LedgerEntry[]): Promise<void> {
     const n = entries.length;
@@ -234,11 +222,7 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
   /** The single writer: one batch at a time, the rest waits in the queue. */
   async function writeNext(): Promise<void> {
     if (writing || queue.length === 0) return settle();
-    if (cancelTimer) {
-      cancelTimer();
-      cancelTimer = undefined;
-      timerDue = Infinity;
-    }
+    timer.cancel();
     writing = true;
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
     queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
@@ -364,11 +348,11 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     async close() {
       if (closed) return;
       closed = true;
-      let timer: NodeJS.Timeout | undefined;
+      let wait: NodeJS.Timeout | undefined;
       // A database that stays down must not hold shutdown forever.
-      await Promise.race([ledger.drain(), new Promise<void>((r) => (timer = setTimeout(r, closeWaitMs)))]);
-      clearTimeout(timer);
-      cancelTimer?.();
+      await Promise.race([ledger.drain(), new Promise<void>((r) => (wait = setTimeout(r, closeWaitMs)))]);
+      clearTimeout(wait);
+      timer.cancel();
       if (ledger.pending > 0) onError(new Error(`ledger closed with ${ledger.pending} call(s) unwritten`));
       await db.end().catch(() => undefined);
     },

@@ -20,6 +20,7 @@ import { dirname, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Clock } from "../util/clock.js";
+import { createFlushTimer } from "./flush-timer.js";
 import { inProcessWriter, pack, SCHEMA, THREAD_JS, type Batch, type WriteFn } from "./ledger-writer.js";
 import type { Aggregate, Ledger, LedgerEntry, RaceCount } from "./ledger-types.js";
 
@@ -87,8 +88,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
   });
 
   let queue: LedgerEntry[] = [];
-  let cancelTimer: (() => void) | undefined;
-  let timerDue = Infinity;
+  const timer = createFlushTimer(clock, () => ledger.flush());
   let closed = false;
   let lastPrune = 0;
 
@@ -142,21 +142,9 @@ export function openLedger(opts: LedgerOptions): Ledger {
     });
   }
 
-  /** Arm the flush timer; an earlier due time replaces a later one. */
-  function schedule(ms: number): void {
-    if (closed) return;
-    const due = clock.now() + ms;
-    if (cancelTimer) {
-      if (due >= timerDue) return;
-      cancelTimer();
-    }
-    timerDue = due;
-    cancelTimer = clock.setTimeout(() => {
-      cancelTimer = undefined;
-      timerDue = Infinity;
-      ledger.flush();
-    }, ms);
-  }
+  const schedule = (ms: number) => {
+    if (!closed) timer.schedule(ms);
+  };
 
   function pruneNow(): number {
     if (retentionDays <= 0) return 0;
@@ -176,11 +164,7 @@ export function openLedger(opts: LedgerOptions): Ledger {
       else schedule(flushIntervalMs);
     },
     flush() {
-      if (cancelTimer) {
-        cancelTimer();
-        cancelTimer = undefined;
-        timerDue = Infinity;
-      }
+      timer.cancel();
       if (queue.length === 0) return;
       const entries = queue;
       queue = [];
@@ -268,9 +252,9 @@ export function openLedger(opts: LedgerOptions): Ledger {
       if (closed) return;
       if (worker) worker.ref();
       // A disk that keeps failing must not hold shutdown forever.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ledger.drain(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
-      clearTimeout(timer);
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([ledger.drain(), new Promise<void>((r) => (wait = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(wait);
       if (ledger.pending > 0) onError(new Error(`ledger closed with ${ledger.pending} call(s) unwritten`));
       closed = true;
       if (worker) {
