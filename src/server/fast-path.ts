@@ -128,13 +128,16 @@ function readBody(req: Req, max: number, signal: AbortSignal): Promise<Buffer> {
       }
       chunks.push(c);
     });
+    // A stream reset or a connection cut before the end: nothing more will come. Removed at the
+    // end, so a finished call builds no error (and captures no stack) when its request closes.
+    const onClose = () => reject(new ConnectError("the client closed the request before sending all of it", Code.Canceled));
     req.once("end", () => {
       signal.removeEventListener("abort", onAbort);
+      req.off("close", onClose);
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.once("error", reject);
-    // A stream reset or a connection cut before the end: nothing more will come.
-    req.once("close", () => reject(new ConnectError("the client closed the request before sending all of it", Code.Canceled)));
+    req.once("close", onClose);
   });
 }
 

@@ -1,0 +1,324 @@
+/**
+ * Where llmpool's CPU goes per call: starts the fake upstream (bench/upstream.ts) and llmpool
+ * from dist/ under `--cpu-prof`, drives one protocol at N connections, stops llmpool and prints
+ * the profile's self time by function and by package, plus CPU µs per call from /proc.
+ *
+ *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
+ *     [--connections 50] [--seconds 10] [--top 40] [--no-prof]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
+import { cannon, grpcConcurrent } from "./load.js";
+
+const { values } = parseArgs({
+  options: {
+    wire: { type: "string", default: "json" },
+    connections: { type: "string", default: "50" },
+    seconds: { type: "string", default: "10" },
+    top: { type: "string", default: "40" },
+    "no-prof": { type: "boolean", default: false },
+    /** Count llmpool's system calls per call with `strace -c -f` (implies --no-prof). */
+    strace: { type: "boolean", default: false },
+    /** Profile bench/minimal-proxy.ts instead of llmpool (Connect JSON only), for the floor's shape. */
+    proxy: { type: "boolean", default: false },
+    /**
+     * Allocation per call instead of a profile: the young generation pinned at 1 MB semi-spaces,
+     * so scavenges x 1 MB over the measured calls is the bytes allocated, a count that does not
+     * depend on the machine's speed.
+     */
+    alloc: { type: "boolean", default: false },
+    /** Where the bytes are allocated: V8's sampling heap profiler, counting collected objects too. */
+    "alloc-sites": { type: "boolean", default: false },
+    /** Also print who calls functions of this name (repeatable), by samples. */
+    callers: { type: "string", multiple: true, default: [] },
+    "log-level": { type: "string", default: "info" },
+  },
+});
+const dir = mkdtempSync(join(tmpdir(), "llmpool-prof-"));
+const children: ChildProcess[] = [];
+process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+  children?: number[];
+}
+
+/** Self time by function and by package of a .cpuprofile, as shares of all samples. */
+function summarize(path: string, top: number): void {
+  const prof = JSON.parse(readFileSync(path, "utf8")) as { nodes: ProfileNode[]; samples: number[] };
+  const total = prof.samples.length;
+  const byFn = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const where = (url: string): string => {
+    if (!url) return "(native)";
+    const nm = url.lastIndexOf("node_modules/");
+    if (nm >= 0) {
+      const rest = url.slice(nm + 13).split("/");
+      return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    }
+    if (url.startsWith("node:")) return url;
+    const d = url.indexOf("/dist/");
+    return d >= 0 ? url.slice(d + 6) : url;
+  };
+  // Inclusive time of our own functions (src/ and gen/), counted once per sample.
+  const incl = new Map<string, number>();
+  const hits = new Map<number, number>();
+  for (const s of prof.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+  for (const n of prof.nodes) {
+    const h = hits.get(n.id) ?? 0;
+    if (!h) continue;
+    const name = `${n.callFrame.functionName || "(anonymous)"} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    byFn.set(name, (byFn.get(name) ?? 0) + h);
+    const pkg = where(n.callFrame.url).split("/")[0]!.replace(/\.js$/, "");
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + h);
+    const seen = new Set<string>();
+    for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
+      const f = byId.get(id)!.callFrame;
+      if (!f.url.includes("/dist/src/") && !f.url.includes("/bench/")) continue;
+      const key = `${f.functionName || "(anonymous)"} ${where(f.url)}:${f.lineNumber + 1}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      incl.set(key, (incl.get(key) ?? 0) + h);
+    }
+  }
+  const pct = (n: number) => `${((100 * n) / total).toFixed(1)}%`;
+  const print = (title: string, m: Map<string, number>, k: number) => {
+    console.log(`\n${title}`);
+    for (const [name, n] of [...m].sort((a, b) => b[1] - a[1]).slice(0, k)) console.log(`${pct(n).padStart(6)}  ${name}`);
+  };
+  print("self time by function", byFn, top);
+  print("self time by package / file", byPkg, 25);
+  print("inclusive time, src/", incl, top);
+  for (const want of values.callers as string[]) {
+    const paths = new Map<string, number>();
+    for (const n of prof.nodes) {
+      const h = hits.get(n.id) ?? 0;
+      if (!h || n.callFrame.functionName !== want) continue;
+      const chain: string[] = [];
+      for (let id = parent.get(n.id); id !== undefined && chain.length < 4; id = parent.get(id)) {
+        const f = byId.get(id)!.callFrame;
+        chain.push(`${f.functionName || "(anon)"} ${where(f.url)}:${f.lineNumber + 1}`);
+      }
+      const key = chain.join(" < ");
+      paths.set(key, (paths.get(key) ?? 0) + h);
+    }
+    print(`callers of ${want}`, paths, 8);
+  }
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Bytes allocated per call by function (self) and by src/ function (inclusive). */
+function allocSites(path: string, calls: number, top: number): void {
+  const root = (JSON.parse(readFileSync(path, "utf8")) as { head: HeapNode }).head;
+  const self = new Map<string, number>();
+  const incl = new Map<string, number>();
+  const name = (f: HeapNode["callFrame"]) => {
+    const nm = f.url.lastIndexOf("node_modules/");
+    const d = f.url.indexOf("/dist/");
+    const u = nm >= 0 ? f.url.slice(nm + 13) : d >= 0 ? f.url.slice(d + 6) : f.url;
+    return `${f.functionName || "(anonymous)"} ${u}:${f.lineNumber + 1}`;
+  };
+  const walk = (n: HeapNode, stack: string[]): number => {
+    const key = name(n.callFrame);
+    self.set(key, (self.get(key) ?? 0) + n.selfSize);
+    let total = n.selfSize;
+    const own = n.callFrame.url.includes("/dist/src/") && !stack.includes(key);
+    if (own) stack.push(key);
+    for (const c of n.children) total += walk(c, stack);
+    if (own) {
+      stack.pop();
+      incl.set(key, (incl.get(key) ?? 0) + total);
+    }
+    return total;
+  };
+  const all = walk(root, []);
+  const kb = (b: number) => `${(b / calls / 1024).toFixed(2).padStart(7)} KB`;
+  console.log(`\nallocated per call: ${kb(all)} (sampled, ${calls} calls)`);
+  for (const [title, m] of [["self", self], ["inclusive, src/", incl]] as const) {
+    console.log(`\nper call, ${title}`);
+    for (const [k, b] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${kb(b)}  ${k}`);
+  }
+}
+
+async function main() {
+  const upstream = spawn(process.execPath, ["--import", "tsx", "bench/upstream.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(upstream);
+  let upPort = 0;
+  for await (const line of createInterface({ input: upstream.stdout! })) {
+    upPort = Number(line);
+    break;
+  }
+  const port = await freePort();
+  const config = join(dir, "llmpool.yaml");
+  writeFileSync(
+    config,
+    [
+      `log: { level: ${values["log-level"]} }`,
+      `cost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))} } }`,
+      "pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }",
+      "providers:",
+      "  - { name: up, type: openai, api_key: sk-bench-not-a-secret, models: [bench-model], connections: 256,",
+      `      base_url: "http://127.0.0.1:${upPort}/v1" }`,
+    ].join("\n"),
+  );
+  const profDir = join(dir, "prof");
+  if (values.strace || values.alloc || values["alloc-sites"]) values["no-prof"] = true;
+  const flags = values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`];
+  const args = values.proxy
+    ? // The proxy has no SIGINT handler of its own; exiting normally writes the profile.
+      ["--import", "data:text/javascript,process.on('SIGINT',()=>process.exit(0))", "--import", "tsx", "bench/minimal-proxy.ts", "--upstream", `http://127.0.0.1:${upPort}`, "--port", String(port)]
+    : ["dist/src/cli.js", "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"];
+  if (values.alloc) {
+    // Counts scavenges from the start of the measured burst (SIGUSR2) and prints them at exit.
+    const counter = join(dir, "gc-count.mjs");
+    writeFileSync(
+      counter,
+      [
+        'import { PerformanceObserver } from "node:perf_hooks";',
+        "let n = 0, on = false;",
+        'new PerformanceObserver((l) => { if (on) for (const e of l.getEntries()) if (e.detail?.kind === 1) n++; }).observe({ entryTypes: ["gc"] });',
+        'process.on("SIGUSR2", () => { on = true; n = 0; });',
+        'process.on("exit", () => process.stderr.write(`scavenges ${n}\\n`));',
+      ].join("\n"),
+    );
+    flags.push("--min-semi-space-size=1", "--max-semi-space-size=1", "--import", counter);
+  }
+  const sitesFile = join(dir, "alloc.heapprofile");
+  if (values["alloc-sites"]) {
+    const sampler = join(dir, "alloc-sites.mjs");
+    writeFileSync(
+      sampler,
+      [
+        'import { Session } from "node:inspector";',
+        'import { writeFileSync } from "node:fs";',
+        "const s = new Session(); s.connect(); let on = false;",
+        'process.on("SIGUSR2", () => {',
+        '  if (!on) { on = true; s.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }); return; }',
+        `  s.post("HeapProfiler.stopSampling", (err, r) => { if (err) process.stderr.write(String(err) + "\\n"); else writeFileSync(${JSON.stringify(sitesFile)}, JSON.stringify(r.profile)); });`,
+        "});",
+      ].join("\n"),
+    );
+    flags.push("--import", sampler);
+  }
+  const lp = spawn(process.execPath, [...flags, ...args], { stdio: ["ignore", "ignore", values.alloc ? "pipe" : "inherit"] });
+  let scavenges = NaN;
+  if (values.alloc) {
+    createInterface({ input: lp.stderr! }).on("line", (l) => {
+      const m = /^scavenges (\d+)$/.exec(l);
+      if (m) scavenges = Number(m[1]);
+      else process.stderr.write(`${l}\n`);
+    });
+  }
+  children.push(lp);
+  const ready = values.proxy ? `http://127.0.0.1:${port}/v1/chat/completions` : `http://127.0.0.1:${port}/readyz`;
+  for (let i = 0; ; i++) {
+    if (await fetch(ready, values.proxy ? { method: "POST", body: "{}" } : {}).then((r) => r.ok, () => false)) break;
+    if (i > 200) throw new Error("llmpool did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const init = { model: "bench-model", messages: [{ role: "user", content: "hello" }] };
+  const json = Buffer.from(JSON.stringify(init));
+  const bin = Buffer.from(toBinary(ChatRequestSchema, create(ChatRequestSchema, init)));
+  const env = (b: Buffer) => {
+    const e = Buffer.alloc(5 + b.length);
+    e.writeUInt32BE(b.length, 1);
+    b.copy(e, 5);
+    return e;
+  };
+  const url = (m: string) => `http://127.0.0.1:${port}/llmpool.v1.LLMPool/${m}`;
+  const conns = Number(values.connections);
+  const seconds = Number(values.seconds);
+  const run = async (s: number) => {
+    switch (values.wire) {
+      case "grpc":
+        return grpcConcurrent(`127.0.0.1:${port}`, bin, conns, s);
+      case "stream":
+        return cannon({ name: "llmpool", url: url("StreamChat"), headers: { "content-type": "application/connect+json" }, body: env(json) }, conns, s);
+      case "proto":
+        return cannon({ name: "llmpool", url: url("Chat"), headers: { "content-type": "application/proto" }, body: bin }, conns, s);
+      default:
+        if (values.proxy) return cannon({ name: "proxy", url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: { "content-type": "application/json" }, body: json }, conns, s);
+        return cannon({ name: "llmpool", url: url("Chat"), headers: { "content-type": "application/json" }, body: json }, conns, s);
+    }
+  };
+  await run(2); // JIT warm-up
+  const straceOut = join(dir, "strace.txt");
+  const tracer = values.strace ? spawn("strace", ["-c", "-f", "-o", straceOut, "-p", String(lp.pid)], { stdio: "ignore" }) : undefined;
+  if (tracer) await new Promise((r) => setTimeout(r, 500));
+  if (values.alloc || values["alloc-sites"]) {
+    lp.kill("SIGUSR2");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const c0 = cpuSeconds(lp.pid!);
+  const r = await run(seconds);
+  const used = cpuSeconds(lp.pid!) - c0;
+  console.log(`${values.wire} at ${conns}: ${Math.round(r.rps)} req/s, ${r.errors} errors, CPU ${((used * 1e6) / r.requests).toFixed(0)} µs per call`);
+  if (tracer) {
+    await new Promise<void>((resolve) => {
+      tracer.once("exit", () => resolve());
+      tracer.kill("SIGINT");
+    });
+    console.log(`\nsystem calls per call (strace -c -f, ${r.requests} calls; strace slows the process, so read counts, not times)`);
+    for (const line of readFileSync(straceOut, "utf8").split("\n")) {
+      const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$/.exec(line);
+      if (m && Number(m[1]) / r.requests >= 0.05) console.log(`${(Number(m[1]) / r.requests).toFixed(2).padStart(7)}  ${m[2]}`);
+    }
+  }
+  await new Promise<void>((resolve) => {
+    lp.once("exit", () => resolve());
+    lp.kill("SIGINT");
+  });
+  if (values["alloc-sites"]) {
+    lp.kill("SIGUSR2");
+    for (let i = 0; i < 300 && !existsSync(sitesFile); i++) await new Promise((r) => setTimeout(r, 100));
+    allocSites(sitesFile, r.requests, Number(values.top));
+  }
+  if (values.alloc) {
+    await new Promise((r) => setTimeout(r, 100));
+    console.log(`${scavenges} scavenges of 1 MB over ${r.requests} calls: ~${((scavenges * 1024) / r.requests).toFixed(1)} KB allocated per call`);
+  }
+  if (values["no-prof"]) return;
+  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error("no profile written");
+  console.log(`profile: ${join(profDir, file)}`);
+  summarize(join(profDir, file), Number(values.top));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
