@@ -19,9 +19,8 @@
  * --peer-header 'name: value', repeatable).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -31,6 +30,7 @@ import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { cannon, firstByte, grpcConcurrent, grpcSequential, percentile, sequential, type Target, type Throughput } from "./load.js";
 import { latencySvg } from "./svg-plot.js";
 import { cClients } from "./c-clients.js";
+import { cpuSeconds, freePort, statusKb } from "./proc.js";
 
 const exec = promisify(execFile);
 const { values } = parseArgs({
@@ -54,15 +54,6 @@ const CONNS = Number(values.connections);
 const dir = mkdtempSync(join(tmpdir(), "llmpool-bench-"));
 const children: ChildProcess[] = [];
 process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startPrintingPort(args: string[]): Promise<{ port: number; pid: number }> {
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
@@ -108,15 +99,6 @@ async function startLlmpool(upstreamPort: number): Promise<{ port: number; pid: 
   throw new Error("llmpool did not start");
 }
 
-/** CPU seconds (user + system) used so far by a process. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-function statusKb(pid: number, key: "VmRSS" | "VmHWM"): number {
-  const m = new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? NaN);
-}
 
 const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : "-");
 

@@ -4,11 +4,14 @@
  * the profile's self time by function and by package, plus CPU µs per call from /proc.
  *
  *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
- *     [--connections 50] [--seconds 10] [--top 40] [--no-prof]
+ *     [--connections 50] [--seconds 10] [--top 40] [--no-prof] [--proxy] [--callers NAME]
+ *     [--alloc] [--strace]
+ *
+ * --proxy profiles bench/minimal-proxy.ts instead; --alloc counts KB allocated per call;
+ * --strace counts system calls per call.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,6 +19,7 @@ import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { cannon, grpcConcurrent } from "./load.js";
+import { cpuSeconds, freePort } from "./proc.js";
 
 const { values } = parseArgs({
   options: {
@@ -34,8 +38,6 @@ const { values } = parseArgs({
      * depend on the machine's speed.
      */
     alloc: { type: "boolean", default: false },
-    /** Where the bytes are allocated: V8's sampling heap profiler, counting collected objects too. */
-    "alloc-sites": { type: "boolean", default: false },
     /** Also print who calls functions of this name (repeatable), by samples. */
     callers: { type: "string", multiple: true, default: [] },
     "log-level": { type: "string", default: "info" },
@@ -44,20 +46,6 @@ const { values } = parseArgs({
 const dir = mkdtempSync(join(tmpdir(), "llmpool-prof-"));
 const children: ChildProcess[] = [];
 process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface ProfileNode {
   id: number;
@@ -132,45 +120,6 @@ function summarize(path: string, top: number): void {
   }
 }
 
-interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: HeapNode[];
-}
-
-/** Bytes allocated per call by function (self) and by src/ function (inclusive). */
-function allocSites(path: string, calls: number, top: number): void {
-  const root = (JSON.parse(readFileSync(path, "utf8")) as { head: HeapNode }).head;
-  const self = new Map<string, number>();
-  const incl = new Map<string, number>();
-  const name = (f: HeapNode["callFrame"]) => {
-    const nm = f.url.lastIndexOf("node_modules/");
-    const d = f.url.indexOf("/dist/");
-    const u = nm >= 0 ? f.url.slice(nm + 13) : d >= 0 ? f.url.slice(d + 6) : f.url;
-    return `${f.functionName || "(anonymous)"} ${u}:${f.lineNumber + 1}`;
-  };
-  const walk = (n: HeapNode, stack: string[]): number => {
-    const key = name(n.callFrame);
-    self.set(key, (self.get(key) ?? 0) + n.selfSize);
-    let total = n.selfSize;
-    const own = n.callFrame.url.includes("/dist/src/") && !stack.includes(key);
-    if (own) stack.push(key);
-    for (const c of n.children) total += walk(c, stack);
-    if (own) {
-      stack.pop();
-      incl.set(key, (incl.get(key) ?? 0) + total);
-    }
-    return total;
-  };
-  const all = walk(root, []);
-  const kb = (b: number) => `${(b / calls / 1024).toFixed(2).padStart(7)} KB`;
-  console.log(`\nallocated per call: ${kb(all)} (sampled, ${calls} calls)`);
-  for (const [title, m] of [["self", self], ["inclusive, src/", incl]] as const) {
-    console.log(`\nper call, ${title}`);
-    for (const [k, b] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${kb(b)}  ${k}`);
-  }
-}
-
 async function main() {
   const upstream = spawn(process.execPath, ["--import", "tsx", "bench/upstream.ts"], { stdio: ["ignore", "pipe", "inherit"] });
   children.push(upstream);
@@ -193,7 +142,7 @@ async function main() {
     ].join("\n"),
   );
   const profDir = join(dir, "prof");
-  if (values.strace || values.alloc || values["alloc-sites"]) values["no-prof"] = true;
+  if (values.strace || values.alloc) values["no-prof"] = true;
   const flags = values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`];
   const args = values.proxy
     ? // The proxy has no SIGINT handler of its own; exiting normally writes the profile.
@@ -213,23 +162,6 @@ async function main() {
       ].join("\n"),
     );
     flags.push("--min-semi-space-size=1", "--max-semi-space-size=1", "--import", counter);
-  }
-  const sitesFile = join(dir, "alloc.heapprofile");
-  if (values["alloc-sites"]) {
-    const sampler = join(dir, "alloc-sites.mjs");
-    writeFileSync(
-      sampler,
-      [
-        'import { Session } from "node:inspector";',
-        'import { writeFileSync } from "node:fs";',
-        "const s = new Session(); s.connect(); let on = false;",
-        'process.on("SIGUSR2", () => {',
-        '  if (!on) { on = true; s.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }); return; }',
-        `  s.post("HeapProfiler.stopSampling", (err, r) => { if (err) process.stderr.write(String(err) + "\\n"); else writeFileSync(${JSON.stringify(sitesFile)}, JSON.stringify(r.profile)); });`,
-        "});",
-      ].join("\n"),
-    );
-    flags.push("--import", sampler);
   }
   const lp = spawn(process.execPath, [...flags, ...args], { stdio: ["ignore", "ignore", values.alloc ? "pipe" : "inherit"] });
   let scavenges = NaN;
@@ -276,7 +208,7 @@ async function main() {
   const straceOut = join(dir, "strace.txt");
   const tracer = values.strace ? spawn("strace", ["-c", "-f", "-o", straceOut, "-p", String(lp.pid)], { stdio: "ignore" }) : undefined;
   if (tracer) await new Promise((r) => setTimeout(r, 500));
-  if (values.alloc || values["alloc-sites"]) {
+  if (values.alloc) {
     lp.kill("SIGUSR2");
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -299,11 +231,6 @@ async function main() {
     lp.once("exit", () => resolve());
     lp.kill("SIGINT");
   });
-  if (values["alloc-sites"]) {
-    lp.kill("SIGUSR2");
-    for (let i = 0; i < 300 && !existsSync(sitesFile); i++) await new Promise((r) => setTimeout(r, 100));
-    allocSites(sitesFile, r.requests, Number(values.top));
-  }
   if (values.alloc) {
     await new Promise((r) => setTimeout(r, 100));
     console.log(`${scavenges} scavenges of 1 MB over ${r.requests} calls: ~${((scavenges * 1024) / r.requests).toFixed(1)} KB allocated per call`);

@@ -11,9 +11,8 @@
  * auth and error mapping. Everything else — gRPC-Web, compressed messages, GET requests,
  * health, reflection and the other RPCs — goes to connect-node unchanged.
  */
-import { create, fromBinary, fromJson, toBinary, toJsonString, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
 import type { RequestLimits } from "../config/schema.js";
-import { checkBinaryCaps, checkJsonCaps } from "./wire-caps.js";
 import { Code, ConnectError, type ContextKey } from "@connectrpc/connect";
 import {
   codeToHttpStatus,
@@ -23,7 +22,6 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import {
-  ChatRequestSchema,
   ChatResponseSchema,
   StreamChatResponseSchema,
   type ChatRequest,
@@ -33,6 +31,7 @@ import type { Req, Res } from "./http.js";
 import type { CallHeaders } from "./service.js";
 import { specEncode } from "./grpc-message.js";
 import { CALLER, type CallerIdentity } from "./auth.js";
+import { decode, readBody, unenvelope } from "./fast-path-request.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -108,68 +107,6 @@ function metadataOf(err: ConnectError): Record<string, string> {
     out[k] = v;
   });
   return out;
-}
-
-/** Read the whole body, up to `max` bytes, giving up when `signal` aborts (the deadline). */
-function readBody(req: Req, max: number, signal: AbortSignal): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new ConnectError(`message size ${size} is larger than configured readMaxBytes ${max}`, Code.ResourceExhausted));
-        return;
-      }
-      chunks.push(c);
-    });
-    // A stream reset or a connection cut before the end: nothing more will come. Removed at the
-    // end, so a finished call builds no error (and captures no stack) when its request closes.
-    const onClose = () => reject(new ConnectError("the client closed the request before sending all of it", Code.Canceled));
-    req.once("end", () => {
-      signal.removeEventListener("abort", onAbort);
-      req.off("close", onClose);
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.once("error", reject);
-    req.once("close", onClose);
-  });
-}
-
-/** The single enveloped message of a gRPC or Connect-streaming request. */
-function unenvelope(body: Buffer): Uint8Array {
-  if (body.length < 5) throw new ConnectError("protocol error: missing message envelope", Code.InvalidArgument);
-  const flags = body[0]!;
-  const len = body.readUInt32BE(1);
-  if (flags & 0b1) throw new ConnectError("protocol error: compressed message without an encoding", Code.InvalidArgument);
-  if (len !== body.length - 5) throw new ConnectError("protocol error: expected exactly one message", Code.InvalidArgument);
-  return body.subarray(5);
-}
-
-/** Decodes a ChatRequest after counting its metadata, tools and messages on the wire (wire-caps.ts). */
-function decode(body: Uint8Array, json: boolean, limits: RequestLimits | undefined): ChatRequest {
-  let obj: unknown;
-  try {
-    if (!json) {
-      if (limits) checkBinaryCaps(body, limits);
-      return fromBinary(ChatRequestSchema, body);
-    }
-    obj = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString("utf8"));
-  } catch (err) {
-    if (err instanceof ConnectError) throw err;
-    throw new ConnectError(`cannot decode request: ${(err as Error).message}`, Code.InvalidArgument);
-  }
-  if (limits) checkJsonCaps(obj, limits);
-  try {
-    return fromJson(ChatRequestSchema, obj as JsonValue);
-  } catch (err) {
-    throw new ConnectError(`cannot decode request: ${(err as Error).message}`, Code.InvalidArgument);
-  }
 }
 
 /** Serves the call when it is one the fast path speaks; `caller` is already authenticated. */
