@@ -4,7 +4,8 @@
  * redact(), so a key echoed by an upstream never reaches the log.
  */
 import { pino, type Logger, type DestinationStream } from "pino";
-import { redact } from "./redact.js";
+import { redact, REDACTED } from "./redact.js";
+import { stdoutDestination, TurnBatchedDestination } from "./log-destination.js";
 
 export type { Logger } from "pino";
 
@@ -29,50 +30,58 @@ export function redactFields(v: unknown, depth = 0): unknown {
   let out: Record<string, unknown> | undefined;
   for (const k of Object.keys(v)) {
     const before = (v as Record<string, unknown>)[k];
-    const r = redactFields(before, depth + 1);
+    const r = before !== undefined && SECRET_FIELDS.has(k) ? REDACTED : redactFields(before, depth + 1);
     if (r !== before) (out ??= { ...(v as Record<string, unknown>) })[k] = r;
   }
   return out ?? v;
 }
 
-/**
- * stdout, written synchronously, as process.stdout itself is for files and pipes. pino's default
- * (sonic-boom, sync: false) hands every line to libuv's thread pool: per logged request a futex
- * wake of a pool thread and an eventfd wake of the event loop, one extra loop turn per call
- * (strace, bench/RESULTS.md "Why a Node client saw 3x wrk's added latency"). A direct write(2)
- * of one line costs a few µs and no turn. One stream for every logger in the process.
- */
-let stdout: DestinationStream | undefined;
-const STDOUT = (): DestinationStream => (stdout ??= pino.destination({ dest: 1, sync: true }));
+/** Field names whose values are censored whatever they hold, at any depth redactFields() reaches. */
+const SECRET_FIELDS = new Set(["api_key", "apiKey", "authorization", "Authorization", "x-api-key", "api-key", "X-Api-Key", "Api-Key"]);
 
+/**
+ * pino's isoTime, with the string reused within a millisecond: under load many lines share one,
+ * and formatting a Date was 0.6% of a call's CPU.
+ */
+let lastMs = -1;
+let lastTime = "";
+function isoTime(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTime = `,"time":"${new Date(ms).toISOString()}"`;
+  }
+  return lastTime;
+}
+
+/** pino's level number for "error": lines at or above it are written at once, not at the turn's end. */
+const ERROR_LEVEL = 50;
+
+/**
+ * A logger writing JSON lines to `destination` (default: stdout, one write per loop turn,
+ * src/util/log-destination.ts). Secrets are censored by redactFields() in the logMethod hook:
+ * one walk per line that both censors secret-named fields and redacts every string (pino's own
+ * `redact` paths would add a wildcard stringifier to every field of every line).
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const dest = destination ?? stdoutDestination();
   return pino(
     {
       level,
       base: { service: "llmpool" },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: [
-          "api_key",
-          "*.api_key",
-          "providers[*].api_key",
-          "headers.authorization",
-          "headers['x-api-key']",
-          "headers['api-key']",
-          "authorization",
-        ],
-        censor: "[REDACTED]",
-      },
+      timestamp: isoTime,
       hooks: {
-        logMethod(args, method) {
+        logMethod(args, method, levelNumber) {
           for (let i = 0; i < args.length; i++) args[i] = redactFields(args[i]) as never;
           method.apply(this, args);
+          // A line about a failure is the one a crash right after must not lose.
+          if (levelNumber >= ERROR_LEVEL && dest instanceof TurnBatchedDestination) dest.flushSync();
         },
       },
       formatters: {
         level: (label) => ({ level: label }),
       },
     },
-    destination ?? STDOUT(),
+    dest,
   );
 }
