@@ -5,7 +5,7 @@
  *
  *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
  *     [--connections 50] [--seconds 10] [--top 40] [--no-prof] [--proxy] [--callers NAME]
- *     [--alloc] [--strace]
+ *     [--alloc] [--alloc-sites] [--strace]
  *
  * --proxy profiles bench/minimal-proxy.ts instead; --alloc counts KB allocated per call;
  * --strace counts system calls per call.
@@ -20,6 +20,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { cannon, grpcConcurrent } from "./load.js";
 import { cpuSeconds, freePort } from "./proc.js";
+import { samplerScript, summarizeHeap, whereOf } from "./heap-sites.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,8 @@ const { values } = parseArgs({
      * depend on the machine's speed.
      */
     alloc: { type: "boolean", default: false },
+    /** Bytes allocated per call by allocating function (bench/heap-sites.ts), instead of a CPU profile. */
+    "alloc-sites": { type: "boolean", default: false },
     /** Also print who calls functions of this name (repeatable), by samples. */
     callers: { type: "string", multiple: true, default: [] },
     "log-level": { type: "string", default: "info" },
@@ -63,17 +66,8 @@ function summarize(path: string, top: number): void {
   const parent = new Map<number, number>();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const where = (url: string): string => {
-    if (!url) return "(native)";
-    const nm = url.lastIndexOf("node_modules/");
-    if (nm >= 0) {
-      const rest = url.slice(nm + 13).split("/");
-      return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
-    }
-    if (url.startsWith("node:")) return url;
-    const d = url.indexOf("/dist/");
-    return d >= 0 ? url.slice(d + 6) : url;
-  };
+  const where = whereOf;
+
   // Inclusive time of our own functions (src/ and gen/), counted once per sample.
   const incl = new Map<string, number>();
   const hits = new Map<number, number>();
@@ -142,7 +136,7 @@ async function main() {
     ].join("\n"),
   );
   const profDir = join(dir, "prof");
-  if (values.strace || values.alloc) values["no-prof"] = true;
+  if (values.strace || values.alloc || values["alloc-sites"]) values["no-prof"] = true;
   const flags = values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`];
   const args = values.proxy
     ? // The proxy has no SIGINT handler of its own; exiting normally writes the profile.
@@ -162,6 +156,12 @@ async function main() {
       ].join("\n"),
     );
     flags.push("--min-semi-space-size=1", "--max-semi-space-size=1", "--import", counter);
+  }
+  const heapOut = join(dir, "alloc.heapprofile");
+  if (values["alloc-sites"]) {
+    const sampler = join(dir, "heap-sampler.mjs");
+    writeFileSync(sampler, samplerScript(heapOut));
+    flags.push("--import", sampler);
   }
   const lp = spawn(process.execPath, [...flags, ...args], { stdio: ["ignore", "ignore", values.alloc ? "pipe" : "inherit"] });
   let scavenges = NaN;
@@ -208,7 +208,7 @@ async function main() {
   const straceOut = join(dir, "strace.txt");
   const tracer = values.strace ? spawn("strace", ["-c", "-f", "-o", straceOut, "-p", String(lp.pid)], { stdio: "ignore" }) : undefined;
   if (tracer) await new Promise((r) => setTimeout(r, 500));
-  if (values.alloc) {
+  if (values.alloc || values["alloc-sites"]) {
     lp.kill("SIGUSR2");
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -235,6 +235,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
     console.log(`${scavenges} scavenges of 1 MB over ${r.requests} calls: ~${((scavenges * 1024) / r.requests).toFixed(1)} KB allocated per call`);
   }
+  if (values["alloc-sites"]) summarizeHeap(heapOut, r.requests, Number(values.top));
   if (values["no-prof"]) return;
   const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("no profile written");

@@ -43,24 +43,45 @@ export function announcedOver(res: Pick<Dispatcher.ResponseData, "headers">, lim
 
 /**
  * Read at most `limit` bytes of a body as UTF-8. A longer body is cut there and the rest of
- * the connection destroyed, never buffered.
+ * the connection destroyed, never buffered. Listeners, not `for await`: the async iterator
+ * costs a promise, a nextTick and ~1 KB per call on the unary hot path (bench/RESULTS.md).
  */
-export async function readCapped(res: Dispatcher.ResponseData, limit: number): Promise<CappedBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let cut = false;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    if (size + chunk.length > limit) {
-      chunks.push(chunk.subarray(0, limit - size));
-      size = limit;
-      cut = true;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  // Leaving the loop early already destroys undici's body; this covers a break on the last chunk.
-  if (cut) discard(res);
-  const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  return { text: buf.toString("utf8"), cut };
+export function readCapped(res: Dispatcher.ResponseData, limit: number): Promise<CappedBody> {
+  return new Promise((resolve, reject) => {
+    const body = res.body;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (cut: boolean) => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+      body.off("close", onClose);
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      resolve({ text: buf.toString("utf8"), cut });
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > limit) {
+        chunks.push(chunk.subarray(0, limit - size));
+        size = limit;
+        finish(true);
+        discard(res);
+        return;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    const onEnd = () => finish(false);
+    const onError = (err: Error) => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("close", onClose);
+      reject(err);
+    };
+    // Destroyed without an error or an end (as `for await` reports it): the body broke off.
+    const onClose = () => onError(Object.assign(new Error("premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    body.on("data", onData);
+    body.once("end", onEnd);
+    body.once("error", onError);
+    body.once("close", onClose);
+  });
 }

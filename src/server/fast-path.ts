@@ -32,6 +32,7 @@ import type { CallHeaders } from "./service.js";
 import { specEncode } from "./grpc-message.js";
 import { CALLER, type CallerIdentity } from "./auth.js";
 import { decode, readBody, unenvelope } from "./fast-path-request.js";
+import { compileJsonWriter } from "./json-writer.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -119,6 +120,10 @@ export function createFastPath(opts: FastPathOptions): (req: Req, res: Res, path
   };
 }
 
+/** The responses' JSON, written without protobuf-es (src/server/json-writer.ts), where their types compile. */
+const chatJson = compileJsonWriter(ChatResponseSchema);
+const chunkJson = compileJsonWriter(StreamChatResponseSchema);
+
 /** True when a chunk carries nothing but `delta`: the shape of nearly every stream message. */
 function deltaOnly(m: object): m is { delta?: string } {
   for (const k in m) if (k !== "delta") return false;
@@ -150,6 +155,7 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
     out.write(delta, i, "utf8");
     return out;
   }
+  if (json && chunkJson) return Buffer.from(chunkJson(m));
   const msg = create(StreamChatResponseSchema, m);
   return json ? Buffer.from(toJsonString(StreamChatResponseSchema, msg)) : toBinary(StreamChatResponseSchema, msg);
 }
@@ -290,6 +296,7 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
   const encode = streaming
     ? (m: MessageInitShape<typeof StreamChatResponseSchema>) => encodeChunk(m, json)
     : (m: MessageInitShape<typeof ChatResponseSchema>) => {
+        if (json && chatJson) return Buffer.from(chatJson(m));
         const msg = create(ChatResponseSchema, m);
         return json ? Buffer.from(toJsonString(ChatResponseSchema, msg)) : toBinary(ChatResponseSchema, msg);
       };
