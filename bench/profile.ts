@@ -5,7 +5,7 @@
  *
  *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
  *     [--connections 50] [--seconds 10] [--top 40] [--no-prof] [--proxy] [--callers NAME]
- *     [--alloc] [--alloc-sites] [--strace]
+ *     [--alloc] [--alloc-sites] [--strace] [--node-flag FLAG ...] [--ledger file|:memory:]
  *
  * --proxy profiles bench/minimal-proxy.ts instead; --alloc counts KB allocated per call;
  * --strace counts system calls per call.
@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { cannon, grpcConcurrent } from "./load.js";
-import { cpuSeconds, freePort } from "./proc.js";
+import { cpuSeconds, freePort, statusKb } from "./proc.js";
 import { samplerScript, summarizeHeap, whereOf } from "./heap-sites.js";
 
 const { values } = parseArgs({
@@ -44,6 +44,10 @@ const { values } = parseArgs({
     /** Also print who calls functions of this name (repeatable), by samples. */
     callers: { type: "string", multiple: true, default: [] },
     "log-level": { type: "string", default: "info" },
+    /** Extra node/V8 flags for llmpool (repeatable), e.g. --node-flag=--max-semi-space-size=4. */
+    "node-flag": { type: "string", multiple: true, default: [] },
+    /** The cost ledger's path: a file (default, written by its thread) or ":memory:". */
+    ledger: { type: "string", default: "file" },
   },
 });
 const dir = mkdtempSync(join(tmpdir(), "llmpool-prof-"));
@@ -128,7 +132,7 @@ async function main() {
     config,
     [
       `log: { level: ${values["log-level"]} }`,
-      `cost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))} } }`,
+      `cost: { ledger: { path: ${JSON.stringify(values.ledger === "file" ? join(dir, "ledger.db") : values.ledger)} } }`,
       "pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }",
       "providers:",
       "  - { name: up, type: openai, api_key: sk-bench-not-a-secret, models: [bench-model], connections: 256,",
@@ -163,6 +167,7 @@ async function main() {
     writeFileSync(sampler, samplerScript(heapOut));
     flags.push("--import", sampler);
   }
+  flags.push(...(values["node-flag"] as string[]));
   const lp = spawn(process.execPath, [...flags, ...args], { stdio: ["ignore", "ignore", values.alloc ? "pipe" : "inherit"] });
   let scavenges = NaN;
   if (values.alloc) {
@@ -208,14 +213,16 @@ async function main() {
   const straceOut = join(dir, "strace.txt");
   const tracer = values.strace ? spawn("strace", ["-c", "-f", "-o", straceOut, "-p", String(lp.pid)], { stdio: "ignore" }) : undefined;
   if (tracer) await new Promise((r) => setTimeout(r, 500));
-  if (values.alloc || values["alloc-sites"]) {
+  if (values.alloc || values["alloc-sites"] || process.env.PROFILE_SIGUSR2) {
     lp.kill("SIGUSR2");
     await new Promise((r) => setTimeout(r, 100));
   }
+  const idleKb = statusKb(lp.pid!, "VmRSS");
   const c0 = cpuSeconds(lp.pid!);
   const r = await run(seconds);
   const used = cpuSeconds(lp.pid!) - c0;
   console.log(`${values.wire} at ${conns}: ${Math.round(r.rps)} req/s, ${r.errors} errors, CPU ${((used * 1e6) / r.requests).toFixed(0)} µs per call`);
+  console.log(`RSS: ${(idleKb / 1024).toFixed(1)} MB after warm-up, peak ${(statusKb(lp.pid!, "VmHWM") / 1024).toFixed(1)} MB`);
   if (tracer) {
     await new Promise<void>((resolve) => {
       tracer.once("exit", () => resolve());

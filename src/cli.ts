@@ -16,6 +16,7 @@ import { probeProviders } from "./providers/probe.js";
 import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
+import { applyHeapGrowth } from "./server/heap-growth.js";
 import { REDACTED, redactDeep } from "./util/redact.js";
 import type { Config } from "./config/schema.js";
 import { redactRedisUrl } from "./config/state-schema.js";
@@ -113,11 +114,16 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   // Refuse before starting anything: a public address with no gateway key.
   const refused = exposureProblem(loaded.config.server);
   if (refused) throw new Error(refused);
+  applyHeapGrowth(loaded.config.server.heap_growth_percent);
   const logger = createLogger(loaded.config.log.level);
   for (const w of configWarnings(loaded.config)) logger.warn({ path: w.path }, w.message);
   const server = await createLlmpoolServer({ loaded, logger });
   const source = findConfigSource(where);
-  const reloader = source && createReloader({ source, overrides, logger, current: () => server.loaded, apply: (next) => server.reload(next) });
+  const apply = (next: typeof loaded) => {
+    applyHeapGrowth(next.config.server.heap_growth_percent);
+    return server.reload(next);
+  };
+  const reloader = source && createReloader({ source, overrides, logger, current: () => server.loaded, apply });
   const addr = await server.listen();
   logger.info(
     {
@@ -126,6 +132,7 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
       config_version: loaded.version,
       ...(dotenv ? { dotenv } : {}),
       strategy: loaded.config.pool.strategy,
+      heap_growth_percent: loaded.config.server.heap_growth_percent,
       providers: loaded.config.providers.map((p) => `${p.name} (${p.type})`),
     },
     "llmpool serving gRPC, gRPC-Web and Connect",

@@ -78,6 +78,11 @@ const serverSchema = z.strictObject({
   ollama_port: z.number().int().min(0).max(65_535, "must be <= 65535").optional(),
   /** How long SIGTERM waits for calls in flight before exiting. */
   shutdown_timeout_ms: nonNegInt.default(30_000),
+  /**
+   * How far V8 lets the old generation grow past what the last full GC kept, in percent
+   * (src/server/heap-growth.ts); 0 leaves V8's own factor (up to 4x). Applied by `llmpool serve`.
+   */
+  heap_growth_percent: nonNegInt.max(300, "must be <= 300").default(20),
   /** The live dashboard at /dashboard (it reads GetPoolStats like any other client). */
   dashboard: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   reload: z
