@@ -40,5 +40,7 @@ EXPOSE 50051
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.LLMPOOL_PORT||50051,path:'/healthz',timeout:2000},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # Config: mount /app/llmpool.yaml, or set LLMPOOL_CONFIG, or pass --config.
-ENTRYPOINT ["node", "dist/src/cli.js"]
+# Young generation capped at 16 MB semi-spaces, Node 20's default: Node 24 grows them to 64 MB
+# here and peaked ~90 MB higher under load for it (bench/RESULTS.md "Node 24's young generation").
+ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/src/cli.js"]
 CMD ["serve"]

@@ -62,4 +62,10 @@ describe("server.heap_growth_percent", () => {
   it("rejects a value out of range, naming the key", () => {
     expect(() => validateConfig({ server: { heap_growth_percent: 500 } }, "t", {})).toThrow(/server\.heap_growth_percent.*<= 300/);
   });
+
+  it("ships entry points that cap the young generation at Node 20's default (Node 24 grows it 4x)", () => {
+    expect(readFileSync("Dockerfile", "utf8")).toMatch(/^ENTRYPOINT \["node", "--max-semi-space-size=16", "dist\/src\/cli\.js"\]$/m);
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe("node --max-semi-space-size=16 dist/src/cli.js serve");
+  });
 });
