@@ -4,7 +4,9 @@
  * with V8 flags of your choice, counting garbage collections through PerformanceObserver('gc').
  * Scavenges × semi-space size / calls is the bytes allocated per call.
  *
- *   npm run build && npx tsx bench/gc.ts [--calls 20000] [-- --max-semi-space-size=8 ...]
+ *   npm run build && npx tsx bench/gc.ts [--calls 20000] [--heap-growth 20] [-- --max-semi-space-size=8 ...]
+ *
+ * --heap-growth sets server.heap_growth_percent (0: V8's own growth factor).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,8 +15,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { cpuSeconds, statusKb } from "./proc.js";
 
-const { values, positionals } = parseArgs({ options: { calls: { type: "string", default: "20000" } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { calls: { type: "string", default: "20000" }, "heap-growth": { type: "string", default: "20" } },
+  allowPositionals: true,
+});
 const CALLS = Number(values.calls);
 const dir = mkdtempSync(join(tmpdir(), "llmpool-gc-"));
 const observer = join(dir, "gc-observer.mjs");
@@ -37,7 +43,7 @@ for await (const l of createInterface({ input: up.stdout! })) {
 const config = join(dir, "llmpool.yaml");
 writeFileSync(
   config,
-  `log: { level: info }\ncost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))} } }\n` +
+  `server: { heap_growth_percent: ${Number(values["heap-growth"])} }\nlog: { level: info }\ncost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))} } }\n` +
     `pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false } }\n` +
     `providers:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upPort}/v1", api_key: sk-bench, models: [bench-model], connections: 256 }\n`,
 );
@@ -66,10 +72,7 @@ const readGc = async (): Promise<{ n: number; scavenges: number; ms: number }> =
   }
   throw new Error("no GC figures from llmpool");
 };
-const cpu = () => {
-  const f = readFileSync(`/proc/${lp.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpu = () => cpuSeconds(lp.pid!);
 const opts = {
   url: `http://127.0.0.1:${port}/llmpool.v1.LLMPool/Chat`,
   method: "POST",
@@ -83,9 +86,9 @@ const c0 = cpu();
 await autocannon({ ...opts, amount: CALLS });
 const used = cpu() - c0;
 const gc = await readGc();
-const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${lp.pid}/status`, "utf8"))?.[1];
+const hwm = statusKb(lp.pid!, "VmHWM");
 console.log(
-  `[${positionals.join(" ") || "default flags"}] ${CALLS} calls: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
+  `[heap_growth_percent ${values["heap-growth"]}; ${positionals.join(" ") || "default flags"}] ${CALLS} calls: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
     `GC ${((gc.ms * 1000) / CALLS).toFixed(1)} µs/call (wall), CPU ${((used * 1e6) / CALLS).toFixed(0)} µs/call, peak RSS ${(Number(hwm) / 1024).toFixed(0)} MB`,
 );
 process.exit(0);

@@ -70,8 +70,6 @@ function summarize(path: string, top: number): void {
   const parent = new Map<number, number>();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const where = whereOf;
-
   // Inclusive time of our own functions (src/ and gen/), counted once per sample.
   const incl = new Map<string, number>();
   const hits = new Map<number, number>();
@@ -79,15 +77,15 @@ function summarize(path: string, top: number): void {
   for (const n of prof.nodes) {
     const h = hits.get(n.id) ?? 0;
     if (!h) continue;
-    const name = `${n.callFrame.functionName || "(anonymous)"} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    const name = `${n.callFrame.functionName || "(anonymous)"} ${whereOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
     byFn.set(name, (byFn.get(name) ?? 0) + h);
-    const pkg = where(n.callFrame.url).split("/")[0]!.replace(/\.js$/, "");
+    const pkg = whereOf(n.callFrame.url).split("/")[0]!.replace(/\.js$/, "");
     byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + h);
     const seen = new Set<string>();
     for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
       if (!f.url.includes("/dist/src/") && !f.url.includes("/bench/")) continue;
-      const key = `${f.functionName || "(anonymous)"} ${where(f.url)}:${f.lineNumber + 1}`;
+      const key = `${f.functionName || "(anonymous)"} ${whereOf(f.url)}:${f.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
       incl.set(key, (incl.get(key) ?? 0) + h);
@@ -109,7 +107,7 @@ function summarize(path: string, top: number): void {
       const chain: string[] = [];
       for (let id = parent.get(n.id); id !== undefined && chain.length < 4; id = parent.get(id)) {
         const f = byId.get(id)!.callFrame;
-        chain.push(`${f.functionName || "(anon)"} ${where(f.url)}:${f.lineNumber + 1}`);
+        chain.push(`${f.functionName || "(anon)"} ${whereOf(f.url)}:${f.lineNumber + 1}`);
       }
       const key = chain.join(" < ");
       paths.set(key, (paths.get(key) ?? 0) + h);
@@ -214,7 +212,7 @@ async function main() {
   const straceOut = join(dir, "strace.txt");
   const tracer = values.strace ? spawn("strace", ["-c", "-f", "-o", straceOut, "-p", String(lp.pid)], { stdio: "ignore" }) : undefined;
   if (tracer) await new Promise((r) => setTimeout(r, 500));
-  if (values.alloc || values["alloc-sites"] || process.env.PROFILE_SIGUSR2) {
+  if (values.alloc || values["alloc-sites"]) {
     lp.kill("SIGUSR2");
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -2,51 +2,35 @@
  * server.heap_growth_percent reaches V8: `llmpool serve` sets --heap-growing-percent from the
  * config at start (src/server/heap-growth.ts). A preload records every V8 flag the process sets.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseConfigText, validateConfig } from "../src/config/load.js";
+import { startReplica } from "./helpers/replicas.js";
 
-const dir = mkdtempSync(join(tmpdir(), "llmpool-heap-"));
 const SPY =
   'data:text/javascript,import v8 from "node:v8"; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { process.stderr.write("V8FLAG " + f + "\\n"); set(f); };';
 
-async function serveWith(yaml: string): Promise<{ flags: string[]; startup: Record<string, unknown> }> {
-  const config = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(config, yaml);
-  const child = spawn(process.execPath, ["--import", SPY, "--import", "tsx", "src/cli.ts", "serve", "--config", config, "--port", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const flags: string[] = [];
-  createInterface({ input: child.stderr! }).on("line", (l) => {
-    if (l.startsWith("V8FLAG ")) flags.push(l.slice(7));
-  });
+async function serveWith(server: Record<string, unknown>): Promise<{ flags: string[]; startup: Record<string, unknown> }> {
+  const r = await startReplica({ ...base, server }, {}, ["--import", SPY]);
   try {
-    for await (const line of createInterface({ input: child.stdout! })) {
-      const j = JSON.parse(line) as Record<string, unknown>;
-      if (String(j.msg).startsWith("llmpool serving")) return { flags, startup: j };
-    }
-    throw new Error("llmpool did not start");
+    const startup = await r.logLine((l) => String(l.msg).startsWith("llmpool serving"));
+    const flags = r.stderr().split("\n").filter((l) => l.startsWith("V8FLAG ")).map((l) => l.slice(7));
+    return { flags, startup };
   } finally {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
+    await r.stop();
   }
 }
 
-const base = "log: { level: info }\ncost: { ledger: { path: ':memory:' } }\nproviders: [{ name: m, type: mock, models: [mock] }]\n";
+const base = { log: { level: "info" }, cost: { ledger: { path: ":memory:" } }, providers: [{ name: "m", type: "mock", models: ["mock"] }] };
 
 describe("server.heap_growth_percent", () => {
   it("is set in V8 when serve starts, 20 by default, and shown in the startup line", async () => {
-    const dflt = await serveWith(base);
+    const dflt = await serveWith({});
     expect(dflt.flags).toContain("--heap-growing-percent=20");
     expect(dflt.startup.heap_growth_percent).toBe(20);
-    const custom = await serveWith(`server: { heap_growth_percent: 35 }\n${base}`);
+    const custom = await serveWith({ heap_growth_percent: 35 });
     expect(custom.flags).toContain("--heap-growing-percent=35");
-    const off = await serveWith(`server: { heap_growth_percent: 0 }\n${base}`);
+    const off = await serveWith({ heap_growth_percent: 0 });
     expect(off.flags).toContain("--heap-growing-percent=0"); // V8's own dynamic factor
   });
 
@@ -55,7 +39,7 @@ describe("server.heap_growth_percent", () => {
     const section = readme.slice(readme.indexOf("\n## Performance\n"));
     const block = /\*\*Memory\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf("\n## ", 5)))?.[1];
     expect(block).toBeDefined();
-    const { config } = validateConfig(parseConfigText(block! + base, "README"), "README", {});
+    const { config } = validateConfig({ ...base, ...(parseConfigText(block!, "README") as object) }, "README", {});
     expect(config.server.heap_growth_percent).toBe(20);
   });
 

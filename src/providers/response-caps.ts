@@ -44,18 +44,21 @@ export function announcedOver(res: Pick<Dispatcher.ResponseData, "headers">, lim
 /**
  * Read at most `limit` bytes of a body as UTF-8. A longer body is cut there and the rest of
  * the connection destroyed, never buffered. Listeners, not `for await`: the async iterator
- * costs a promise, a nextTick and ~1 KB per call on the unary hot path (bench/RESULTS.md).
+ * costs a promise, a nextTick and ~1 KB per call on the unary hot path (bench/RESULTS.md "Second pass").
  */
 export function readCapped(res: Dispatcher.ResponseData, limit: number): Promise<CappedBody> {
   return new Promise((resolve, reject) => {
     const body = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = (cut: boolean) => {
+    const detach = () => {
       body.off("data", onData);
       body.off("end", onEnd);
       body.off("error", onError);
       body.off("close", onClose);
+    };
+    const finish = (cut: boolean) => {
+      detach();
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       resolve({ text: buf.toString("utf8"), cut });
     };
@@ -72,9 +75,7 @@ export function readCapped(res: Dispatcher.ResponseData, limit: number): Promise
     };
     const onEnd = () => finish(false);
     const onError = (err: Error) => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("close", onClose);
+      detach();
       reject(err);
     };
     // Destroyed without an error or an end (as `for await` reports it): the body broke off.

@@ -11,7 +11,7 @@
  * auth and error mapping. Everything else — gRPC-Web, compressed messages, GET requests,
  * health, reflection and the other RPCs — goes to connect-node unchanged.
  */
-import { create, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { RequestLimits } from "../config/schema.js";
 import { Code, ConnectError, type ContextKey } from "@connectrpc/connect";
 import {
@@ -120,9 +120,20 @@ export function createFastPath(opts: FastPathOptions): (req: Req, res: Res, path
   };
 }
 
-/** The responses' JSON, written without protobuf-es (src/server/json-writer.ts), where their types compile. */
-const chatJson = compileJsonWriter(ChatResponseSchema);
-const chunkJson = compileJsonWriter(StreamChatResponseSchema);
+/**
+ * One response type's encoder: JSON from the compiled writer (src/server/json-writer.ts) where
+ * the type compiles, otherwise, and for binary, protobuf-es.
+ */
+function messageEncoder<D extends DescMessage>(schema: D): (m: MessageInitShape<D>, json: boolean) => Uint8Array {
+  const writeJson = compileJsonWriter(schema);
+  return (m, json) => {
+    if (json && writeJson) return Buffer.from(writeJson(m));
+    const msg = create(schema, m);
+    return json ? Buffer.from(toJsonString(schema, msg)) : toBinary(schema, msg);
+  };
+}
+const encodeChat = messageEncoder(ChatResponseSchema);
+const encodeStreamMessage = messageEncoder(StreamChatResponseSchema);
 
 /** True when a chunk carries nothing but `delta`: the shape of nearly every stream message. */
 function deltaOnly(m: object): m is { delta?: string } {
@@ -155,9 +166,7 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
     out.write(delta, i, "utf8");
     return out;
   }
-  if (json && chunkJson) return Buffer.from(chunkJson(m));
-  const msg = create(StreamChatResponseSchema, m);
-  return json ? Buffer.from(toJsonString(StreamChatResponseSchema, msg)) : toBinary(StreamChatResponseSchema, msg);
+  return encodeStreamMessage(m, json);
 }
 
 /** Writes one protocol's responses; the body of `serve` is protocol-neutral. */
@@ -293,13 +302,6 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
   const ct = req.headers["content-type"] as string;
   const out =
     wire === "grpc" ? grpcResponder(req, res, ct) : wire === "connect" ? connectUnaryResponder(res, json) : connectStreamResponder(res, ct);
-  const encode = streaming
-    ? (m: MessageInitShape<typeof StreamChatResponseSchema>) => encodeChunk(m, json)
-    : (m: MessageInitShape<typeof ChatResponseSchema>) => {
-        if (json && chatJson) return Buffer.from(chatJson(m));
-        const msg = create(ChatResponseSchema, m);
-        return json ? Buffer.from(toJsonString(ChatResponseSchema, msg)) : toBinary(ChatResponseSchema, msg);
-      };
 
   try {
     const timeout =
@@ -322,13 +324,13 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
     };
 
     if (!streaming) {
-      const payload = (encode as (m: MessageInitShape<typeof ChatResponseSchema>) => Uint8Array)(await opts.service.chat(request, ctx));
+      const payload = encodeChat(await opts.service.chat(request, ctx), json);
       out.begin(responseHeader.map);
       await out.message(payload);
     } else {
       for await (const chunk of opts.service.streamChat(request, ctx)) {
         out.begin(responseHeader.map);
-        await out.message((encode as (m: MessageInitShape<typeof StreamChatResponseSchema>) => Uint8Array)(chunk));
+        await out.message(encodeChunk(chunk, json));
         if (ac.signal.aborted) break;
       }
       if (ac.signal.aborted) throw ac.signal.reason;

@@ -2,7 +2,7 @@
  * stdout for log lines, written once per event-loop turn. Lines logged during a turn are
  * joined and handed to one synchronous write(2) in that turn's check phase (setImmediate), so
  * 50 calls finishing in one turn cost one system call, not 50 (a write(2) is ~3.7% of a call's
- * CPU on this VM, bench/RESULTS.md "Log lines: one write per loop turn"). The write itself is
+ * CPU on this VM, bench/RESULTS.md "Second pass"). The write itself is
  * sonic-boom's synchronous one (it retries EAGAIN and short writes), never libuv's thread pool,
  * which would add a thread hand-off and a loop wakeup per line.
  *

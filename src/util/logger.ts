@@ -12,6 +12,9 @@ export type { Logger } from "pino";
 /** How deep redactFields() looks into nested objects and arrays. */
 const MAX_DEPTH = 4;
 
+/** Field names whose values are censored whatever they hold, at any depth redactFields() reaches. */
+const SECRET_FIELDS = new Set(["api_key", "apiKey", "authorization", "Authorization", "x-api-key", "api-key", "X-Api-Key", "Api-Key"]);
+
 /** A copy of `v` with every string redacted (only copied where something changed). */
 export function redactFields(v: unknown, depth = 0): unknown {
   if (typeof v === "string") return redact(v);
@@ -35,9 +38,6 @@ export function redactFields(v: unknown, depth = 0): unknown {
   }
   return out ?? v;
 }
-
-/** Field names whose values are censored whatever they hold, at any depth redactFields() reaches. */
-const SECRET_FIELDS = new Set(["api_key", "apiKey", "authorization", "Authorization", "x-api-key", "api-key", "X-Api-Key", "Api-Key"]);
 
 /**
  * pino's isoTime, with the string reused within a millisecond: under load many lines share one,

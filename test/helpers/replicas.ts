@@ -19,6 +19,10 @@ export interface Replica {
   child: ChildProcess;
   /** JSON log lines so far. */
   logs: Record<string, unknown>[];
+  /** The first log line (so far or to come) that `match` accepts. */
+  logLine(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   grpc: Client<typeof LLMPool>;
   connect: Client<typeof LLMPool>;
   alive(): boolean;
@@ -32,24 +36,29 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export async function startReplica(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Replica> {
+/** `nodeArgs` go before the script (e.g. `--import` of a preload). */
+export async function startReplica(config: Record<string, unknown>, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Replica> {
   const dir = mkdtempSync(join(tmpdir(), "llmpool-replica-"));
   const file = join(dir, "llmpool.json");
   writeFileSync(file, JSON.stringify(config));
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--config", file, "--port", String(port), "--host", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/cli.ts", "serve", "--config", file, "--port", String(port), "--host", "127.0.0.1"], {
     env: cleanEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
   createInterface({ input: child.stdout! }).on("line", (line) => {
+    let j: Record<string, unknown>;
     try {
-      logs.push(JSON.parse(line));
+      j = JSON.parse(line);
     } catch {
-      // not a log line
+      return; // not a log line
     }
+    logs.push(j);
+    for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.match(j)) waiters.splice(i, 1)[0]!.resolve(j);
   });
   const url = `http://127.0.0.1:${port}`;
   // Serving once /healthz answers (whatever the log level says).
@@ -66,6 +75,11 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
     url,
     child,
     logs,
+    logLine: (match) => {
+      const seen = logs.find(match);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    stderr: () => stderr,
     grpc: createClient(LLMPool, createGrpcTransport({ baseUrl: url })),
     connect: createClient(LLMPool, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })),
     alive: () => child.exitCode === null && child.signalCode === null,
