@@ -9,9 +9,7 @@
  */
 import v8 from "node:v8";
 
-/** Set the growth factor; 0 is V8's own (dynamic) default. Returns the flag set. */
-export function applyHeapGrowth(percent: number): string {
-  const flag = `--heap-growing-percent=${Math.max(0, Math.round(percent))}`;
-  v8.setFlagsFromString(flag);
-  return flag;
+/** Set the growth factor; 0 is V8's own (dynamic) default. */
+export function applyHeapGrowth(percent: number): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${Math.max(0, Math.round(percent))}`);
 }
