@@ -2,9 +2,10 @@
  * GC cost and allocation per call, independent of the machine's speed: a fixed number of
  * Connect JSON calls at 50 connections (autocannon) through llmpool (dist/, defaults, info logs),
  * with V8 flags of your choice, counting garbage collections through PerformanceObserver('gc').
- * Scavenges × semi-space size / calls is the bytes allocated per call.
+ * Scavenges × semi-space size / calls is the bytes allocated per call; V8's --trace-gc-nvp gives
+ * the bytes promoted to the old generation per call and the full GCs that promotion costs.
  *
- *   npm run build && npx tsx bench/gc.ts [--calls 20000] [--heap-growth 20] [-- --max-semi-space-size=8 ...]
+ *   npm run build && npx tsx bench/gc.ts [--calls 20000] [--connections 50] [--heap-growth 20] [-- --max-semi-space-size=8 ...]
  *
  * --heap-growth sets server.heap_growth_percent (0: V8's own growth factor).
  */
@@ -18,7 +19,7 @@ import autocannon from "autocannon";
 import { cpuSeconds, statusKb } from "./proc.js";
 
 const { values, positionals } = parseArgs({
-  options: { calls: { type: "string", default: "20000" }, "heap-growth": { type: "string", default: "20" } },
+  options: { calls: { type: "string", default: "20000" }, "heap-growth": { type: "string", default: "20" }, connections: { type: "string", default: "50" } },
   allowPositionals: true,
 });
 const CALLS = Number(values.calls);
@@ -48,8 +49,18 @@ writeFileSync(
     `providers:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upPort}/v1", api_key: sk-bench, models: [bench-model], connections: 256 }\n`,
 );
 const port = 30000 + Math.floor(Math.random() * 20000);
-const lp = spawn(process.execPath, [`--import=${observer}`, ...positionals, "dist/src/cli.js", "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], {
-  stdio: ["ignore", "ignore", "inherit"],
+// --trace-gc-nvp prints one line per GC on stdout: promoted bytes per scavenge and the full
+// (mark-compact) collections, which the promotion drives.
+const lp = spawn(process.execPath, [`--import=${observer}`, "--trace-gc-nvp", ...positionals, "dist/src/cli.js", "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+let measuring = false;
+let promoted = 0;
+let fullGcs = 0;
+createInterface({ input: lp.stdout! }).on("line", (line) => {
+  if (!measuring) return;
+  if (line.includes(" gc=s ")) promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+  else if (line.includes(" gc=mc ")) fullGcs++;
 });
 const stop = () => {
   lp.kill("SIGTERM");
@@ -78,17 +89,19 @@ const opts = {
   method: "POST",
   headers: { "content-type": "application/json" },
   body: JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hello" }] }),
-  connections: 50,
+  connections: Number(values.connections),
 };
 await autocannon({ ...opts, duration: 2 }); // warm-up
 await readGc();
+measuring = true;
 const c0 = cpu();
 await autocannon({ ...opts, amount: CALLS });
 const used = cpu() - c0;
 const gc = await readGc();
+measuring = false;
 const hwm = statusKb(lp.pid!, "VmHWM");
 console.log(
-  `[heap_growth_percent ${values["heap-growth"]}; ${positionals.join(" ") || "default flags"}] ${CALLS} calls: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
-    `GC ${((gc.ms * 1000) / CALLS).toFixed(1)} µs/call (wall), CPU ${((used * 1e6) / CALLS).toFixed(0)} µs/call, peak RSS ${(Number(hwm) / 1024).toFixed(0)} MB`,
+ `[heap_growth_percent ${values["heap-growth"]}; ${positionals.join(" ") || "default flags"}] ${CALLS} calls at ${values.connections}: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
+    `promoted ${(promoted / 1024 / CALLS).toFixed(2)} KB/call, ${fullGcs} full GCs, GC ${((gc.ms * 1000) / CALLS).toFixed(1)} µs/call (wall), CPU ${((used * 1e6) / CALLS).toFixed(0)} µs/call, peak RSS ${(Number(hwm) / 1024).toFixed(0)} MB`,
 );
 process.exit(0);

@@ -9,6 +9,21 @@ import type { Server } from "node:net";
 import type { Socket } from "node:net";
 import type { Req, Res } from "./http.js";
 
+const TRACKED = Symbol("llmpool.tracked-response");
+
+/** One response's bookkeeping, kept on the response under TRACKED. */
+interface Tracked {
+  readonly tracker: ConnectionTracker;
+  readonly req: Req;
+  done: boolean;
+  /** The HTTP/1 connection it counts against. */
+  readonly socket: Socket | undefined;
+}
+
+function trackedOf(res: unknown): Tracked {
+  return (res as Record<symbol, Tracked>)[TRACKED]!;
+}
+
 export class ConnectionTracker {
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
@@ -49,34 +64,46 @@ export class ConnectionTracker {
   /** Call for every request; tracks responses in progress (and HTTP/1 sockets' share). */
   onRequest(req: Req, res: Res): void {
     this.active++;
-    // A response counts as done once it has ended (all of it handed to the connection), or
-    // when its stream went away; Node emits no event for the first on HTTP/2 when the client
-    // keeps its side open, so end() itself is observed.
-    let done = false;
-    const finished = () => {
-      if (done) return;
-      done = true;
-      if (--this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
-    };
-    const tracker = this;
-    const end = res.end;
-    res.end = function (this: Res, ...args: unknown[]) {
-      const r = (end as (...a: unknown[]) => unknown).apply(this, args);
-      finished();
-      if (req.httpVersionMajor === 2 && !req.complete) tracker.unreadBody(req as Http2ServerRequest);
-      return r;
-    } as typeof res.end;
-    (res as NodeJS.EventEmitter).once("close", finished);
-    if (req.httpVersionMajor !== 1) return;
-    const s = req.socket as Socket;
-    if (!this.h1.has(s)) s.once("close", () => this.h1.delete(s));
-    this.h1.set(s, (this.h1.get(s) ?? 0) + 1);
+    const h1 = req.httpVersionMajor === 1;
+    const tracked: Tracked = { tracker: this, req, done: false, socket: h1 ? (req.socket as Socket) : undefined };
+    (res as unknown as Record<symbol, Tracked>)[TRACKED] = tracked;
+    // Shared listeners, not per-call closures or a wrapped res.end (a function stored on each
+    // response kept every call's objects alive through young-generation GCs: bench/RESULTS.md
+    // "Third pass"). 'finish' comes once the response is handed to the connection, on HTTP/2
+    // too while the client keeps its side open; 'close' when the stream went away first.
+    res.on("finish", ConnectionTracker.onFinish);
+    res.on("close", ConnectionTracker.onClose);
+    if (!h1) return;
+    const s = tracked.socket!;
+    const n = this.h1.get(s);
+    if (n === undefined) s.once("close", () => this.h1.delete(s));
+    this.h1.set(s, (n ?? 0) + 1);
     if (this.draining) res.setHeader("connection", "close");
-    res.once("close", () => {
-      const n = (this.h1.get(s) ?? 1) - 1;
-      this.h1.set(s, n);
-      if (n === 0 && this.draining) s.end();
-    });
+  }
+
+  private static onFinish(this: Res): void {
+    const t = trackedOf(this);
+    t.tracker.responseDone(t, false);
+  }
+
+  private static onClose(this: Res): void {
+    const t = trackedOf(this);
+    t.tracker.responseDone(t, true);
+  }
+
+  /** A response ended (finish) or went away (close, then `closed`). */
+  private responseDone(t: Tracked, closed: boolean): void {
+    if (!t.done) {
+      t.done = true;
+      if (--this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+      const req = t.req;
+      if (!closed && req.httpVersionMajor === 2 && !req.complete) this.unreadBody(req as Http2ServerRequest);
+    }
+    const s = t.socket;
+    if (!closed || !s) return;
+    const n = (this.h1.get(s) ?? 1) - 1;
+    this.h1.set(s, n);
+    if (n === 0 && this.draining) s.end();
   }
 
   /** Begin draining: GOAWAY to HTTP/2 sessions, close idle HTTP/1 connections. */

@@ -169,7 +169,12 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
   return encodeStreamMessage(m, json);
 }
 
-/** Writes one protocol's responses; the body of `serve` is protocol-neutral. */
+/**
+ * Writes one protocol's responses; the body of `serve` is protocol-neutral. Plain methods only:
+ * an accessor in a per-call object literal gives every call's object its own V8 map, and maps
+ * live in the old generation, so each call's closures, request and response survived young-
+ * generation GCs and were promoted (bench/RESULTS.md "Third pass").
+ */
 interface Responder {
   /** Send response headers (once). */
   begin(headers: Record<string, string>): void;
@@ -179,7 +184,6 @@ interface Responder {
   end(): void;
   /** Failed end, before or after begin(). */
   fail(err: ConnectError, headers: Record<string, string>): void;
-  readonly closed: boolean;
 }
 
 function whenWritable(stream: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
@@ -205,9 +209,6 @@ function grpcResponder(req: Req, res: Res, ct: string): Responder {
   const compat = res as Http2ServerResponse;
   let begun = false;
   return {
-    get closed() {
-      return stream.destroyed || stream.closed;
-    },
     begin(headers) {
       if (begun) return;
       begun = true;
@@ -241,9 +242,6 @@ function connectUnaryResponder(res: Res, json: boolean): Responder {
   let body: Uint8Array | undefined;
   let headers: Record<string, string> = {};
   return {
-    get closed() {
-      return res.destroyed;
-    },
     begin(h) {
       headers = h;
     },
@@ -268,9 +266,6 @@ function connectUnaryResponder(res: Res, json: boolean): Responder {
 function connectStreamResponder(res: Res, ct: string): Responder {
   const w = res as import("node:http").ServerResponse;
   return {
-    get closed() {
-      return res.destroyed;
-    },
     begin(headers) {
       if (!res.headersSent) res.writeHead(200, { ...headers, "content-type": ct });
     },
