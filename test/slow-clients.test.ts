@@ -64,6 +64,24 @@ describe("slow clients", () => {
     expect(ms).toBeLessThan(3000);
   });
 
+  it("lets an HTTP/1.1 call run past headers_ms + idle_ms, then closes its connection once idle", async () => {
+    const s = await h.serve({ server: { timeouts }, providers: [mock({ latency_ms: 900 })] });
+    const sock = await rawSocket(s.port);
+    const body = JSON.stringify({ model: "mock", messages: [{ role: "user", content: "hi" }] });
+    sock.write(`POST /llmpool.v1.LLMPool/Chat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    let answer = "";
+    const answered = new Promise<void>((r) => sock.on("data", (c: Buffer) => ((answer += c), answer.includes('"provider":"m"') && r())));
+    const closed = closedAfter(sock);
+    // 900 ms of silence on a connection whose header timer is 300 ms: answered, not closed.
+    expect(await Promise.race([answered.then(() => "answered"), closed.then(() => "closed")])).toBe("answered");
+    expect(answer.startsWith("HTTP/1.1 200")).toBe(true);
+    const t0 = performance.now();
+    await closed;
+    const idleMs = performance.now() - t0;
+    expect(idleMs).toBeGreaterThanOrEqual(250);
+    expect(idleMs).toBeLessThan(3000);
+  });
+
   it("answers a half-open HTTP/2 stream with DEADLINE_EXCEEDED after body_ms and resets it", async () => {
     const s = await h.serve({ server: { timeouts: { ...timeouts, idle_ms: 60_000 } }, providers: [mock()] });
     const session = await h2(s.url);

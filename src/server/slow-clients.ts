@@ -29,6 +29,23 @@ function callerDeadlineMs(req: Req, maxMs: number): number | undefined {
   return undefined;
 }
 
+const BODY_TIMER = Symbol("llmpool.body-timer");
+const HEADER_GUARD = Symbol("llmpool.header-guard");
+type WithBodyTimer = { [BODY_TIMER]?: NodeJS.Timeout };
+
+/** Shared by every request (no closure per call): `this` is the request or the response. */
+function clearBodyTimer(this: WithBodyTimer): void {
+  clearTimeout(this[BODY_TIMER]);
+}
+
+function bodyLate(req: Req, res: Res, byDeadline: boolean, bodyMs: number): void {
+  if (req.complete || res.destroyed) return;
+  const err = byDeadline
+    ? new ConnectError("the operation timed out: the request was not received within the caller's deadline", Code.DeadlineExceeded)
+    : new ConnectError(`the request body was not received within server.timeouts.body_ms (${bodyMs} ms)`, Code.DeadlineExceeded);
+  replyEarly(req, res, err);
+}
+
 /**
  * Arm the body timer of one request. Nothing is armed for body-less methods; the timer is
  * dropped as soon as the body has arrived or the response is done.
@@ -38,22 +55,11 @@ export function guardBody(req: Req, res: Res, bodyMs: number, maxTimeoutMs: numb
   if (m === "GET" || m === "HEAD" || m === "OPTIONS" || req.complete) return;
   const deadline = callerDeadlineMs(req, maxTimeoutMs);
   const byDeadline = deadline !== undefined && deadline < bodyMs;
-  const timer = setTimeout(() => {
-    req.off("end", clear);
-    res.off("close", clear);
-    if (req.complete || res.destroyed) return;
-    const err = byDeadline
-      ? new ConnectError("the operation timed out: the request was not received within the caller's deadline", Code.DeadlineExceeded)
-      : new ConnectError(`the request body was not received within server.timeouts.body_ms (${bodyMs} ms)`, Code.DeadlineExceeded);
-    replyEarly(req, res, err);
-  }, byDeadline ? deadline : bodyMs);
-  const clear = () => {
-    clearTimeout(timer);
-    req.off("end", clear);
-    res.off("close", clear);
-  };
-  req.once("end", clear);
-  res.once("close", clear);
+  const timer = setTimeout(bodyLate, byDeadline ? deadline : bodyMs, req, res, byDeadline, bodyMs);
+  (req as WithBodyTimer)[BODY_TIMER] = timer;
+  (res as WithBodyTimer)[BODY_TIMER] = timer;
+  req.on("end", clearBodyTimer);
+  res.on("close", clearBodyTimer);
 }
 
 /** Close `session` (GOAWAY) after `firstMs` without a stream, then `idleMs` with none open. */
@@ -83,23 +89,47 @@ export function watchIdleSession(session: Http2Session, firstMs: number, idleMs:
   });
 }
 
-/** Close HTTP/1.1 connections of `h1` that take longer than allowed to send request headers. */
+/** One HTTP/1.1 connection's header deadline. */
+interface HeaderGuard {
+  timer: NodeJS.Timeout;
+  /** Requests whose headers arrived and whose response is not yet written. */
+  busy: number;
+  /** The timer runs for `idle_ms + headers_ms` (the deadline between requests), not `headers_ms`. */
+  between: boolean;
+}
+type Guarded = Socket & { [HEADER_GUARD]?: HeaderGuard };
+
+function headersLate(socket: Guarded): void {
+  if (socket[HEADER_GUARD]!.busy === 0) socket.destroy();
+}
+
+/**
+ * Close HTTP/1.1 connections of `h1` that take longer than allowed to send request headers. One
+ * timer per connection, re-armed with refresh() after each response, and left running while a
+ * request is served (it then does nothing): no timer or closure per request.
+ */
 export function guardHeaders(h1: HttpServer, headersMs: number, idleMs: number): void {
-  const timers = new WeakMap<Socket, NodeJS.Timeout>();
-  const arm = (socket: Socket, ms: number) => {
-    clearTimeout(timers.get(socket));
-    if (socket.destroyed) return;
-    const t = setTimeout(() => socket.destroy(), ms);
-    t.unref();
-    timers.set(socket, t);
-  };
-  h1.on("connection", (socket: Socket) => {
-    arm(socket, headersMs);
-    socket.once("close", () => clearTimeout(timers.get(socket)));
+  h1.on("connection", (socket: Guarded) => {
+    const g: HeaderGuard = { timer: setTimeout(headersLate, headersMs, socket).unref(), busy: 0, between: false };
+    socket[HEADER_GUARD] = g;
+    socket.once("close", () => clearTimeout(g.timer));
   });
   h1.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    clearTimeout(timers.get(socket));
-    res.once("finish", () => arm(socket, idleMs + headersMs));
+    const g = (req.socket as Guarded)[HEADER_GUARD];
+    if (!g) return;
+    g.busy++;
+    res.on("finish", responseWritten);
   });
+  function responseWritten(this: ServerResponse): void {
+    const socket = this.req.socket as Guarded; // this.socket is already detached on 'finish'
+    const g = socket[HEADER_GUARD]!;
+    if (--g.busy > 0 || socket.destroyed) return;
+    if (g.between) {
+      g.timer.refresh();
+      return;
+    }
+    clearTimeout(g.timer);
+    g.timer = setTimeout(headersLate, idleMs + headersMs, socket).unref();
+    g.between = true;
+  }
 }
