@@ -6,9 +6,11 @@
  *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
  *     [--connections 50] [--seconds 10] [--top 40] [--no-prof] [--proxy] [--callers NAME]
  *     [--alloc] [--alloc-sites] [--strace] [--node-flag FLAG ...] [--ledger file|:memory:]
+ *     [--heap-growth N]
  *
  * --proxy profiles bench/minimal-proxy.ts instead; --alloc counts KB allocated per call;
- * --strace counts system calls per call.
+ * --strace counts system calls per call. CPU per call is also split by thread (main against
+ * V8's GC helper threads and the ledger's worker).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +21,7 @@ import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/llmpool/v1/llmpool_pb.js";
 import { cannon, grpcConcurrent } from "./load.js";
-import { cpuSeconds, freePort, statusKb } from "./proc.js";
+import { cpuSeconds, freePort, statusKb, threadCpuSeconds } from "./proc.js";
 import { samplerScript, summarizeHeap, whereOf } from "./heap-sites.js";
 
 const { values } = parseArgs({
@@ -48,6 +50,8 @@ const { values } = parseArgs({
     "node-flag": { type: "string", multiple: true, default: [] },
     /** The cost ledger's path: a file (default, written by its thread) or ":memory:". */
     ledger: { type: "string", default: "file" },
+    /** server.heap_growth_percent (unset: the default). */
+    "heap-growth": { type: "string" },
   },
 });
 const dir = mkdtempSync(join(tmpdir(), "llmpool-prof-"));
@@ -130,6 +134,7 @@ async function main() {
     config,
     [
       `log: { level: ${values["log-level"]} }`,
+      ...(values["heap-growth"] === undefined ? [] : [`server: { heap_growth_percent: ${Number(values["heap-growth"])} }`]),
       `cost: { ledger: { path: ${JSON.stringify(values.ledger === "file" ? join(dir, "ledger.db") : values.ledger)} } }`,
       "pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }",
       "providers:",
@@ -218,9 +223,13 @@ async function main() {
   }
   const idleKb = statusKb(lp.pid!, "VmRSS");
   const c0 = cpuSeconds(lp.pid!);
+  const t0 = threadCpuSeconds(lp.pid!);
   const r = await run(seconds);
   const used = cpuSeconds(lp.pid!) - c0;
+  const t1 = threadCpuSeconds(lp.pid!);
   console.log(`${values.wire} at ${conns}: ${Math.round(r.rps)} req/s, ${r.errors} errors, CPU ${((used * 1e6) / r.requests).toFixed(0)} µs per call`);
+  const perThread = [...t1].map(([name, s]) => [name, ((s - (t0.get(name) ?? 0)) * 1e6) / r.requests] as const).filter(([, us]) => us >= 1);
+  console.log(`  by thread: ${perThread.sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${us.toFixed(0)} µs`).join(", ")}`);
   console.log(`RSS: ${(idleKb / 1024).toFixed(1)} MB after warm-up, peak ${(statusKb(lp.pid!, "VmHWM") / 1024).toFixed(1)} MB`);
   if (tracer) {
     await new Promise<void>((resolve) => {
