@@ -101,17 +101,29 @@ export class Attempts {
    * Choose (or wait for) the next endpoint, back off before a retry, and start the call. A
    * choice is started in the same tick it was made: waiters woken together (a cool-down
    * lifting) each see the limits as the previous one left them. With shared limits the call is
-   * first reserved on the shared counters (one round trip).
+   * first reserved on the shared counters (one round trip). The usual case (a fresh endpoint is
+   * free now) returns the attempt itself, without a promise and its extra microtask.
    */
-  async next(plan: Plan, ctx: CallContext): Promise<Attempt> {
-    if (ctx.signal.aborted) throw abortedError(plan, ctx.signal);
+  next(plan: Plan, ctx: CallContext): Attempt | Promise<Attempt> {
+    if (ctx.signal.aborted) return Promise.reject(abortedError(plan, ctx.signal));
     if (this.d.reserver) return this.nextReserved(plan, ctx);
-    const fresh = (r: Route) => this.startFresh(plan, ctx, r);
     const first = this.d.choose(plan);
-    const got = first ? fresh(first) : await this.waitForRoute(plan, ctx, fresh);
-    if (!("retry" in got)) return got;
+    if (!first) return this.waitThenStart(plan, ctx);
+    const got = this.startFresh(plan, ctx, first);
+    return "retry" in got ? this.retryAfterBackoff(plan, ctx) : got;
+  }
+
+  /** `next` when no endpoint can take the call now. */
+  private async waitThenStart(plan: Plan, ctx: CallContext): Promise<Attempt> {
+    const got = await this.waitForRoute(plan, ctx, (r) => this.startFresh(plan, ctx, r));
+    return "retry" in got ? this.retryAfterBackoff(plan, ctx) : got;
+  }
+
+  /** `next` when the choice was an endpoint this request already tried: back off, choose again. */
+  private async retryAfterBackoff(plan: Plan, ctx: CallContext): Promise<Attempt> {
     await this.backoff(plan, ctx);
     const next = this.d.choose(plan);
+    const fresh = (r: Route) => this.startFresh(plan, ctx, r);
     const again = next ? fresh(next) : await this.waitForRoute(plan, ctx, fresh);
     return "retry" in again ? this.start(plan, again.retry, "retry", ctx) : again;
   }

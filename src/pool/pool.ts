@@ -325,7 +325,13 @@ export class Pool {
   async chat(req: ChatRequest, ctx: CallContext): Promise<ChatOutput> {
     const plan = this.plan(req, ctx, "chat");
     this.begin(plan, req);
-    return this.settled(plan, runChat(this.attempts, plan, req, ctx, this.clock));
+    try {
+      const out = await runChat(this.attempts, plan, req, ctx, this.clock);
+      this.finish(plan);
+      return out;
+    } catch (err) {
+      throw this.failed(plan, err);
+    }
   }
 
   /** Ends a unary request's record once its attempt loop settles. */
@@ -335,10 +341,15 @@ export class Pool {
       this.finish(plan);
       return out;
     } catch (err) {
-      const pe = PoolError.from(err);
-      this.finish(plan, pe);
-      throw pe;
+      throw this.failed(plan, err);
     }
+  }
+
+  /** Ends a failed request's record; the error to throw. */
+  private failed(plan: Plan, err: unknown): PoolError {
+    const pe = PoolError.from(err);
+    this.finish(plan, pe);
+    return pe;
   }
 
   // ---------------------------------------------------------------------------------------

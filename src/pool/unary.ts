@@ -15,7 +15,8 @@ import { servedByPath, type CallContext, type ChatOutput } from "./types.js";
 export async function runChat(attempts: Attempts, plan: Plan, req: ChatRequest, ctx: CallContext, clock: Clock): Promise<ChatOutput> {
   const r = plan.record;
   for (;;) {
-    let at = await attempts.next(plan, ctx);
+    const next = attempts.next(plan, ctx);
+    let at = next instanceof Promise ? await next : next;
     try {
       let result: ChatResult;
       let answeredMs: number | undefined;

@@ -178,8 +178,8 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
 interface Responder {
   /** Send response headers (once). */
   begin(headers: Record<string, string>): void;
-  /** One message; resolves when the transport can take more. */
-  message(payload: Uint8Array): Promise<void>;
+  /** One message; a promise when the transport must drain before it takes more. */
+  message(payload: Uint8Array): Promise<void> | void;
   /** Successful end. */
   end(): void;
   /** Failed end, before or after begin(). */
@@ -214,8 +214,8 @@ function grpcResponder(req: Req, res: Res, ct: string): Responder {
       begun = true;
       stream.respond({ ...headers, ":status": 200, "content-type": ct, "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
     },
-    async message(payload) {
-      if (!stream.write(envelope(0, payload))) await whenWritable(stream);
+    message(payload) {
+      if (!stream.write(envelope(0, payload))) return whenWritable(stream);
     },
     end() {
       compat.addTrailers({ "grpc-status": "0", "grpc-message": "" });
@@ -245,7 +245,7 @@ function connectUnaryResponder(res: Res, json: boolean): Responder {
     begin(h) {
       headers = h;
     },
-    async message(payload) {
+    message(payload) {
       body = payload;
     },
     end() {
@@ -269,8 +269,8 @@ function connectStreamResponder(res: Res, ct: string): Responder {
     begin(headers) {
       if (!res.headersSent) res.writeHead(200, { ...headers, "content-type": ct });
     },
-    async message(payload) {
-      if (!w.write(envelope(0, payload))) await whenWritable(w);
+    message(payload) {
+      if (!w.write(envelope(0, payload))) return whenWritable(w);
     },
     end() {
       res.end(envelope(0b10, Buffer.from("{}")));
@@ -321,11 +321,13 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
     if (!streaming) {
       const payload = encodeChat(await opts.service.chat(request, ctx), json);
       out.begin(responseHeader.map);
-      await out.message(payload);
+      const wrote = out.message(payload);
+      if (wrote) await wrote;
     } else {
       for await (const chunk of opts.service.streamChat(request, ctx)) {
         out.begin(responseHeader.map);
-        await out.message(encodeChunk(chunk, json));
+        const wrote = out.message(encodeChunk(chunk, json));
+        if (wrote) await wrote;
         if (ac.signal.aborted) break;
       }
       if (ac.signal.aborted) throw ac.signal.reason;
