@@ -119,6 +119,10 @@ async function main() {
   console.log(`upstream ${upUrl}  minimal proxy :${mp.port}  llmpool :${lp.port}  node ${process.version}`);
   await new Promise((r) => setTimeout(r, 1000)); // let start-up garbage go before reading "idle"
   const idleRssKb = statusKb(lp.pid, "VmRSS");
+  // Start-up grows the young generation to its cap; V8's memory reducer gives it back once the
+  // process has been idle ~8 s after its first try (~16 s from start), so "settled" waits for it.
+  await new Promise((r) => setTimeout(r, 17_000));
+  const settledRssKb = statusKb(lp.pid, "VmRSS");
 
   const openaiBody = Buffer.from(JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hello" }] }));
   const openaiStream = Buffer.from(JSON.stringify({ model: "bench-model", stream: true, messages: [{ role: "user", content: "hello" }] }));
@@ -244,7 +248,7 @@ async function main() {
     `CPU per call over all bursts: llmpool ${f(perCall("llmpool"), 0)} µs, minimal proxy ${f(perCall("minimal proxy"), 0)} µs ` +
       `(ratio ${f(perCall("llmpool") / perCall("minimal proxy"), 2)}×; absolute figures swing with the machine's load, the ratio less)`,
   );
-  console.log(`llmpool RSS: idle after start ${f(idleRssKb / 1024, 1)} MB, peak under load ${f(peakRssKb / 1024, 1)} MB, after load ${f(afterRssKb / 1024, 1)} MB`);
+  console.log(`llmpool RSS: idle after start ${f(idleRssKb / 1024, 1)} MB, idle settled ${f(settledRssKb / 1024, 1)} MB, peak under load ${f(peakRssKb / 1024, 1)} MB, after load ${f(afterRssKb / 1024, 1)} MB`);
 
   const json1 = results.get("Connect JSON")!;
   const grpcCols = results.get("gRPC")!;

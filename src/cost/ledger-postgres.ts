@@ -11,7 +11,6 @@
  * is inserted once (ON CONFLICT DO NOTHING) and counted once. A failed write keeps its calls
  * and retries them with exponential backoff; past `maxPending` queued calls the oldest go.
  */
-import pg from "pg";
 import type { Clock } from "../util/clock.js";
 import { createFlushTimer } from "./flush-timer.js";
 import type { Aggregate, Ledger, LedgerEntry, LedgerTotals, SpendByScope } from "./ledger-types.js";
@@ -138,6 +137,8 @@ export async function openPostgresLedger(opts: PostgresLedgerOptions): Promise<L
     return new Error(msg);
   };
 
+  // Loaded here, not at the top: pg holds ~4 MB of heap that a SQLite-ledger process never needs.
+  const { default: pg } = await import("pg");
   const db = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 2, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
   db.on("error", (err) => onError(clean(err)));

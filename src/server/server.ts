@@ -30,7 +30,6 @@ import { roundMs } from "../core/round.js";
 import { createStatsHistory, type StatsHistory } from "../metrics/history.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createLogObserver } from "../metrics/log-observer.js";
-import { createTracing } from "../metrics/trace-observer.js";
 import { poolServing } from "../metrics/stats.js";
 import { Pool, type PoolOptions } from "../pool/pool.js";
 import { createStateRuntime, type StateRuntimeOptions } from "../state/runtime.js";
@@ -179,7 +178,10 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const stateLog = createStateLog({ endpoints: () => pool.endpoints });
   const stats = { cost, races, stateLog, refresh: () => state.refresh() };
   const metrics = createMetrics(getPool, { processMetrics: opts.processMetrics, cost, state: state.backend, cache });
-  const tracing = loaded.config.telemetry.tracing.enabled ? createTracing({ config: loaded.config.telemetry.tracing }) : undefined;
+  // The OpenTelemetry SDK (~7 MB of heap) is loaded only when tracing is on.
+  const tracing = loaded.config.telemetry.tracing.enabled
+    ? (await import("../metrics/trace-observer.js")).createTracing({ config: loaded.config.telemetry.tracing })
+    : undefined;
   if (tracing) pool.addObserver(tracing.observer);
   pool.addObserver(cost.observer);
   pool.addObserver(races.observer);

@@ -9,7 +9,8 @@
  * the first success (a PING every `probeIntervalMs` while down), and each change is reported
  * once to `onAvailability` listeners.
  */
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import { nextUtcDay, nextUtcMonth } from "../cost/spend.js";
 import { usd } from "../cost/budgets.js";
 import type { GateBlock } from "../core/gate.js";
@@ -51,7 +52,11 @@ function periods(now: number): { day: string; month: string } {
 const num = (v: string | number | undefined) => (v === undefined || v === "" ? undefined : Number(v));
 const limitArg = (v: number | undefined) => (v === undefined ? -1 : v);
 
+// Loaded on first use: ioredis holds ~7 MB of heap that a process on the memory backend never needs.
+const load = createRequire(import.meta.url);
+
 export function createRedisState(opts: RedisStateOptions): StateBackend {
+  const { Redis } = load("ioredis") as typeof import("ioredis");
   const prefix = opts.keyPrefix ?? "llmpool";
   const backoff = opts.reconnectMs ?? { initial: 50, max: 2000 };
   const redis = new Redis(opts.url, {
