@@ -16,34 +16,52 @@ export interface AttemptSignal {
   done(): void;
 }
 
-export function attemptSignal(
-  parent: AbortSignal,
-  timeoutMs: number,
-  provider: string,
-  clock: Clock,
-): AttemptSignal {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(parent.reason);
-  if (parent.aborted) ac.abort(parent.reason);
-  else parent.addEventListener("abort", onAbort, { once: true });
-  let cancelTimer: (() => void) | undefined = clock.setTimeout(() => {
-    ac.abort(
-      new ProviderError({ provider, kind: "timeout", message: `no answer within timeout_ms (${timeoutMs} ms)` }),
-    );
-  }, timeoutMs);
-  return {
-    signal: ac.signal,
-    abort(reason) {
-      if (!ac.signal.aborted) ac.abort(reason);
-    },
-    clearTimeout() {
-      cancelTimer?.();
-      cancelTimer = undefined;
-    },
-    done() {
-      parent.removeEventListener("abort", onAbort);
-      cancelTimer?.();
-      cancelTimer = undefined;
-    },
-  };
+/**
+ * A class, not a literal of closures: one object per attempt, which is also the listener on the
+ * caller's signal (EventTarget calls its handleEvent), so an attempt allocates no functions but
+ * its timer's callback.
+ */
+class AttemptAbort implements AttemptSignal {
+  private readonly ac = new AbortController();
+  readonly signal = this.ac.signal;
+  private cancelTimer: (() => void) | undefined;
+
+  constructor(
+    private readonly parent: AbortSignal,
+    private readonly timeoutMs: number,
+    private readonly provider: string,
+    clock: Clock,
+  ) {
+    if (parent.aborted) this.ac.abort(parent.reason);
+    else parent.addEventListener("abort", this, { once: true });
+    this.cancelTimer = clock.setTimeout(() => this.timedOut(), timeoutMs);
+  }
+
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    this.ac.abort(this.parent.reason);
+  }
+
+  private timedOut(): void {
+    this.cancelTimer = undefined;
+    this.ac.abort(new ProviderError({ provider: this.provider, kind: "timeout", message: `no answer within timeout_ms (${this.timeoutMs} ms)` }));
+  }
+
+  abort(reason: ProviderError): void {
+    if (!this.signal.aborted) this.ac.abort(reason);
+  }
+
+  clearTimeout(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  done(): void {
+    this.parent.removeEventListener("abort", this);
+    this.clearTimeout();
+  }
+}
+
+export function attemptSignal(parent: AbortSignal, timeoutMs: number, provider: string, clock: Clock): AttemptSignal {
+  return new AttemptAbort(parent, timeoutMs, provider, clock);
 }
