@@ -17,14 +17,15 @@ export interface AttemptSignal {
 }
 
 /**
- * A class, not a literal of closures: one object per attempt, which is also the listener on the
- * caller's signal (EventTarget calls its handleEvent), so an attempt allocates no functions but
- * its timer's callback.
+ * A class, not a literal of closures: the methods are shared, so an attempt allocates only its
+ * two callbacks. (An object listener with handleEvent would not save one: EventTarget wraps it
+ * in an async function of its own.)
  */
 class AttemptAbort implements AttemptSignal {
   private readonly ac = new AbortController();
   readonly signal = this.ac.signal;
   private cancelTimer: (() => void) | undefined;
+  private readonly onAbort = (): void => this.ac.abort(this.parent.reason);
 
   constructor(
     private readonly parent: AbortSignal,
@@ -33,13 +34,8 @@ class AttemptAbort implements AttemptSignal {
     clock: Clock,
   ) {
     if (parent.aborted) this.ac.abort(parent.reason);
-    else parent.addEventListener("abort", this, { once: true });
+    else parent.addEventListener("abort", this.onAbort, { once: true });
     this.cancelTimer = clock.setTimeout(() => this.timedOut(), timeoutMs);
-  }
-
-  /** The caller's signal fired. */
-  handleEvent(): void {
-    this.ac.abort(this.parent.reason);
   }
 
   private timedOut(): void {
@@ -57,7 +53,7 @@ class AttemptAbort implements AttemptSignal {
   }
 
   done(): void {
-    this.parent.removeEventListener("abort", this);
+    this.parent.removeEventListener("abort", this.onAbort);
     this.clearTimeout();
   }
 }
