@@ -2,7 +2,9 @@
  * Optional backends are loaded only when the config names them (src/state/redis.ts,
  * src/cost/ledger-postgres.ts, src/server/server.ts): ioredis, pg and the OpenTelemetry SDK
  * hold ~18 MB of heap between them that a process on the defaults never uses
- * (bench/RESULTS.md "Fourth pass"). A preload lists, at exit, the packages the process loaded.
+ * (bench/RESULTS.md "Fourth pass"); undici's index (fetch, WebSocket, mocks) loads only for a
+ * config served over HTTP (src/providers/undici-pool.ts). A preload lists, at exit, the files
+ * the process loaded from node_modules.
  */
 import { describe, expect, it } from "vitest";
 import { startReplica } from "./helpers/replicas.js";
@@ -12,15 +14,17 @@ import { createRequire } from "node:module";
 const req = createRequire(process.cwd() + "/");
 process.on("exit", () => {
   for (const k of Object.keys(req.cache)) {
-    const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(k);
+    const m = /node_modules\\/(.+)$/.exec(k);
     if (m) process.stderr.write("LOADED " + m[1] + "\\n");
   }
 });`)}`;
 
+/** Package names and package-relative files (`undici/lib/web/fetch/index.js`) the process loaded. */
 async function loadedWith(extra: Record<string, unknown>): Promise<Set<string>> {
   const r = await startReplica({ log: { level: "warn" }, cost: { ledger: { path: ":memory:" } }, providers: [{ name: "m", type: "mock", models: ["mock"] }], ...extra }, {}, ["--import", SPY]);
   await r.stop();
-  return new Set(r.stderr().split("\n").filter((l) => l.startsWith("LOADED ")).map((l) => l.slice(7)));
+  const files = r.stderr().split("\n").filter((l) => l.startsWith("LOADED ")).map((l) => l.slice(7));
+  return new Set(files.flatMap((f) => [f, /^(?:@[^/]+\/)?[^/]+/.exec(f)![0]]));
 }
 
 describe("optional backends", () => {
@@ -28,6 +32,8 @@ describe("optional backends", () => {
     const plain = await loadedWith({});
     expect(plain.has("yaml")).toBe(true); // the spy sees packages at all
     for (const p of ["ioredis", "pg", "@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-trace-otlp-http"]) expect(plain.has(p), p).toBe(false);
+    expect(plain.has("undici/lib/dispatcher/pool.js")).toBe(true);
+    for (const f of ["undici/index.js", "undici/lib/web/fetch/index.js"]) expect(plain.has(f), f).toBe(false);
     const traced = await loadedWith({ telemetry: { tracing: { enabled: true, endpoint: "http://127.0.0.1:9/v1/traces" } } });
     expect(traced.has("@opentelemetry/sdk-trace-base")).toBe(true);
     expect(traced.has("ioredis")).toBe(false);

@@ -6,7 +6,6 @@
  * another checksum is refused, at start and on every poll.
  */
 import { createHash } from "node:crypto";
-import { request } from "undici";
 import { ConfigError } from "./load.js";
 
 /** Largest config body accepted. */
@@ -31,6 +30,8 @@ export async function fetchConfigText(url: string, timeoutMs = 10_000): Promise<
   const where = safeUrl(url);
   let res;
   try {
+    // undici's index (global dispatcher, fetch and all) loads only for a config served over HTTP.
+    const { request } = await import("undici");
     res = await request(url, {
       method: "GET",
       headers: { accept: "application/yaml, application/json, text/plain" },

@@ -3,7 +3,8 @@
  * helpers that never throw anything but ProviderError, and the generic parts of failure
  * classification (status codes, retry delays, rate-limit headers).
  */
-import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { Pool, request, undiciErrors } from "./undici-pool.js";
 import { redactAndTruncate } from "../util/redact.js";
 import { type RateLimitInfo } from "../core/provider.js";
 import { ProviderError, type ProviderErrorKind } from "../core/errors.js";
@@ -64,7 +65,7 @@ export class HttpUpstream {
       ? { ...this.headers, ...extraHeaders }
       : this.headers;
     try {
-      return await this.pool.request({
+      return await request.call(this.pool, {
         method,
         path: this.basePath + path,
         body,
