@@ -9,7 +9,8 @@
  * Writes never happen on the request path: append() pushes onto an in-memory batch; at most
  * `flushIntervalMs` later (or at once when it reaches `maxBatch`) the batch goes, packed into
  * a typed array and a string list, to a writer thread that owns its own connection and writes
- * it in one transaction with prepared statements. The event loop never waits for SQLite
+ * it in one transaction with prepared statements (src/cost/writer-thread.ts: the thread runs
+ * only while there are writes). The event loop never waits for SQLite
  * (bench/RESULTS.md has the figures). A crash loses at most one interval of calls; close()
  * writes everything first. ":memory:" ledgers (tests) write in-process, since an in-memory
  * database cannot be shared with a thread.
@@ -17,11 +18,11 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Clock } from "../util/clock.js";
 import { createFlushTimer } from "./flush-timer.js";
-import { inProcessWriter, pack, SCHEMA, THREAD_JS, type Batch, type WriteFn } from "./ledger-writer.js";
+import { inProcessWriter, pack, SCHEMA, type Batch, type WriteFn } from "./ledger-writer.js";
+import { WriterThread } from "./writer-thread.js";
 import type { Aggregate, Ledger, LedgerEntry, RaceCount } from "./ledger-types.js";
 
 export { utcDay, type Aggregate, type Ledger, type LedgerEntry, type LedgerTotals, type RaceCount, type SpendByScope } from "./ledger-types.js";
@@ -45,6 +46,8 @@ export interface LedgerOptions {
   maxPending?: number;
   /** Write on a worker thread. Default true for files (":memory:" always writes in-process). */
   writerThread?: boolean;
+  /** The writer thread stops after this long without a batch; the next one starts it again. Default 30000 ms. */
+  threadIdleMs?: number;
 }
 
 const SCHEMA_VERSION = "1";
@@ -94,13 +97,11 @@ export function openLedger(opts: LedgerOptions): Ledger {
 
   // The writer: a thread for files, in-process for ":memory:" (or when the thread failed).
   let write: WriteFn | undefined = memory || opts.writerThread === false ? inProcessWriter(db) : undefined;
-  let worker: Worker | undefined;
   let nextId = 0;
   /** Batches handed to the thread and not yet acknowledged, with their calls for a retry. */
   const inflight = new Map<number, { batch: Batch; entries: LedgerEntry[] }>();
   let inflightCalls = 0;
   let waiters: (() => void)[] = [];
-  let onClosed: (() => void) | undefined;
 
   const settle = () => {
     if (inflight.size === 0 && queue.length === 0) for (const w of waiters.splice(0)) w();
@@ -111,36 +112,32 @@ export function openLedger(opts: LedgerOptions): Ledger {
     onError(err);
     if (!closed) schedule(flushIntervalMs);
   };
-
-  if (!write) {
-    worker = new Worker(THREAD_JS, {
-      eval: true,
-      workerData: { path, sqlite: createRequire(import.meta.url).resolve("better-sqlite3") },
-    });
-    worker.unref(); // never keeps the process alive; close() holds it while it drains
-    worker.on("message", (m: { type: string; id?: number; message?: string }) => {
-      if (m.type === "closed") return onClosed?.();
-      const done = inflight.get(m.id!);
-      if (!done) return;
-      inflight.delete(m.id!);
-      inflightCalls -= done.batch.n;
-      if (m.type === "failed") requeue(done.entries, new Error(m.message));
-      settle();
-    });
-    worker.on("error", (err) => {
-      // The thread died: write in-process from now on, and retry what it had not written.
-      onError(err);
-      worker = undefined;
-      write = inProcessWriter(db);
-      const lost = [...inflight.values()].flatMap((b) => b.entries);
-      inflight.clear();
-      inflightCalls = 0;
-      queue = lost.concat(queue);
-      onClosed?.();
-      ledger.flush();
-      settle();
-    });
-  }
+  const acknowledged = (id: number, failure?: string) => {
+    const done = inflight.get(id);
+    if (!done) return;
+    inflight.delete(id);
+    inflightCalls -= done.batch.n;
+    if (failure !== undefined) requeue(done.entries, new Error(failure));
+    if (inflight.size === 0) thread?.idle();
+    settle();
+  };
+  const thread = write
+    ? undefined
+    : new WriterThread(path, createRequire(import.meta.url).resolve("better-sqlite3"), clock, opts.threadIdleMs ?? 30_000, {
+        written: (id) => acknowledged(id),
+        failed: (id, message) => acknowledged(id, message),
+        died(err) {
+          // The thread died: write in-process from now on, and retry what it had not written.
+          onError(err);
+          write = inProcessWriter(db);
+          const lost = [...inflight.values()].flatMap((b) => b.entries);
+          inflight.clear();
+          inflightCalls = 0;
+          queue = lost.concat(queue);
+          ledger.flush();
+          settle();
+        },
+      });
 
   const schedule = (ms: number) => {
     if (!closed) timer.schedule(ms);
@@ -169,11 +166,11 @@ export function openLedger(opts: LedgerOptions): Ledger {
       const entries = queue;
       queue = [];
       const batch = pack(entries);
-      if (worker) {
+      if (!write) {
         const id = ++nextId;
         inflight.set(id, { batch, entries });
         inflightCalls += batch.n;
-        worker.postMessage({ type: "batch", id, batch }, [batch.nums.buffer as ArrayBuffer]);
+        thread!.post(id, batch);
       } else {
         try {
           write!(batch);
@@ -250,21 +247,14 @@ export function openLedger(opts: LedgerOptions): Ledger {
     prune: async () => pruneNow(),
     async close() {
       if (closed) return;
-      if (worker) worker.ref();
+      thread?.hold();
       // A disk that keeps failing must not hold shutdown forever.
       let wait: NodeJS.Timeout | undefined;
       await Promise.race([ledger.drain(), new Promise<void>((r) => (wait = setTimeout(r, CLOSE_WAIT_MS)))]);
       clearTimeout(wait);
       if (ledger.pending > 0) onError(new Error(`ledger closed with ${ledger.pending} call(s) unwritten`));
       closed = true;
-      if (worker) {
-        const w = worker;
-        await new Promise<void>((r) => {
-          onClosed = r;
-          w.postMessage({ type: "close" });
-        });
-        await w.terminate();
-      }
+      await thread?.close();
       db.close();
     },
   };
