@@ -26,7 +26,7 @@ export class WriterThread {
   /** Threads asked to close and not yet gone (close() waits for them). */
   private readonly leaving = new Set<Promise<void>>();
   private cancelRetire: (() => void) | undefined;
-  /** Threads started so far (for tests and stats). */
+  /** Threads started so far (tests read it). */
   starts = 0;
 
   constructor(
@@ -43,8 +43,7 @@ export class WriterThread {
 
   /** Hand a batch to the thread, starting one if none runs. `batch.nums` is transferred. */
   post(id: number, batch: Batch): void {
-    this.cancelRetire?.();
-    this.cancelRetire = undefined;
+    this.keep();
     (this.worker ??= this.start()).postMessage({ type: "batch", id, batch }, [batch.nums.buffer as ArrayBuffer]);
   }
 
@@ -64,10 +63,15 @@ export class WriterThread {
 
   /** Stop the thread (it closes its connection first) and wait for every thread to be gone. */
   async close(): Promise<void> {
-    this.cancelRetire?.();
-    this.cancelRetire = undefined;
+    this.keep();
     this.retire();
     await Promise.all(this.leaving);
+  }
+
+  /** Cancel a pending idle stop. */
+  private keep(): void {
+    this.cancelRetire?.();
+    this.cancelRetire = undefined;
   }
 
   private start(): Worker {
