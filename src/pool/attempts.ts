@@ -24,7 +24,7 @@ import type { Resilience } from "./resilience.js";
 import { mayRetry, retryBackoff } from "./retry-policy.js";
 import type { Route } from "./router.js";
 import { settleUsage } from "./tokens.js";
-import type { CallContext } from "./types.js";
+import type { CallContext, PoolTotals } from "./types.js";
 
 /** One upstream call of a request, from start to end. */
 export interface Attempt {
@@ -51,17 +51,6 @@ export interface MemberAttempt {
   readonly breakerToken: number;
   readonly reserved: number;
   ended: boolean;
-}
-
-/** Pool-wide counters the attempts keep up to date. */
-export interface PoolTotals {
-  requests: number;
-  successes: number;
-  failures: number;
-  upstreamCalls: number;
-  retries: number;
-  fallbacks: number;
-  inFlight: number;
 }
 
 export interface AttemptsDeps {

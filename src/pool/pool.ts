@@ -18,7 +18,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { createConfigPricer, type Pricer } from "../cost/pricing.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import { Attempts, type PoolTotals } from "./attempts.js";
+import { Attempts } from "./attempts.js";
 import { discoverModels, type ProviderFactory } from "./build.js";
 import { createGeneration, resolveKind, strategyFor, type Generation } from "./generation.js";
 import { checkInputLimits, inputTokens, planRequest, runEmbed, type EmbedInput, type EmbedOutput } from "./embed.js";
@@ -35,7 +35,7 @@ import { selectNext } from "./retry-policy.js";
 import { ModelRouter, type Route } from "./router.js";
 import { runStream } from "./stream-resume.js";
 import { runChat } from "./unary.js";
-import type { CallContext, ChatOutput, StreamChunkOut } from "./types.js";
+import type { CallContext, ChatOutput, PoolTotals, StreamChunkOut } from "./types.js";
 import { SlidingWindow } from "../metrics/window.js";
 
 export type { Plan } from "./plan.js";

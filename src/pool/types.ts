@@ -59,3 +59,14 @@ export interface StreamChunkOut {
   /** Set on the chunk announcing that another provider starts the answer over (discard what came before). */
   restart?: { attempt: number; discarded: number; fromProvider: string; toProvider: string; reason: string };
 }
+
+/** Pool-wide counters the pool and its attempts (attempts.ts) keep up to date. */
+export interface PoolTotals {
+  requests: number;
+  successes: number;
+  failures: number;
+  upstreamCalls: number;
+  retries: number;
+  fallbacks: number;
+  inFlight: number;
+}
