@@ -23,6 +23,8 @@ process.on("exit", () => {
 async function loadedWith(extra: Record<string, unknown>): Promise<Set<string>> {
   const r = await startReplica({ log: { level: "warn" }, cost: { ledger: { path: ":memory:" } }, providers: [{ name: "m", type: "mock", models: ["mock"] }], ...extra }, {}, ["--import", SPY]);
   await r.stop();
+  // A replica killed after the stop's grace period never runs the spy's exit hook.
+  expect(r.child.signalCode, r.stderr()).not.toBe("SIGKILL");
   const files = r.stderr().split("\n").filter((l) => l.startsWith("LOADED ")).map((l) => l.slice(7));
   return new Set(files.flatMap((f) => [f, /^(?:@[^/]+\/)?[^/]+/.exec(f)![0]]));
 }

@@ -21,7 +21,9 @@ function closedAfter(sock: Socket): Promise<number> {
 
 function rawSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1", () => resolve(s));
+    // Read what arrives, as a real client does: Node's own header check answers 408 before it
+    // closes, and an unread socket never ends, so it would never report the close.
+    const s = connect(port, "127.0.0.1", () => resolve(s)).resume();
     s.on("error", reject);
   });
 }

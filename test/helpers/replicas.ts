@@ -85,7 +85,8 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      // "close", not "exit": exit can come before the last stderr bytes are read (callers read stderr()).
+      const exited = new Promise<void>((r) => child.once("close", () => r()));
       child.kill("SIGTERM");
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
