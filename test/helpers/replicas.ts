@@ -4,7 +4,7 @@
  * (Redis). Each replica's log lines are kept so tests can look for them.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -48,6 +48,7 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
   });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  child.once("close", () => rmSync(dir, { recursive: true, force: true }));
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
   createInterface({ input: child.stdout! }).on("line", (line) => {
