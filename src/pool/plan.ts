@@ -82,7 +82,7 @@ export interface PlanInput {
   resolved: ModelRoutes;
   strategy: Strategy;
   preferred?: string;
-  excluded: Set<string>;
+  excluded: ReadonlySet<string>;
   now: number;
   deadline?: number;
   random: () => number;
@@ -94,20 +94,25 @@ export function checkRouting(
   req: ChatRequest,
   headerProvider: string | undefined,
   byName: ReadonlyMap<string, Endpoint>,
-): { preferred?: string; excluded: Set<string> } {
+): { preferred?: string; excluded: ReadonlySet<string> } {
   const routing = req.routing;
   const preferred = routing?.provider || headerProvider || undefined;
   if (preferred && !byName.has(preferred)) {
     throw invalidArgument(routing?.provider ? "routing.provider" : "x-llmpool-provider", `no provider named ${JSON.stringify(preferred)}`);
   }
   if (routing?.onlyProvider && !preferred) throw invalidArgument("routing.only_provider", "needs routing.provider");
+  const names = routing?.excludeProviders;
+  if (!names || names.length === 0) return { preferred, excluded: NONE_EXCLUDED };
   const excluded = new Set<string>();
-  for (const [i, name] of (routing?.excludeProviders ?? []).entries()) {
-    if (!byName.has(name)) throw invalidArgument(`routing.exclude_providers[${i}]`, `no provider named ${JSON.stringify(name)}`);
-    excluded.add(name);
+  for (let i = 0; i < names.length; i++) {
+    if (!byName.has(names[i]!)) throw invalidArgument(`routing.exclude_providers[${i}]`, `no provider named ${JSON.stringify(names[i])}`);
+    excluded.add(names[i]!);
   }
   return { preferred, excluded };
 }
+
+/** Shared by every request that excludes no provider (nearly all): no Set per call. */
+const NONE_EXCLUDED: ReadonlySet<string> = new Set();
 
 /** `metadata.priority`: an integer, higher first; 0 when absent. */
 export function requestPriority(req: ChatRequest): number {

@@ -3,7 +3,7 @@
  * need the pool (provider names, strategies, models) happen in the pool; these need only the
  * request.
  */
-import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
+import type { ChatRequest, Image } from "../../gen/llmpool/v1/llmpool_pb.js";
 import { invalidArgument } from "../core/errors.js";
 import type { RequestLimits } from "../config/schema.js";
 import { requestLimitsSchema } from "../config/security-schema.js";
@@ -81,6 +81,7 @@ const TOOL_CHOICE_MODES = new Set(["", "auto", "none", "required", "function"]);
 const RESPONSE_FORMATS = new Set(["", "text", "json_object", "json_schema"]);
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const DETAILS = new Set(["", "auto", "low", "high"]);
+const NO_TOOLS: ReadonlySet<string> = new Set();
 
 function range(field: string, v: number | undefined, lo: number, hi: number, loOpen = false): void {
   if (v === undefined) return;
@@ -89,67 +90,68 @@ function range(field: string, v: number | undefined, lo: number, hi: number, loO
   }
 }
 
+/** One image part (`pat` is its path, `messages[i].parts[j]`). */
+function checkImage(img: Image, role: string, pat: string): void {
+  if (role !== "user") throw invalidArgument(`${pat}.image`, "images are only allowed in user messages");
+  if (img.source.case === undefined) throw invalidArgument(`${pat}.image`, "set data or url");
+  if (img.source.case === "data") {
+    if (img.source.value.length === 0) throw invalidArgument(`${pat}.image.data`, "must not be empty");
+    if (!/^image\/[a-z0-9.+-]+$/i.test(img.mimeType)) {
+      throw invalidArgument(`${pat}.image.mime_type`, `must be an image MIME type such as image/png (got ${JSON.stringify(img.mimeType)})`);
+    }
+  } else if (!/^(https?:\/\/|data:image\/)/i.test(img.source.value)) {
+    throw invalidArgument(`${pat}.image.url`, "must be an http(s) URL or a data:image/... URL");
+  }
+  if (!DETAILS.has(img.detail)) throw invalidArgument(`${pat}.image.detail`, "must be auto, low or high");
+}
+
 export function validateChatRequest(req: ChatRequest, limits: RequestLimits = DEFAULT_LIMITS): void {
   checkLimits(req, limits);
   if (req.messages.length === 0) throw invalidArgument("messages", "at least one message is required");
   if (req.model.length > 256) throw invalidArgument("model", "at most 256 characters");
   const cache = req.metadata.cache;
   if (cache !== undefined && cache !== "skip") throw invalidArgument("metadata.cache", `must be "skip" or absent (got ${JSON.stringify(cache.slice(0, 32))})`);
-  const toolCallIds = new Set<string>();
-  req.messages.forEach((m, i) => {
-    const at = `messages[${i}]`;
+  // Plain loops, and field paths built only for the error: this runs on every call.
+  const messages = req.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
     if (!ROLES.has(m.role)) {
-      throw invalidArgument(`${at}.role`, `must be one of system, user, assistant, tool (got ${JSON.stringify(m.role)})`);
+      throw invalidArgument(`messages[${i}].role`, `must be one of system, user, assistant, tool (got ${JSON.stringify(m.role)})`);
     }
-    m.parts.forEach((p, j) => {
-      const pat = `${at}.parts[${j}]`;
-      if (p.part.case === undefined) throw invalidArgument(pat, "set text or image");
-      if (p.part.case === "image") {
-        if (m.role !== "user") throw invalidArgument(`${pat}.image`, "images are only allowed in user messages");
-        const img = p.part.value;
-        if (img.source.case === undefined) throw invalidArgument(`${pat}.image`, "set data or url");
-        if (img.source.case === "data") {
-          if (img.source.value.length === 0) throw invalidArgument(`${pat}.image.data`, "must not be empty");
-          if (!/^image\/[a-z0-9.+-]+$/i.test(img.mimeType)) {
-            throw invalidArgument(`${pat}.image.mime_type`, `must be an image MIME type such as image/png (got ${JSON.stringify(img.mimeType)})`);
-          }
-        } else if (!/^(https?:\/\/|data:image\/)/i.test(img.source.value)) {
-          throw invalidArgument(`${pat}.image.url`, "must be an http(s) URL or a data:image/... URL");
-        }
-        if (!DETAILS.has(img.detail)) throw invalidArgument(`${pat}.image.detail`, "must be auto, low or high");
-      }
-    });
-    m.toolCalls.forEach((c, j) => {
-      if (m.role !== "assistant") throw invalidArgument(`${at}.tool_calls`, "only assistant messages carry tool calls");
-      if (!c.id) throw invalidArgument(`${at}.tool_calls[${j}].id`, "must not be empty");
-      if (!c.name) throw invalidArgument(`${at}.tool_calls[${j}].name`, "must not be empty");
-      toolCallIds.add(c.id);
-    });
+    for (let j = 0; j < m.parts.length; j++) {
+      const p = m.parts[j]!;
+      if (p.part.case === "image") checkImage(p.part.value, m.role, `messages[${i}].parts[${j}]`);
+      else if (p.part.case === undefined) throw invalidArgument(`messages[${i}].parts[${j}]`, "set text or image");
+    }
+    for (let j = 0; j < m.toolCalls.length; j++) {
+      const c = m.toolCalls[j]!;
+      if (m.role !== "assistant") throw invalidArgument(`messages[${i}].tool_calls`, "only assistant messages carry tool calls");
+      if (!c.id) throw invalidArgument(`messages[${i}].tool_calls[${j}].id`, "must not be empty");
+      if (!c.name) throw invalidArgument(`messages[${i}].tool_calls[${j}].name`, "must not be empty");
+    }
     if (m.role === "tool") {
-      if (!m.toolCallId) throw invalidArgument(`${at}.tool_call_id`, "required for role tool");
+      if (!m.toolCallId) throw invalidArgument(`messages[${i}].tool_call_id`, "required for role tool");
     } else if (m.toolCallId) {
-      throw invalidArgument(`${at}.tool_call_id`, "only for role tool");
+      throw invalidArgument(`messages[${i}].tool_call_id`, "only for role tool");
     }
     if (!m.content && m.parts.length === 0 && m.toolCalls.length === 0 && m.role !== "assistant") {
-      throw invalidArgument(`${at}.content`, "a message needs content or parts");
+      throw invalidArgument(`messages[${i}].content`, "a message needs content or parts");
     }
-  });
+  }
   range("temperature", req.temperature, 0, 2);
   range("top_p", req.topP, 0, 1, true);
   range("presence_penalty", req.presencePenalty, -2, 2);
   range("frequency_penalty", req.frequencyPenalty, -2, 2);
   if (req.maxTokens !== undefined && req.maxTokens < 1) throw invalidArgument("max_tokens", "must be >= 1");
   if (req.stop.length > 4) throw invalidArgument("stop", `at most 4 sequences (got ${req.stop.length})`);
-  req.stop.forEach((s, i) => {
-    if (s.length === 0) throw invalidArgument(`stop[${i}]`, "must not be empty");
-  });
-  const names = new Set<string>();
+  for (let i = 0; i < req.stop.length; i++) if (req.stop[i]!.length === 0) throw invalidArgument(`stop[${i}]`, "must not be empty");
+  const names = req.tools.length === 0 ? NO_TOOLS : new Set<string>();
   req.tools.forEach((t, i) => {
     if (!TOOL_NAME.test(t.name)) {
       throw invalidArgument(`tools[${i}].name`, "1-64 letters, digits, underscores or dashes");
     }
     if (names.has(t.name)) throw invalidArgument(`tools[${i}].name`, `duplicate tool ${JSON.stringify(t.name)}`);
-    names.add(t.name);
+    (names as Set<string>).add(t.name);
     if (t.parameters && t.parameters.type !== undefined && t.parameters.type !== "object") {
       throw invalidArgument(`tools[${i}].parameters.type`, 'a tool\'s parameters schema must be of type "object"');
     }
