@@ -14,25 +14,21 @@
 import { create, toBinary, toJsonString, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { RequestLimits } from "../config/schema.js";
 import { Code, ConnectError, type ContextKey } from "@connectrpc/connect";
-import {
-  codeToHttpStatus,
-  endStreamToJson,
-  errorToJsonBytes,
-  parseTimeout as parseConnectTimeout,
-} from "@connectrpc/connect/protocol-connect";
+import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import {
   ChatResponseSchema,
   StreamChatResponseSchema,
   type ChatRequest,
 } from "../../gen/llmpool/v1/llmpool_pb.js";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
 import type { Req, Res } from "./http.js";
 import type { CallHeaders } from "./service.js";
-import { specEncode } from "./grpc-message.js";
 import { CALLER, type CallerIdentity } from "./auth.js";
 import { decode, readBody, unenvelope } from "./fast-path-request.js";
 import { compileJsonWriter } from "./json-writer.js";
+import { ConnectStreamResponder, ConnectUnaryResponder, GrpcResponder, type Responder } from "./fast-path-responders.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -78,20 +74,13 @@ function classify(req: Req, path: string): { wire: Wire; json: boolean } | undef
   return undefined;
 }
 
-function envelope(flags: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + payload.length);
-  out[0] = flags;
-  out.writeUInt32BE(payload.length, 1);
-  out.set(payload, 5);
-  return out;
-}
-
-function headerGetter(req: Req) {
-  const h = req.headers;
-  return (name: string): string | null => {
-    const v = h[name];
+/** A request's headers as the service reads them (CallHeaders.requestHeader). */
+class RequestHeaders {
+  constructor(private readonly h: Req["headers"]) {}
+  get(name: string): string | null {
+    const v = this.h[name];
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-  };
+  }
 }
 
 /** Response headers collected while the service runs. */
@@ -102,12 +91,35 @@ class ResponseHeaders {
   }
 }
 
-function metadataOf(err: ConnectError): Record<string, string> {
-  const out: Record<string, string> = {};
-  err.metadata.forEach((v, k) => {
-    out[k] = v;
-  });
-  return out;
+/** Per-call values: only CALLER is set on the fast path. */
+class CallerValues {
+  constructor(private readonly caller: CallerIdentity) {}
+  get<T>(key: ContextKey<T>): T {
+    return key.id === CALLER.id ? (this.caller as T) : key.defaultValue;
+  }
+}
+
+/**
+ * One call's CallHeaders. A class, not a literal: its methods are shared, so a call allocates
+ * the four objects and no closures for them.
+ */
+class FastCall implements CallHeaders {
+  readonly requestHeader: RequestHeaders;
+  readonly responseHeader = new ResponseHeaders();
+  readonly values: CallerValues;
+  /** performance.now() at the caller's deadline, if it gave one. */
+  deadline: number | undefined;
+  constructor(
+    req: Req,
+    caller: CallerIdentity,
+    readonly signal: AbortSignal,
+  ) {
+    this.requestHeader = new RequestHeaders(req.headers);
+    this.values = new CallerValues(caller);
+  }
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : Math.max(0, this.deadline - performance.now());
+  }
 }
 
 /** Serves the call when it is one the fast path speaks; `caller` is already authenticated. */
@@ -169,125 +181,10 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
   return encodeStreamMessage(m, json);
 }
 
-/**
- * Writes one protocol's responses; the body of `serve` is protocol-neutral. Plain methods only:
- * an accessor in a per-call object literal gives every call's object its own V8 map, and maps
- * live in the old generation, so each call's closures, request and response survived young-
- * generation GCs and were promoted (bench/RESULTS.md "Third pass").
- */
-interface Responder {
-  /** Send response headers (once). */
-  begin(headers: Record<string, string>): void;
-  /** One message; a promise when the transport must drain before it takes more. */
-  message(payload: Uint8Array): Promise<void> | void;
-  /** Successful end. */
-  end(): void;
-  /** Failed end, before or after begin(). */
-  fail(err: ConnectError, headers: Record<string, string>): void;
-}
-
-function whenWritable(stream: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.destroyed) return resolve();
-    const done = () => {
-      stream.removeListener("drain", done);
-      stream.removeListener("close", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("close", done);
-  });
-}
-
-/**
- * gRPC over the raw HTTP/2 stream: headers, length-prefixed messages, status in trailers.
- * Trailers go through the compat response's addTrailers(): Node's compat layer answers the
- * stream's 'wantTrailers' itself with whatever was added there.
- */
-function grpcResponder(req: Req, res: Res, ct: string): Responder {
-  const stream = (req as Http2ServerRequest).stream;
-  const compat = res as Http2ServerResponse;
-  let begun = false;
-  return {
-    begin(headers) {
-      if (begun) return;
-      begun = true;
-      stream.respond({ ...headers, ":status": 200, "content-type": ct, "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
-    },
-    message(payload) {
-      if (!stream.write(envelope(0, payload))) return whenWritable(stream);
-    },
-    end() {
-      compat.addTrailers({ "grpc-status": "0", "grpc-message": "" });
-      stream.end();
-    },
-    fail(err, headers) {
-      if (stream.destroyed || stream.closed) return;
-      if (!begun && stream.headersSent) return; // answered already (slow-clients.ts)
-      const status = { ...metadataOf(err), "grpc-status": String(err.code), "grpc-message": specEncode(err.rawMessage) };
-      if (!begun) {
-        begun = true;
-        // Trailers-only response: one HEADERS frame that ends the stream.
-        stream.respond({ ...headers, ...status, ":status": 200, "content-type": ct }, { endStream: true });
-        return;
-      }
-      compat.addTrailers(status);
-      stream.end();
-    },
-  };
-}
-
-/** Connect unary: the message is the body; errors are JSON with an HTTP status. */
-function connectUnaryResponder(res: Res, json: boolean): Responder {
-  let body: Uint8Array | undefined;
-  let headers: Record<string, string> = {};
-  return {
-    begin(h) {
-      headers = h;
-    },
-    message(payload) {
-      body = payload;
-    },
-    end() {
-      const b = body ?? new Uint8Array(0);
-      res.writeHead(200, { ...headers, "content-type": json ? "application/json" : "application/proto", "content-length": b.length });
-      res.end(b);
-    },
-    fail(err, h) {
-      if (res.headersSent || res.destroyed) return;
-      const b = errorToJsonBytes(err, {});
-      res.writeHead(codeToHttpStatus(err.code), { ...h, ...metadataOf(err), "content-type": "application/json", "content-length": b.length });
-      res.end(b);
-    },
-  };
-}
-
-/** Connect server streaming: enveloped messages, then an end-stream envelope. */
-function connectStreamResponder(res: Res, ct: string): Responder {
-  const w = res as import("node:http").ServerResponse;
-  return {
-    begin(headers) {
-      if (!res.headersSent) res.writeHead(200, { ...headers, "content-type": ct });
-    },
-    message(payload) {
-      if (!w.write(envelope(0, payload))) return whenWritable(w);
-    },
-    end() {
-      res.end(envelope(0b10, Buffer.from("{}")));
-    },
-    fail(err, headers) {
-      if (res.destroyed || res.writableEnded) return;
-      this.begin(headers);
-      // endStreamToJson appends err.metadata to the trailers given: pass none, or each value twice.
-      res.end(envelope(0b10, Buffer.from(JSON.stringify(endStreamToJson(new Headers(), err, {})))));
-    },
-  };
-}
-
 async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boolean, wire: Wire, json: boolean, caller: CallerIdentity): Promise<void> {
-  const get = headerGetter(req);
-  const responseHeader = new ResponseHeaders();
   const ac = new AbortController();
+  const ctx = new FastCall(req, caller, ac.signal);
+  const responseHeader = ctx.responseHeader;
   let timer: NodeJS.Timeout | undefined;
   let finished = false;
   const onClose = () => {
@@ -295,28 +192,26 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
   };
   res.once("close", onClose);
   const ct = req.headers["content-type"] as string;
-  const out =
-    wire === "grpc" ? grpcResponder(req, res, ct) : wire === "connect" ? connectUnaryResponder(res, json) : connectStreamResponder(res, ct);
+  const out: Responder =
+    wire === "grpc"
+      ? new GrpcResponder(req, res as Http2ServerResponse, ct)
+      : wire === "connect"
+        ? new ConnectUnaryResponder(res, json)
+        : new ConnectStreamResponder(res as ServerResponse, ct);
 
   try {
     const timeout =
-      wire === "grpc" ? parseGrpcTimeout(get("grpc-timeout"), opts.maxTimeoutMs) : parseConnectTimeout(get("connect-timeout-ms"), opts.maxTimeoutMs);
+      wire === "grpc"
+        ? parseGrpcTimeout(ctx.requestHeader.get("grpc-timeout"), opts.maxTimeoutMs)
+        : parseConnectTimeout(ctx.requestHeader.get("connect-timeout-ms"), opts.maxTimeoutMs);
     if (timeout.error) throw timeout.error;
-    let deadline: number | undefined;
     if (timeout.timeoutMs !== undefined) {
       const ms = Math.min(timeout.timeoutMs, opts.maxTimeoutMs);
-      deadline = performance.now() + ms;
+      ctx.deadline = performance.now() + ms;
       timer = setTimeout(() => ac.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), ms);
     }
     const body = await readBody(req, opts.maxRequestBytes(), ac.signal);
     const request = decode(wire === "connect" ? body : unenvelope(body), json, opts.limits?.());
-    const ctx: CallHeaders = {
-      requestHeader: { get },
-      responseHeader,
-      signal: ac.signal,
-      timeoutMs: () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now())),
-      values: { get: <T>(key: ContextKey<T>): T => (key.id === CALLER.id ? (caller as T) : key.defaultValue) },
-    };
 
     if (!streaming) {
       const payload = encodeChat(await opts.service.chat(request, ctx), json);
