@@ -10,7 +10,8 @@
  * gauge are read at scrape time, so the request path pays only for the counters and
  * histograms it updates itself.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { FastCounter, FastHistogram } from "./fast-series.js";
 import { ProviderState } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { CostTracker } from "../cost/tracker.js";
 import type { ResponseCache } from "../cache/response-cache.js";
@@ -78,74 +79,83 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
     });
   }
 
-  const requests = new Counter({
+  // The request path updates these on every call: fast-series.ts, not prom-client's own.
+  const requests = new FastCounter({
     name: "llmpool_requests_total",
     help: "Client requests by RPC kind (chat, stream), model and outcome (ok or the gRPC code name).",
-    labelNames: ["kind", "model", "outcome"] as const,
+    labelNames: ["kind", "model", "outcome"],
     registers,
   });
-  const requestDuration = new Histogram({
-    name: "llmpool_request_duration_seconds",
-    help: "Client-facing latency of successful requests, by RPC kind and model.",
-    labelNames: ["kind", "model"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const requestTtft = new Histogram({
-    name: "llmpool_request_ttft_seconds",
-    help: "Client-facing time to first token of successful streams, by model.",
-    labelNames: ["model"] as const,
-    buckets: TTFT_BUCKETS,
-    registers,
-  });
-  const upstream = new Counter({
+  const requestDuration = new FastHistogram(
+    {
+      name: "llmpool_request_duration_seconds",
+      help: "Client-facing latency of successful requests, by RPC kind and model.",
+      labelNames: ["kind", "model"],
+      registers,
+    },
+    LATENCY_BUCKETS,
+  );
+  const requestTtft = new FastHistogram(
+    {
+      name: "llmpool_request_ttft_seconds",
+      help: "Client-facing time to first token of successful streams, by model.",
+      labelNames: ["model"],
+      registers,
+    },
+    TTFT_BUCKETS,
+  );
+  const upstream = new FastCounter({
     name: "llmpool_upstream_requests_total",
     help: "Upstream attempts by provider and status (ok, canceled, or the failure kind).",
-    labelNames: ["provider", "status"] as const,
+    labelNames: ["provider", "status"],
     registers,
   });
-  const upstreamDuration = new Histogram({
-    name: "llmpool_upstream_duration_seconds",
-    help: "Latency of successful upstream calls by provider.",
-    labelNames: ["provider"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const upstreamTtft = new Histogram({
-    name: "llmpool_upstream_ttft_seconds",
-    help: "Time to first token of successful upstream streams by provider.",
-    labelNames: ["provider"] as const,
-    buckets: TTFT_BUCKETS,
-    registers,
-  });
-  const retries = new Counter({
+  const upstreamDuration = new FastHistogram(
+    {
+      name: "llmpool_upstream_duration_seconds",
+      help: "Latency of successful upstream calls by provider.",
+      labelNames: ["provider"],
+      registers,
+    },
+    LATENCY_BUCKETS,
+  );
+  const upstreamTtft = new FastHistogram(
+    {
+      name: "llmpool_upstream_ttft_seconds",
+      help: "Time to first token of successful upstream streams by provider.",
+      labelNames: ["provider"],
+      registers,
+    },
+    TTFT_BUCKETS,
+  );
+  const retries = new FastCounter({
     name: "llmpool_retries_total",
     help: "Upstream attempts that retried a provider already tried for the request.",
-    labelNames: ["provider"] as const,
+    labelNames: ["provider"],
     registers,
   });
-  const fallbacks = new Counter({
+  const fallbacks = new FastCounter({
     name: "llmpool_fallbacks_total",
     help: "Upstream attempts a provider received as a fallback from another provider.",
-    labelNames: ["provider"] as const,
+    labelNames: ["provider"],
     registers,
   });
-  const tokens = new Counter({
+  const tokens = new FastCounter({
     name: "llmpool_tokens_total",
     help: "Tokens by provider, model and direction (prompt, completion).",
-    labelNames: ["provider", "model", "direction"] as const,
+    labelNames: ["provider", "model", "direction"],
     registers,
   });
-  const cachedTokens = new Counter({
+  const cachedTokens = new FastCounter({
     name: "llmpool_cached_tokens_total",
     help: "Prompt tokens served from the provider's prompt cache (part of the prompt tokens).",
-    labelNames: ["provider", "model"] as const,
+    labelNames: ["provider", "model"],
     registers,
   });
-  const costUsd = new Counter({
+  const costUsd = new FastCounter({
     name: "llmpool_cost_usd_total",
     help: "Spend in US dollars by provider and model.",
-    labelNames: ["provider", "model"] as const,
+    labelNames: ["provider", "model"],
     registers,
   });
 
@@ -303,30 +313,30 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
 
   const observer: PoolObserver = {
     attemptStarted(_r: RequestRecord, e: Endpoint, role: CallRole) {
-      if (role === "retry") retries.inc({ provider: e.name });
-      else if (role === "fallback") fallbacks.inc({ provider: e.name });
+      if (role === "retry") retries.inc(1, e.name);
+      else if (role === "fallback") fallbacks.inc(1, e.name);
     },
     attemptEnded(r: RequestRecord, e: Endpoint, o: CallOutcome) {
       const provider = e.name;
-      upstream.inc({ provider, status: attemptStatus(o) });
+      upstream.inc(1, provider, attemptStatus(o));
       if (o.ok) {
-        upstreamDuration.observe({ provider }, o.latencyMs / 1000);
-        if (o.ttftMs !== undefined) upstreamTtft.observe({ provider }, o.ttftMs / 1000);
+        upstreamDuration.observe(o.latencyMs / 1000, provider);
+        if (o.ttftMs !== undefined) upstreamTtft.observe(o.ttftMs / 1000, provider);
       }
       if (o.usage) {
         const model = r.model;
-        tokens.inc({ provider, model, direction: "prompt" }, o.usage.promptTokens);
-        tokens.inc({ provider, model, direction: "completion" }, o.usage.completionTokens);
-        if (o.usage.cachedTokens > 0) cachedTokens.inc({ provider, model }, o.usage.cachedTokens);
-        if (o.costUsd) costUsd.inc({ provider, model }, o.costUsd);
+        tokens.inc(o.usage.promptTokens, provider, model, "prompt");
+        tokens.inc(o.usage.completionTokens, provider, model, "completion");
+        if (o.usage.cachedTokens > 0) cachedTokens.inc(o.usage.cachedTokens, provider, model);
+        if (o.costUsd) costUsd.inc(o.costUsd, provider, model);
       }
     },
     requestEnded(r: RequestRecord) {
       const outcome = r.error ? r.error.code : "ok";
-      requests.inc({ kind: r.kind, model: r.model, outcome });
+      requests.inc(1, r.kind, r.model, outcome);
       if (!r.error) {
-        requestDuration.observe({ kind: r.kind, model: r.model }, r.latencyMs / 1000);
-        if (r.ttftMs !== undefined) requestTtft.observe({ model: r.model }, r.ttftMs / 1000);
+        requestDuration.observe(r.latencyMs / 1000, r.kind, r.model);
+        if (r.ttftMs !== undefined) requestTtft.observe(r.ttftMs / 1000, r.model);
       }
     },
   };
