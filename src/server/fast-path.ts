@@ -101,7 +101,7 @@ class CallerValues {
 
 /**
  * One call's CallHeaders. A class, not a literal: its methods are shared, so a call allocates
- * the four objects and no closures for them.
+ * its few small objects and no closures for them.
  */
 class FastCall implements CallHeaders {
   readonly requestHeader: RequestHeaders;
