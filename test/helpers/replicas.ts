@@ -48,7 +48,13 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
   });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
-  child.once("close", () => rmSync(dir, { recursive: true, force: true }));
+  // "close", not "exit", ends a replica: exit can come before the last stderr bytes are read (callers read stderr()).
+  const closed = new Promise<void>((r) =>
+    child.once("close", () => {
+      rmSync(dir, { recursive: true, force: true });
+      r();
+    }),
+  );
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
   createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -85,12 +91,10 @@ export async function startReplica(config: Record<string, unknown>, env: Record<
     connect: createClient(LLMPool, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })),
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      // "close", not "exit": exit can come before the last stderr bytes are read (callers read stderr()).
-      const exited = new Promise<void>((r) => child.once("close", () => r()));
+      if (child.exitCode !== null || child.signalCode !== null) return closed;
       child.kill("SIGTERM");
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
+      await closed;
       clearTimeout(t);
     },
   };
