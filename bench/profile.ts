@@ -6,11 +6,17 @@
  *   npm run build && node --import tsx bench/profile.ts [--wire json|proto|stream|grpc]
  *     [--connections 50] [--seconds 10] [--top 40] [--no-prof] [--proxy] [--callers NAME]
  *     [--alloc] [--alloc-sites] [--strace] [--node-flag FLAG ...] [--ledger file|:memory:]
- *     [--heap-growth N]
+ *     [--heap-growth N] [--providers N] [--composites M] [--strategy NAME]
  *
  * --proxy profiles bench/minimal-proxy.ts instead; --alloc counts KB allocated per call;
  * --strace counts system calls per call. CPU per call is also split by thread (main against
  * V8's GC helper threads and the ledger's worker).
+ *
+ * --providers N serves the model from N providers (all on the one fake upstream); --composites M
+ * serves it from M two-member loadbalance composites over them instead, so every call goes
+ * through a composite. Both check that the cost per call stays flat as the pool grows
+ * (bench/RESULTS.md "Pool size"). --strategy sets the pool's strategy; with `priority` the first
+ * two providers are the top tier.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -52,8 +58,27 @@ const { values } = parseArgs({
     ledger: { type: "string", default: "file" },
     /** server.heap_growth_percent (unset: the default). */
     "heap-growth": { type: "string" },
+    providers: { type: "string", default: "1" },
+    composites: { type: "string", default: "0" },
+    strategy: { type: "string", default: "round_robin" },
   },
 });
+/**
+ * `n` providers of the model on the fake upstream (one keeps the name "up"). With `m`
+ * composites, every call goes through one: each is a two-member loadbalance composite, and the
+ * providers serve only a private alias the pool reaches through the composites.
+ */
+function providersYaml(upPort: number, n: number, m: number): string[] {
+  const names = n === 1 ? ["up"] : Array.from({ length: n }, (_, i) => `up${i}`);
+  const models = m > 0 ? '{ "bench@pool": bench-model }' : "[bench-model]";
+  return [
+    // Strategy priority: the first two providers are the top tier, so the traffic goes to two
+    // while every call still considers all n.
+    ...names.map((name, i) => `  - { name: ${name}, type: openai, api_key: sk-bench-not-a-secret, models: ${models}, connections: 256, priority: ${i < 2 ? 0 : 1}, base_url: "http://127.0.0.1:${upPort}/v1" }`),
+    ...Array.from({ length: m }, (_, i) => `  - { name: lb${i}, type: loadbalance, members: [${names[i % n]}, ${names[(i + 1) % n]}], models: { bench-model: "bench@pool" } }`),
+  ];
+}
+
 const dir = mkdtempSync(join(tmpdir(), "llmpool-prof-"));
 const children: ChildProcess[] = [];
 process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
@@ -136,10 +161,9 @@ async function main() {
       `log: { level: ${values["log-level"]} }`,
       ...(values["heap-growth"] === undefined ? [] : [`server: { heap_growth_percent: ${Number(values["heap-growth"])} }`]),
       `cost: { ledger: { path: ${JSON.stringify(values.ledger === "file" ? join(dir, "ledger.db") : values.ledger)} } }`,
-      "pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }",
+      `pool: { strategy: ${values.strategy}, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }`,
       "providers:",
-      "  - { name: up, type: openai, api_key: sk-bench-not-a-secret, models: [bench-model], connections: 256,",
-      `      base_url: "http://127.0.0.1:${upPort}/v1" }`,
+      ...providersYaml(upPort, Number(values.providers), Number(values.composites)),
     ].join("\n"),
   );
   const profDir = join(dir, "prof");
