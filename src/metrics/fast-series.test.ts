@@ -19,7 +19,7 @@ function pair() {
     theirs,
     ours,
     p: { c3: new Counter({ ...c3, registers: [theirs] }), c1: new Counter({ ...c1, registers: [theirs] }), h2: new Histogram({ ...h2, buckets: BOUNDS, registers: [theirs] }) },
-    f: { c3: new FastCounter({ ...c3, registers: [ours] }), c1: new FastCounter({ ...c1, registers: [ours] }), h2: new FastHistogram({ ...h2, registers: [ours] }, BOUNDS) },
+    f: { c3: new FastCounter({ ...c3, registers: [ours] }), c1: new FastCounter({ ...c1, registers: [ours] }), h2: new FastHistogram({ ...h2, buckets: BOUNDS, registers: [ours] }) },
   };
 }
 
@@ -54,7 +54,7 @@ describe("fast series", () => {
   it("ignore values a counter or histogram cannot take", async () => {
     const r = new Registry();
     const c = new FastCounter({ name: "c_total", help: "c", labelNames: ["a"], registers: [r] });
-    const h = new FastHistogram({ name: "h", help: "h", labelNames: ["a"], registers: [r] }, BOUNDS);
+    const h = new FastHistogram({ name: "h", help: "h", labelNames: ["a"], buckets: BOUNDS, registers: [r] });
     c.inc(-1, "x");
     c.inc(Number.NaN, "x");
     h.observe(Number.NaN, "x");

@@ -71,6 +71,11 @@ interface Described {
   registers: Registry[];
 }
 
+interface HistogramDescribed extends Described {
+  /** Upper bounds, ascending (prom-client's `buckets`). */
+  buckets: readonly number[];
+}
+
 /** The metric as prom-client's Registry reads it (get/getForPromString, reset). */
 abstract class Exported {
   name: string;
@@ -87,13 +92,18 @@ abstract class Exported {
   protected abstract values(merge: boolean): object[];
   abstract reset(): void;
 
+  /** For the text format: histogram rows keep the series' labels apart (`sharedLabels`), as prom-client's do. */
   getForPromString() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.values(false) };
+    return this.export(false);
   }
 
   /** For getMetricsAsJSON: the shape prom-client's own metrics give. */
   get() {
-    return { ...this.getForPromString(), values: this.values(true) };
+    return this.export(true);
+  }
+
+  private export(merge: boolean) {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.values(merge) };
   }
 }
 
@@ -113,7 +123,7 @@ export class FastCounter extends Exported {
   }
 
   protected values(): object[] {
-    return this.tree.series.map(({ labels, s }) => ({ labels: { ...labels }, value: s.v }));
+    return this.tree.series.map(({ labels, s }) => ({ labels, value: s.v }));
   }
 
   reset(): void {
@@ -132,11 +142,11 @@ export class FastHistogram extends Exported {
   readonly type = "histogram";
   private readonly tree: SeriesTree<Buckets>;
 
-  constructor(
-    d: Described,
-    private readonly bounds: readonly number[],
-  ) {
+  private readonly bounds: readonly number[];
+
+  constructor(d: HistogramDescribed) {
     super(d);
+    const bounds = (this.bounds = d.buckets);
     this.tree = new SeriesTree(d.labelNames, () => ({ counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
   }
 

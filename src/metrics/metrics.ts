@@ -86,48 +86,40 @@ export function createMetrics(pool: () => Pool, opts: MetricsOptions = {}): Metr
     labelNames: ["kind", "model", "outcome"],
     registers,
   });
-  const requestDuration = new FastHistogram(
-    {
-      name: "llmpool_request_duration_seconds",
-      help: "Client-facing latency of successful requests, by RPC kind and model.",
-      labelNames: ["kind", "model"],
-      registers,
-    },
-    LATENCY_BUCKETS,
-  );
-  const requestTtft = new FastHistogram(
-    {
-      name: "llmpool_request_ttft_seconds",
-      help: "Client-facing time to first token of successful streams, by model.",
-      labelNames: ["model"],
-      registers,
-    },
-    TTFT_BUCKETS,
-  );
+  const requestDuration = new FastHistogram({
+    name: "llmpool_request_duration_seconds",
+    help: "Client-facing latency of successful requests, by RPC kind and model.",
+    labelNames: ["kind", "model"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const requestTtft = new FastHistogram({
+    name: "llmpool_request_ttft_seconds",
+    help: "Client-facing time to first token of successful streams, by model.",
+    labelNames: ["model"],
+    buckets: TTFT_BUCKETS,
+    registers,
+  });
   const upstream = new FastCounter({
     name: "llmpool_upstream_requests_total",
     help: "Upstream attempts by provider and status (ok, canceled, or the failure kind).",
     labelNames: ["provider", "status"],
     registers,
   });
-  const upstreamDuration = new FastHistogram(
-    {
-      name: "llmpool_upstream_duration_seconds",
-      help: "Latency of successful upstream calls by provider.",
-      labelNames: ["provider"],
-      registers,
-    },
-    LATENCY_BUCKETS,
-  );
-  const upstreamTtft = new FastHistogram(
-    {
-      name: "llmpool_upstream_ttft_seconds",
-      help: "Time to first token of successful upstream streams by provider.",
-      labelNames: ["provider"],
-      registers,
-    },
-    TTFT_BUCKETS,
-  );
+  const upstreamDuration = new FastHistogram({
+    name: "llmpool_upstream_duration_seconds",
+    help: "Latency of successful upstream calls by provider.",
+    labelNames: ["provider"],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const upstreamTtft = new FastHistogram({
+    name: "llmpool_upstream_ttft_seconds",
+    help: "Time to first token of successful upstream streams by provider.",
+    labelNames: ["provider"],
+    buckets: TTFT_BUCKETS,
+    registers,
+  });
   const retries = new FastCounter({
     name: "llmpool_retries_total",
     help: "Upstream attempts that retried a provider already tried for the request.",
