@@ -90,6 +90,22 @@ function range(field: string, v: number | undefined, lo: number, hi: number, loO
   }
 }
 
+/** The tools' names, checking each tool; a name given twice is an error. */
+function toolNames(tools: ChatRequest["tools"]): Set<string> {
+  const names = new Set<string>();
+  tools.forEach((t, i) => {
+    if (!TOOL_NAME.test(t.name)) {
+      throw invalidArgument(`tools[${i}].name`, "1-64 letters, digits, underscores or dashes");
+    }
+    if (names.has(t.name)) throw invalidArgument(`tools[${i}].name`, `duplicate tool ${JSON.stringify(t.name)}`);
+    names.add(t.name);
+    if (t.parameters && t.parameters.type !== undefined && t.parameters.type !== "object") {
+      throw invalidArgument(`tools[${i}].parameters.type`, 'a tool\'s parameters schema must be of type "object"');
+    }
+  });
+  return names;
+}
+
 /** One image part (`pat` is its path, `messages[i].parts[j]`). */
 function checkImage(img: Image, role: string, pat: string): void {
   if (role !== "user") throw invalidArgument(`${pat}.image`, "images are only allowed in user messages");
@@ -145,17 +161,8 @@ export function validateChatRequest(req: ChatRequest, limits: RequestLimits = DE
   if (req.maxTokens !== undefined && req.maxTokens < 1) throw invalidArgument("max_tokens", "must be >= 1");
   if (req.stop.length > 4) throw invalidArgument("stop", `at most 4 sequences (got ${req.stop.length})`);
   for (let i = 0; i < req.stop.length; i++) if (req.stop[i]!.length === 0) throw invalidArgument(`stop[${i}]`, "must not be empty");
-  const names = req.tools.length === 0 ? NO_TOOLS : new Set<string>();
-  req.tools.forEach((t, i) => {
-    if (!TOOL_NAME.test(t.name)) {
-      throw invalidArgument(`tools[${i}].name`, "1-64 letters, digits, underscores or dashes");
-    }
-    if (names.has(t.name)) throw invalidArgument(`tools[${i}].name`, `duplicate tool ${JSON.stringify(t.name)}`);
-    (names as Set<string>).add(t.name);
-    if (t.parameters && t.parameters.type !== undefined && t.parameters.type !== "object") {
-      throw invalidArgument(`tools[${i}].parameters.type`, 'a tool\'s parameters schema must be of type "object"');
-    }
-  });
+  // Only a request with tools pays for the set of their names.
+  const names: ReadonlySet<string> = req.tools.length === 0 ? NO_TOOLS : toolNames(req.tools);
   const tc = req.toolChoice;
   if (tc) {
     if (!TOOL_CHOICE_MODES.has(tc.mode)) {
