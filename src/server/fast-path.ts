@@ -23,7 +23,7 @@ import {
 } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import type { Req, Res } from "./http.js";
+import { headerValue, type Req, type Res } from "./http.js";
 import type { CallHeaders } from "./service.js";
 import { CALLER, type CallerIdentity } from "./auth.js";
 import { decode, readBody, unenvelope } from "./fast-path-request.js";
@@ -78,8 +78,7 @@ function classify(req: Req, path: string): { wire: Wire; json: boolean } | undef
 class RequestHeaders {
   constructor(private readonly h: Req["headers"]) {}
   get(name: string): string | null {
-    const v = this.h[name];
-    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+    return headerValue(this.h, name);
   }
 }
 

@@ -11,6 +11,12 @@ export type Req = IncomingMessage | Http2ServerRequest;
 export type Res = ServerResponse | Http2ServerResponse;
 export type Handler = (req: Req, res: Res) => void;
 
+/** One request header as a string (repeated ones joined with ", "), or null when absent. */
+export function headerValue(headers: Req["headers"], name: string): string | null {
+  const v = headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+}
+
 /** Response headers browsers may read, beyond Connect's own. */
 const EXPOSED = ["x-request-id", "x-llmpool-provider", "retry-after", "retry-after-ms", "x-llmpool-attempts", "x-llmpool-cost-usd"];
 /** Request headers browsers may send, beyond Connect's own. */

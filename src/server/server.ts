@@ -46,7 +46,7 @@ import { createSharedKeyLimitStore } from "../state/key-limit-store.js";
 import { replyEarly } from "./early-reply.js";
 import { guardBody } from "./slow-clients.js";
 import { registerHealth } from "./health.js";
-import { createCors, sendText, type Req, type Res } from "./http.js";
+import { createCors, headerValue, sendText, type Req, type Res } from "./http.js";
 import { ConnectionTracker } from "./drain.js";
 import { fixGrpcMessage } from "./grpc-message.js";
 import { bind, createNetServers } from "./net-servers.js";
@@ -240,10 +240,7 @@ export async function createLlmpoolServer(opts: ServerOptions): Promise<LlmpoolS
   const cors = createCors(() => loaded.config.server.cors);
 
   const tracker = new ConnectionTracker();
-  const headerOf = (req: Req) => (name: string): string | null => {
-    const v = req.headers[name];
-    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-  };
+  const headerOf = (req: Req) => (name: string) => headerValue(req.headers, name);
   const handler = (req: Req, res: Res) => {
     tracker.onRequest(req, res);
     const server = loaded.config.server;
