@@ -142,14 +142,18 @@ export class Endpoint implements EndpointView {
   /**
    * In rotation: enabled, not taken out (bad key, removed), and no mechanism has it out (open
    * breaker, ejection, failing health checks). A half-open breaker or a cool-down keeps it in
-   * rotation (the gates then decide per request). Hot path: no allocation.
+   * rotation (the gates then decide per request).
    */
   get healthy(): boolean {
+    return this.healthyAt(this.clock.now());
+  }
+
+  /** `healthy` at `now`: the pool's choice asks every route at one instant. Hot path: no allocation. */
+  healthyAt(now: number): boolean {
     if (this.disabled) return false;
-    if (this.mechanisms.length === 0) return true;
-    const now = this.clock.now();
-    for (const m of this.mechanisms) {
-      const s = m.state(this, now);
+    const ms = this.mechanisms;
+    for (let i = 0; i < ms.length; i++) {
+      const s = ms[i]!.state(this, now);
       if (s !== undefined && outOfRotation(s)) return false;
     }
     return true;

@@ -262,27 +262,39 @@ export class Pool {
     plan.record.blocked.clear();
     const pin = settings.fallback === "none" ? plan.record.attemptEndpoints[0] : undefined;
     const fresh: Route[] = [];
+    // The strategy sees endpoints; built beside `fresh`, the usual choice, rather than after.
+    const freshViews: EndpointView[] = [];
     const again: Route[] = [];
-    for (const r of plan.routes) {
+    const routes = plan.routes;
+    const gates = this.gates;
+    // Every route is asked, so this loop is what a request costs per provider: index loops,
+    // one clock read, no closures.
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
       const e = r.endpoint;
-      if ((pin && e !== pin) || !e.healthy || !fits(plan, r)) continue;
+      if ((pin && e !== pin) || !e.healthyAt(now) || !fits(plan, r)) continue;
       plan.gate.upstreamModel = r.upstreamModel;
       let block: GateBlock | undefined;
-      for (const g of this.gates) if ((block = g.check(e, plan.gate, now))) break;
+      for (let g = 0; g < gates.length; g++) if ((block = gates[g]!.check(e, plan.gate, now))) break;
       if (block) {
         plan.record.blocked.set(e.name, block);
         continue;
       }
-      (triedOn(plan, e) ? again : fresh).push(r);
+      if (triedOn(plan, e)) again.push(r);
+      else {
+        fresh.push(r);
+        freshViews.push(e);
+      }
     }
     const sel = selectNext(plan, fresh, again, settings);
     if (!sel) return undefined;
     if ("route" in sel) return sel.route;
-    const views = sel.among.map((r) => r.endpoint as EndpointView);
+    const among = sel.among;
+    const views = among === fresh ? freshViews : among.map((r) => r.endpoint as EndpointView);
     const picked = plan.strategy.pick(views, plan.pick);
     if (!picked) return undefined;
     for (const o of this.observers) o.picked?.(plan.record, views, picked, plan.strategy, plan.pick);
-    return sel.among.find((r) => r.endpoint === picked);
+    return among[views.indexOf(picked)];
   }
 
   private begin(plan: Plan, req: ChatRequest): void {
