@@ -5,6 +5,7 @@
  */
 import { ProviderError } from "./errors.js";
 import type { Clock } from "../util/clock.js";
+import type { Cancel } from "../util/cancel.js";
 
 export interface AttemptSignal {
   readonly signal: AbortSignal;
@@ -28,7 +29,7 @@ class AttemptAbort implements AttemptSignal {
   private readonly onAbort = (): void => this.ac.abort(this.parent.reason);
 
   constructor(
-    private readonly parent: AbortSignal,
+    private readonly parent: Cancel,
     private readonly timeoutMs: number,
     private readonly provider: string,
     clock: Clock,
@@ -58,6 +59,6 @@ class AttemptAbort implements AttemptSignal {
   }
 }
 
-export function attemptSignal(parent: AbortSignal, timeoutMs: number, provider: string, clock: Clock): AttemptSignal {
+export function attemptSignal(parent: Cancel, timeoutMs: number, provider: string, clock: Clock): AttemptSignal {
   return new AttemptAbort(parent, timeoutMs, provider, clock);
 }

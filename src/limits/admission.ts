@@ -9,6 +9,7 @@
 import type { Endpoint } from "../pool/endpoint.js";
 import type { GateBlock } from "../core/gate.js";
 import type { Clock } from "../util/clock.js";
+import type { Cancel } from "../util/cancel.js";
 import { WaitQueue, type QueueEntry } from "./queue.js";
 
 export interface QueueConfig {
@@ -97,7 +98,7 @@ export class Admission {
    * One round of waiting given why each provider is blocked. Resolves "woken" when it is
    * worth choosing again; any other outcome ends the wait.
    */
-  wait(w: Waiter, blocked: ReadonlyMap<string, GateBlock>, signal: AbortSignal): Promise<WaitOutcome> {
+  wait(w: Waiter, blocked: ReadonlyMap<string, GateBlock>, signal: Cancel): Promise<WaitOutcome> {
     const now = this.clock.now();
     const cfg = this.config();
     if (this.closed) return Promise.resolve({ kind: "closed" });

@@ -7,6 +7,7 @@
 import type { WaitOutcome } from "../limits/admission.js";
 import type { ProviderError } from "../core/errors.js";
 import { PoolError } from "../core/errors.js";
+import type { Cancel } from "../util/cancel.js";
 import { fits, triedOn, type Plan } from "./plan.js";
 
 const extraOf = (plan: Plan) => ({ attempts: plan.record.attempts, providers: plan.record.providersTried });
@@ -96,7 +97,7 @@ export function exhaustedError(plan: Plan): PoolError {
 }
 
 /** The client went away, or its deadline passed. */
-export function abortedError(plan: Plan, signal: AbortSignal): PoolError {
+export function abortedError(plan: Plan, signal: Cancel): PoolError {
   const r = plan.record;
   const reason = signal.reason as { code?: number; name?: string } | undefined;
   // connect aborts the handler signal with ConnectError(DeadlineExceeded = 4) on deadline.

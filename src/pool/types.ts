@@ -2,11 +2,12 @@
  * What the pool takes and gives per request: the call context from the server, the unary
  * answer, and stream chunks (fields match StreamChatResponse).
  */
+import type { Cancel } from "../util/cancel.js";
 import type { ChatResult, ServedBy, TokenUsage, ToolCallDeltaOut } from "../core/provider.js";
 
 export interface CallContext {
-  /** Aborts on client cancel or deadline (connect's handler signal). */
-  signal: AbortSignal;
+  /** Aborts on client cancel or deadline (connect's handler signal, or the fast path's CallAbort). */
+  signal: Cancel;
   requestId: string;
   /** Provider named by the `x-llmpool-provider` header. */
   preferredProvider?: string;

@@ -7,10 +7,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { RequestLimits } from "../config/schema.js";
 import { ChatRequestSchema, type ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { Req } from "./http.js";
+import type { Cancel } from "../util/cancel.js";
 import { checkBinaryCaps, checkJsonCaps } from "./wire-caps.js";
 
 /** Read the whole body, up to `max` bytes, giving up when `signal` aborts (the deadline). */
-export function readBody(req: Req, max: number, signal: AbortSignal): Promise<Buffer> {
+export function readBody(req: Req, max: number, signal: Cancel): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const onAbort = () => reject(signal.reason);

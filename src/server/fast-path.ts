@@ -29,6 +29,7 @@ import { CALLER, type CallerIdentity } from "./auth.js";
 import { decode, readBody, unenvelope } from "./fast-path-request.js";
 import { compileJsonWriter } from "./json-writer.js";
 import { ConnectStreamResponder, ConnectUnaryResponder, GrpcResponder, type Responder } from "./fast-path-responders.js";
+import { CallAbort, type Cancel } from "../util/cancel.js";
 
 const CHAT = "/llmpool.v1.LLMPool/Chat";
 const STREAM = "/llmpool.v1.LLMPool/StreamChat";
@@ -111,7 +112,7 @@ class FastCall implements CallHeaders {
   constructor(
     req: Req,
     caller: CallerIdentity,
-    readonly signal: AbortSignal,
+    readonly signal: Cancel,
   ) {
     this.requestHeader = new RequestHeaders(req.headers);
     this.values = new CallerValues(caller);
@@ -181,8 +182,8 @@ export function encodeChunk(m: MessageInitShape<typeof StreamChatResponseSchema>
 }
 
 async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boolean, wire: Wire, json: boolean, caller: CallerIdentity): Promise<void> {
-  const ac = new AbortController();
-  const ctx = new FastCall(req, caller, ac.signal);
+  const ac = new CallAbort();
+  const ctx = new FastCall(req, caller, ac);
   const responseHeader = ctx.responseHeader;
   let timer: NodeJS.Timeout | undefined;
   let finished = false;
@@ -209,7 +210,7 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
       ctx.deadline = performance.now() + ms;
       timer = setTimeout(() => ac.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), ms);
     }
-    const body = await readBody(req, opts.maxRequestBytes(), ac.signal);
+    const body = await readBody(req, opts.maxRequestBytes(), ac);
     const request = decode(wire === "connect" ? body : unenvelope(body), json, opts.limits?.());
 
     if (!streaming) {
@@ -222,9 +223,9 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
         out.begin(responseHeader.map);
         const wrote = out.message(encodeChunk(chunk, json));
         if (wrote) await wrote;
-        if (ac.signal.aborted) break;
+        if (ac.aborted) break;
       }
-      if (ac.signal.aborted) throw ac.signal.reason;
+      if (ac.aborted) throw ac.reason;
       out.begin(responseHeader.map);
     }
     finished = true;

@@ -21,6 +21,7 @@ import { toConnectError } from "./errors.js";
 import { validateChatRequest } from "./validate.js";
 import { invalidArgument } from "../core/errors.js";
 import { ANONYMOUS, CALLER } from "./auth.js";
+import type { Cancel } from "../util/cancel.js";
 import type { CallerPolicy, KeyReservation } from "./caller-policy.js";
 
 export interface ServiceOptions {
@@ -41,7 +42,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface CallHeaders {
   readonly requestHeader: { get(name: string): string | null };
   readonly responseHeader: { set(name: string, value: string): void };
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Time left before the caller's deadline, ms; undefined without one. */
   timeoutMs(): number | undefined;
   /** Per-call values: CALLER (auth.ts) is the authenticated caller. */

@@ -2,6 +2,7 @@
  * Time sources. Everything that measures or schedules takes a Clock so tests can drive time
  * by hand (createFakeClock) instead of sleeping.
  */
+import type { Cancel } from "./cancel.js";
 export interface Clock {
   /** Monotonic milliseconds (performance.now() in production). */
   now(): number;
@@ -64,7 +65,7 @@ export function createFakeClock(start = 0, wallStart = 1_700_000_000_000): FakeC
 }
 
 /** Resolves after ms, or rejects with the signal's reason when it aborts first. */
-export function delay(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {
+export function delay(ms: number, signal: Cancel, clock: Clock): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
