@@ -1,3 +1,4 @@
+import type { Cancel } from "../util/cancel.js";
 import { describe, expect, it } from "vitest";
 import { type ChatResult, type StreamEvent } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
@@ -53,7 +54,7 @@ describe("raceChat first_wins", () => {
   it("starts fanout legs at once; the first answer wins and the others are aborted and ended as lost", async () => {
     const clock = createFakeClock();
     const { h, ended, started } = host(clock, ["b", "c", "d"]);
-    const calls = new Map<string, { d: Deferred<ChatResult>; signal: AbortSignal }>();
+    const calls = new Map<string, { d: Deferred<ChatResult>; signal: Cancel }>();
     const p = raceChat(spec({ mode: "first_wins", fanout: 3 }), h, firstLeg(clock), fakeContext(), (c, signal) => {
       const d = deferred<ChatResult>();
       signal.addEventListener("abort", () => d.reject(new ProviderError({ provider: c, kind: "canceled", message: "aborted" })));
@@ -122,7 +123,7 @@ describe("raceChat hedged", () => {
     const clock = createFakeClock();
     const { h, ended, started } = host(clock, ["b"]);
     const d = { first: deferred<ChatResult>(), b: deferred<ChatResult>() };
-    const signals: Record<string, AbortSignal> = {};
+    const signals: Record<string, Cancel> = {};
     const p = raceChat(spec({ delay: 100 }), h, firstLeg(clock), fakeContext(), (c, signal) => {
       signals[c] = signal;
       signal.addEventListener("abort", () => d[c as "first" | "b"].reject(new Error("aborted")));
@@ -195,7 +196,7 @@ describe("raceChat hedged", () => {
 
 describe("raceStream", () => {
   /** A stream fed by hand: push events, end it, or fail it. */
-  function manualStream(signal: AbortSignal) {
+  function manualStream(signal: Cancel) {
     const events: StreamEvent[] = [];
     let waiting: Deferred<IteratorResult<StreamEvent>> | undefined;
     let ended = false;

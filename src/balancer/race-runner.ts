@@ -12,6 +12,7 @@
  * throws, is the caller's to end. Timers come from `host.clock`, so tests drive hedging with
  * a fake clock.
  */
+import { following, type CallAbort, type Cancel } from "../util/cancel.js";
 import type { ChatResult, StreamEvent } from "../core/provider.js";
 import type { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
@@ -20,7 +21,7 @@ import type { RaceAnswer } from "./race-scoring.js";
 
 /** The pieces of an attempt's signal the race needs (src/core/attempt-signal.ts AttemptSignal). */
 export interface LegSignal {
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
 }
 
 export interface Leg<C, S extends LegSignal = LegSignal> {
@@ -77,7 +78,7 @@ export class LostRace extends Error {
 
 interface Running<C, S extends LegSignal, R> {
   leg: Leg<C, S>;
-  ac: AbortController;
+  ac: CallAbort;
   /** running -> answered | failed */
   state: "running" | "answered" | "failed";
   error?: ProviderError;
@@ -97,7 +98,7 @@ function race<C, S extends LegSignal, R>(
   host: RaceHost<C, S>,
   first: Leg<C, S>,
   ctx: PickContext,
-  run: (leg: Leg<C, S>, signal: AbortSignal, answered: (r: R, answer: Omit<RaceAnswer, "view" | "latencyMs">) => void, failed: (e: ProviderError) => void) => void,
+  run: (leg: Leg<C, S>, signal: Cancel, answered: (r: R, answer: Omit<RaceAnswer, "view" | "latencyMs">) => void, failed: (e: ProviderError) => void) => void,
   discard: (r: R) => void,
 ): Promise<RaceWin<C, S, R>> {
   return new Promise((resolve, reject) => {
@@ -142,10 +143,11 @@ function race<C, S extends LegSignal, R>(
     };
 
     const launch = (leg: Leg<C, S>) => {
-      const ac = new AbortController();
+      // Aborted when the leg loses, and with the attempt (the caller's cancel, the leg's timeout).
+      const ac = following(leg.attempt.signal);
       const r: Running<C, S, R> = { leg, ac, state: "running" };
       legs.push(r);
-      const signal = AbortSignal.any([leg.attempt.signal, ac.signal]);
+      const signal = ac;
       run(
         leg,
         signal,
@@ -234,7 +236,7 @@ export function raceChat<C, S extends LegSignal>(
   host: RaceHost<C, S>,
   first: Leg<C, S>,
   ctx: PickContext,
-  call: (candidate: C, signal: AbortSignal) => Promise<ChatResult>,
+  call: (candidate: C, signal: Cancel) => Promise<ChatResult>,
 ): Promise<RaceWin<C, S, ChatResult>> {
   return race<C, S, ChatResult>(
     spec,
@@ -263,7 +265,7 @@ export function raceStream<C, S extends LegSignal>(
   host: RaceHost<C, S>,
   first: Leg<C, S>,
   ctx: PickContext,
-  call: (candidate: C, signal: AbortSignal) => AsyncIterable<StreamEvent>,
+  call: (candidate: C, signal: Cancel) => AsyncIterable<StreamEvent>,
 ): Promise<RaceWin<C, S, AsyncIterator<StreamEvent>> & { ttftMs?: number }> {
   const wholeAnswers = spec.mode === "quality";
   // Each leg's time to first content: under weighted and quality the winner's stream is read on

@@ -1,3 +1,4 @@
+import type { Cancel } from "../util/cancel.js";
 import { describe, expect, it } from "vitest";
 import type { ChatResult, StreamEvent } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
@@ -35,7 +36,7 @@ function timedHost(clock: FakeClock, legs: Record<string, { after: number; resul
     endLeg: (leg, o) => void ended.push([leg.candidate, o]),
     decided: (entrants, winner) => void decided.push([[...entrants], winner]),
   };
-  const call = (c: string, signal: AbortSignal) =>
+  const call = (c: string, signal: Cancel) =>
     new Promise<ChatResult>((resolve, reject) => {
       const cancel = clock.setTimeout(() => {
         const r = legs[c]!.result;

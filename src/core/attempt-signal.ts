@@ -5,10 +5,10 @@
  */
 import { ProviderError } from "./errors.js";
 import type { Clock } from "../util/clock.js";
-import type { Cancel } from "../util/cancel.js";
+import { CallAbort, type Cancel } from "../util/cancel.js";
 
 export interface AttemptSignal {
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Stop the timeout (e.g. a stream's first token arrived). */
   clearTimeout(): void;
   /** Abort the attempt (a stalled stream) with this reason. */
@@ -19,14 +19,13 @@ export interface AttemptSignal {
 
 /**
  * A class, not a literal of closures: the methods are shared, so an attempt allocates only its
- * two callbacks. (An object listener with handleEvent would not save one: EventTarget wraps it
- * in an async function of its own.)
+ * two callbacks. It is its own signal, a CallAbort rather than an AbortController, since Node
+ * builds an AbortSignal slowly (src/util/cancel.ts) and undici takes any object with
+ * addEventListener and removeEventListener.
  */
-class AttemptAbort implements AttemptSignal {
-  private readonly ac = new AbortController();
-  readonly signal = this.ac.signal;
+class AttemptAbort extends CallAbort implements AttemptSignal {
   private cancelTimer: (() => void) | undefined;
-  private readonly onAbort = (): void => this.ac.abort(this.parent.reason);
+  private readonly onAbort = (): void => this.abort(this.parent.reason);
 
   constructor(
     private readonly parent: Cancel,
@@ -34,18 +33,19 @@ class AttemptAbort implements AttemptSignal {
     private readonly provider: string,
     clock: Clock,
   ) {
-    if (parent.aborted) this.ac.abort(parent.reason);
+    super();
+    if (parent.aborted) this.abort(parent.reason);
     else parent.addEventListener("abort", this.onAbort, { once: true });
     this.cancelTimer = clock.setTimeout(() => this.timedOut(), timeoutMs);
   }
 
-  private timedOut(): void {
-    this.cancelTimer = undefined;
-    this.ac.abort(new ProviderError({ provider: this.provider, kind: "timeout", message: `no answer within timeout_ms (${this.timeoutMs} ms)` }));
+  get signal(): Cancel {
+    return this;
   }
 
-  abort(reason: ProviderError): void {
-    if (!this.signal.aborted) this.ac.abort(reason);
+  private timedOut(): void {
+    this.cancelTimer = undefined;
+    this.abort(new ProviderError({ provider: this.provider, kind: "timeout", message: `no answer within timeout_ms (${this.timeoutMs} ms)` }));
   }
 
   clearTimeout(): void {

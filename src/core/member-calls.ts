@@ -4,6 +4,7 @@
  * caps, breaker trials, budgets) decide whether it may take the call, and each call is counted
  * on the member, its breaker, limits and ejection, and by the observers (metrics, logs).
  */
+import type { Cancel } from "../util/cancel.js";
 import type { CallOutcome, CallRole } from "./outcome.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 import type { UpstreamCall } from "./provider.js";
@@ -42,7 +43,7 @@ export interface MemberCalls<M> {
    */
   reserve?(m: M, call: UpstreamCall, wanted?: () => boolean): Promise<boolean> | undefined;
   /** `m` starts on `call`; `signal` is the member call's own abort signal. */
-  start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: AbortSignal): MemberCall;
+  start(m: M, call: UpstreamCall, model: string, role: CallRole, signal: Cancel): MemberCall;
   /** The pick facts of the request `call` belongs to, when the pool started it. */
   pickFacts?(call: UpstreamCall): RequestPickFacts | undefined;
   /** A racing composite decided a race among `entrants` on `call` (race_entries, race_wins). */

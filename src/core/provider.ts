@@ -3,6 +3,7 @@
  * events) out. An adapter maps it to and from one wire protocol and classifies every failure;
  * it knows nothing of balancing, retries or other providers.
  */
+import type { Cancel } from "../util/cancel.js";
 import type { ChatRequest } from "../../gen/llmpool/v1/llmpool_pb.js";
 
 /** Normalised finish reasons (the raw upstream value travels beside it). */
@@ -88,7 +89,7 @@ export interface UpstreamCall {
   /** The upstream's name for the requested model. */
   model: string;
   /** Aborts the upstream call (client cancel, deadline, attempt timeout). */
-  signal: AbortSignal;
+  signal: Cancel;
   requestId: string;
   /**
    * Assistant text already delivered to the caller by an earlier provider: the adapter sends
@@ -105,7 +106,7 @@ export interface EmbedCall {
   model: string;
   /** Requested vector length, for models that can shorten theirs. */
   dimensions?: number;
-  signal: AbortSignal;
+  signal: Cancel;
   requestId: string;
 }
 

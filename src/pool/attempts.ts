@@ -4,6 +4,7 @@
  * provider again, start the call with its abort signal, record how it ended on the endpoint,
  * its breaker, limits and the observers, and decide whether another attempt may follow.
  */
+import type { Cancel } from "../util/cancel.js";
 import type { PoolConfig } from "../config/schema.js";
 import { costOf, type Pricer } from "../cost/pricing.js";
 import { createWaiter, limitedOnly } from "../limits/admission.js";
@@ -75,7 +76,7 @@ export class Attempts {
   /** Stall tracking's state: each endpoint's mean gap between stream chunks. */
   readonly chunkGaps = new ChunkGaps<Endpoint>();
   /** The request each attempt's abort signal belongs to: a composite's member calls find it so. */
-  private readonly plans = new WeakMap<AbortSignal, Plan>();
+  private readonly plans = new WeakMap<Cancel, Plan>();
 
   constructor(private readonly d: AttemptsDeps) {
     this.clock = d.clock;
@@ -216,7 +217,7 @@ export class Attempts {
   }
 
   /** The request whose attempt (or member call) `signal` aborts, if the pool started it. */
-  planOf(signal: AbortSignal): Plan | undefined {
+  planOf(signal: Cancel): Plan | undefined {
     return this.plans.get(signal);
   }
 
@@ -226,7 +227,7 @@ export class Attempts {
    * not as an attempt or upstream call of the request (the composite's own call is that).
    * `signal` is the member call's abort signal (a nested composite's calls find `plan` by it).
    */
-  startMember(plan: Plan | undefined, e: Endpoint, role: CallRole, promptTokens: number, signal: AbortSignal): MemberAttempt {
+  startMember(plan: Plan | undefined, e: Endpoint, role: CallRole, promptTokens: number, signal: Cancel): MemberAttempt {
     const now = this.clock.now();
     e.onCallStarted(role);
     const { breakerToken, reserved } = this.d.resilience.onStart(e, promptTokens, now);
@@ -358,7 +359,7 @@ export class Attempts {
    * request (or the composite's race: `wanted`) no longer needs it. undefined: no shared
    * limits, start now.
    */
-  reserveMember(plan: Plan | undefined, e: Endpoint, signal: AbortSignal, wanted?: () => boolean): Promise<boolean> | undefined {
+  reserveMember(plan: Plan | undefined, e: Endpoint, signal: Cancel, wanted?: () => boolean): Promise<boolean> | undefined {
     const reserver = this.d.reserver;
     if (!reserver || !plan) return undefined;
     // The reservation reads the request's sizes and record, not the member's model.
@@ -378,7 +379,7 @@ export class Attempts {
 
   /** A race leg's own signal (src/balancer/race-runner.ts combines the attempt's with the race's)
    * belongs to the same request: composites called on it find their request (planOf). */
-  alias(signal: AbortSignal, plan: Plan): AbortSignal {
+  alias<T extends Cancel>(signal: T, plan: Plan): T {
     this.plans.set(signal, plan);
     return signal;
   }

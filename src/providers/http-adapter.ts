@@ -9,6 +9,7 @@
  * A further operation (embeddings, say) is one more method in the variant built from the same
  * helpers: `send` (classified failures), `json` (capped read), `streamContext` (capped events).
  */
+import type { Cancel } from "../util/cancel.js";
 import type { ProviderConfig } from "../config/schema.js";
 import type { ChatResult, Provider, ProviderCapabilities, RateLimitInfo, StreamEvent, UpstreamCall } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
@@ -102,7 +103,7 @@ export abstract class HttpAdapter implements Provider {
     method: "GET" | "POST",
     path: string,
     body: string | undefined,
-    signal: AbortSignal,
+    signal: Cancel,
     up: HttpUpstream = this.http,
     headers?: Record<string, string>,
   ): Promise<{ res: ResponseData; rateLimit?: RateLimitInfo }> {
@@ -112,12 +113,12 @@ export abstract class HttpAdapter implements Provider {
   }
 
   /** A 2xx JSON body, at most `max_response_bytes`. */
-  protected json<T>(res: ResponseData, signal: AbortSignal): Promise<T> {
+  protected json<T>(res: ResponseData, signal: Cancel): Promise<T> {
     return readJson<T>(this.name, res, signal, this.maxResponseBytes);
   }
 
   /** GET a JSON document from the control plane. */
-  protected async getJson<T>(path: string, signal: AbortSignal): Promise<T> {
+  protected async getJson<T>(path: string, signal: Cancel): Promise<T> {
     const { res } = await this.send("GET", path, undefined, signal, this.control);
     return this.json<T>(res, signal);
   }

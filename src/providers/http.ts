@@ -3,6 +3,7 @@
  * helpers that never throw anything but ProviderError, and the generic parts of failure
  * classification (status codes, retry delays, rate-limit headers).
  */
+import type { Cancel } from "../util/cancel.js";
 import type { Dispatcher } from "undici";
 import { Pool, request, undiciErrors } from "./undici-pool.js";
 import { redactAndTruncate } from "../util/redact.js";
@@ -58,7 +59,7 @@ export class HttpUpstream {
     method: "GET" | "POST",
     path: string,
     body: string | undefined,
-    signal: AbortSignal,
+    signal: Cancel,
     extraHeaders?: Record<string, string>,
   ): Promise<ResponseData> {
     const headers: Record<string, string> = extraHeaders
@@ -96,7 +97,7 @@ export class HttpUpstream {
 }
 
 /** Map a thrown transport error (undici, abort) onto a ProviderError. */
-export function transportError(provider: string, err: unknown, signal?: AbortSignal): ProviderError {
+export function transportError(provider: string, err: unknown, signal?: Cancel): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) {
     const reason = signal.reason;
@@ -284,7 +285,7 @@ export async function failFromResponse(
 export async function readJson<T>(
   provider: string,
   res: ResponseData,
-  signal: AbortSignal,
+  signal: Cancel,
   maxBytes: number,
 ): Promise<T> {
   if (announcedOver(res, maxBytes)) {
@@ -328,7 +329,7 @@ export async function send(
   method: "GET" | "POST",
   path: string,
   body: string | undefined,
-  signal: AbortSignal,
+  signal: Cancel,
   opts: SendOptions = {},
 ): Promise<{ res: ResponseData; rateLimit?: RateLimitInfo }> {
   const res = await up.request(method, path, body, signal, opts.headers);

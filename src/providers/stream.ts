@@ -2,6 +2,7 @@
  * Running a parsed upstream stream: every failure leaves as a ProviderError, and the response
  * body is released at once when the consumer stops early or the parser throws.
  */
+import type { Cancel } from "../util/cancel.js";
 import { classifyStatus, transportError, type ExtractedError, type ResponseData } from "./http.js";
 import { type StreamEvent } from "../core/provider.js";
 import { ProviderError } from "../core/errors.js";
@@ -18,7 +19,7 @@ export interface StreamContext {
 export async function* pipeStream(
   provider: string,
   res: ResponseData,
-  signal: AbortSignal,
+  signal: Cancel,
   events: AsyncGenerator<StreamEvent>,
 ): AsyncGenerator<StreamEvent> {
   let done = false;

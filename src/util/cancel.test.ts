@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallAbort } from "./cancel.js";
+import { CallAbort, following } from "./cancel.js";
 import { createFakeClock, delay } from "./clock.js";
 
 describe("CallAbort", () => {
@@ -48,5 +48,23 @@ describe("CallAbort", () => {
     await expect(p).rejects.toThrow("canceled");
     expect(clock.pending()).toBe(0);
     await expect(delay(10, c, clock)).rejects.toThrow("canceled");
+  });
+});
+
+describe("following", () => {
+  it("aborts with its parent's reason, or on its own without touching the parent", () => {
+    const parent = new CallAbort();
+    const a = following(parent);
+    const b = following(parent);
+    b.abort("lost");
+    expect([parent.aborted, a.aborted, b.reason]).toEqual([false, false, "lost"]);
+    parent.abort("canceled");
+    expect([a.aborted, a.reason, b.reason]).toEqual([true, "canceled", "lost"]);
+  });
+
+  it("starts aborted under an aborted parent, real AbortSignals included", () => {
+    const ac = new AbortController();
+    ac.abort("gone");
+    expect(following(ac.signal).reason).toBe("gone");
   });
 });

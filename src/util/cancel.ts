@@ -40,3 +40,11 @@ export class CallAbort implements Cancel {
     if (ls !== undefined) for (const l of ls) l();
   }
 }
+
+/** A CallAbort that also aborts, with the same reason, when `parent` does. */
+export function following(parent: Cancel): CallAbort {
+  const c = new CallAbort();
+  if (parent.aborted) c.abort(parent.reason);
+  else parent.addEventListener("abort", () => c.abort(parent.reason), { once: true });
+  return c;
+}

@@ -4,11 +4,12 @@
  * and Amazon Titan Embeddings (`amazon.titan-embed-*`: one text per call, so the inputs go in
  * parallel).
  */
+import type { Cancel } from "../../util/cancel.js";
 import type { EmbedCall } from "../../core/provider.js";
 import { ProviderError } from "../../core/errors.js";
 
 /** Sends one InvokeModel body for `model` and returns the parsed JSON answer. */
-export type Invoke = (model: string, body: string, signal: AbortSignal) => Promise<unknown>;
+export type Invoke = (model: string, body: string, signal: Cancel) => Promise<unknown>;
 
 export async function bedrockEmbed(provider: string, call: EmbedCall, invoke: Invoke): Promise<{ vectors: number[][]; promptTokens?: number }> {
   if (/(^|\.)cohere\.embed/.test(call.model)) {
