@@ -5,7 +5,8 @@
  * instead, because Node builds each AbortSignal slowly (an EventTarget with its prototype
  * swapped: ~2.6 µs on Node 20, and ~1.4 µs per listener added and removed), and these signals
  * were the largest thing a call left for the old generation. undici takes any object with
- * addEventListener and removeEventListener (its api-request.js checks no more). Health checks,
+ * addEventListener and removeEventListener as a request's signal; an adapter
+ * that calls an API insisting on an AbortSignal (fetch) makes one from it. Health checks,
  * discovery and warmup keep real AbortSignals (AbortSignal.timeout).
  */
 export interface Cancel {
@@ -50,3 +51,4 @@ export function following(parent: Cancel): CallAbort {
   else parent.addEventListener("abort", () => c.abort(parent.reason), { once: true });
   return c;
 }
+
