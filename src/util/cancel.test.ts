@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CallAbort, following } from "./cancel.js";
 import { createFakeClock, delay } from "./clock.js";
 
@@ -27,6 +27,25 @@ describe("CallAbort", () => {
     c.abort(new Error("x"));
     c.addEventListener("abort", () => late++);
     expect([removed, late]).toEqual([0, 0]);
+  });
+
+  it("runs the other listeners when one throws, and rethrows the error on the next tick as EventTarget does", () => {
+    const c = new CallAbort();
+    let after = 0;
+    c.addEventListener("abort", () => {
+      throw new Error("listener bug");
+    });
+    c.addEventListener("abort", () => after++);
+    const ticks: (() => void)[] = [];
+    const spy = vi.spyOn(process, "nextTick").mockImplementation(((fn: () => void) => void ticks.push(fn)) as typeof process.nextTick);
+    try {
+      c.abort("r");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(after).toBe(1);
+    expect(ticks).toHaveLength(1);
+    expect(() => ticks[0]!()).toThrow("listener bug");
   });
 
   it("removes one registration of a listener added twice", () => {

@@ -40,7 +40,17 @@ export class CallAbort implements Cancel {
     this.reason = reason;
     const ls = this.listeners;
     this.listeners = undefined;
-    if (ls !== undefined) for (const l of ls) l();
+    if (ls === undefined) return;
+    for (const l of ls) {
+      try {
+        l();
+      } catch (err) {
+        // As EventTarget does: the other listeners still run, and the error surfaces on its own.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
   }
 }
 
