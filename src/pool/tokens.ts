@@ -33,6 +33,6 @@ export function estimatePromptTokens(req: ChatRequest): number {
 
 /** The upstream's usage, or an estimate (prompt estimate + completion text) when it sent none. */
 export function settleUsage(promptTokens: number, usage: TokenUsage | undefined, text: string): TokenUsage & { estimated: boolean } {
-  if (usage) return { ...usage, estimated: false };
+  if (usage) return { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens, estimated: false };
   return { promptTokens, completionTokens: estimateTokens(text), cachedTokens: 0, estimated: true };
 }

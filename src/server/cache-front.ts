@@ -101,21 +101,26 @@ function collector(maxChars: number) {
  * keys' tenant, models and rpm), so a cached answer reaches only a caller who may ask for it.
  */
 export function withResponseCache(inner: Service, cache: () => ResponseCache | undefined, admit: (req: ChatRequest, ctx: CallHeaders) => Promise<void>): Service {
+  const cachedChat = async (c: ResponseCache, key: string, req: ChatRequest, ctx: Parameters<Service["chat"]>[1]) => {
+    const startedAt = performance.now();
+    const hit = await c.lookup(key, "chat");
+    if (hit) {
+      await admit(req, ctx as CallHeaders);
+      return hitResponse(hit, requestIdOf(ctx as CallHeaders), startedAt);
+    }
+    const res = await inner.chat(req, ctx);
+    c.save(key, res);
+    return res;
+  };
   return {
     ...inner,
-    async chat(req, ctx) {
+    // Not async: without a cache (or for a request it does not keep) the call is the inner
+    // service's own promise, with no extra promise and turns of the microtask queue.
+    chat(req, ctx) {
       const c = cache();
       const key = c?.keyFor(req);
       if (!c || key === undefined) return inner.chat(req, ctx);
-      const startedAt = performance.now();
-      const hit = await c.lookup(key, "chat");
-      if (hit) {
-        await admit(req, ctx as CallHeaders);
-        return hitResponse(hit, requestIdOf(ctx as CallHeaders), startedAt);
-      }
-      const res = await inner.chat(req, ctx);
-      c.save(key, res);
-      return res;
+      return cachedChat(c, key, req, ctx);
     },
     async *streamChat(req, ctx) {
       const c = cache();
