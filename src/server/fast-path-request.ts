@@ -31,13 +31,15 @@ export function readBody(req: Req, max: number, signal: Cancel): Promise<Buffer>
     // A stream reset or a connection cut before the end: nothing more will come. Removed at the
     // end, so a finished call builds no error (and captures no stack) when its request closes.
     const onClose = () => reject(new ConnectError("the client closed the request before sending all of it", Code.Canceled));
-    req.once("end", () => {
+    // `on`, not `once`: each fires at most once here, and `once` allocates a wrapper per listener.
+    // The error listener stays: an error after the end must not go unhandled.
+    req.on("end", () => {
       signal.removeEventListener("abort", onAbort);
       req.off("close", onClose);
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.once("error", reject);
-    req.once("close", onClose);
+    req.on("error", reject);
+    req.on("close", onClose);
   });
 }
 

@@ -190,7 +190,7 @@ async function serve(opts: FastPathOptions, req: Req, res: Res, streaming: boole
   const onClose = () => {
     if (!finished) ac.abort(new ConnectError("the client canceled the call", Code.Canceled));
   };
-  res.once("close", onClose);
+  res.on("close", onClose); // removed in the finally below
   const ct = req.headers["content-type"] as string;
   const out: Responder =
     wire === "grpc"
