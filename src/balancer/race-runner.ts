@@ -147,10 +147,9 @@ function race<C, S extends LegSignal, R>(
       const ac = following(leg.attempt.signal);
       const r: Running<C, S, R> = { leg, ac, state: "running" };
       legs.push(r);
-      const signal = ac;
       run(
         leg,
-        signal,
+        ac,
         (result, answer) => {
           if (r.state !== "running") return;
           r.state = "answered";
