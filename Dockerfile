@@ -42,5 +42,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 # Config: mount /app/llmpool.yaml, or set LLMPOOL_CONFIG, or pass --config.
 # Young generation capped at 16 MB semi-spaces, Node 20's default: Node 24 grows them to 64 MB
 # here and peaked ~90 MB higher under load for it (bench/RESULTS.md "Node 24's young generation").
-ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/src/cli.js"]
+# Old generation growth 20% (server.heap_growth_percent's default) on the command line: Node 24's
+# V8 reads it only at start-up (src/server/heap-growth.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=20", "dist/src/cli.js"]
 CMD ["serve"]

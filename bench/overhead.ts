@@ -87,8 +87,8 @@ async function startLlmpool(upstreamPort: number): Promise<{ port: number; pid: 
       "    timeout_ms: 600000",
     ].join("\n"),
   );
-  // --max-semi-space-size=16: as the Docker image and `npm start` run it (README "Performance").
-  const child = spawn(process.execPath, ["--max-semi-space-size=16", "dist/src/cli.js", "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], {
+  // As the Docker image and `npm start` run it (README "Performance").
+  const child = spawn(process.execPath, ["--max-semi-space-size=16", "--heap-growing-percent=20", "dist/src/cli.js", "serve", "--config", config, "--port", String(port), "--host", "127.0.0.1"], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(child);

@@ -169,7 +169,9 @@ async function main() {
   const profDir = join(dir, "prof");
   if (values.strace || values.alloc || values["alloc-sites"]) values["no-prof"] = true;
   // As the Docker image and `npm start` run it; --alloc and --node-flag come later and win.
-  const flags = ["--max-semi-space-size=16", ...(values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`])];
+  // Node 24 takes the old generation's growth only from the command line (src/server/heap-growth.ts).
+  const growth = values["heap-growth"] ?? "20";
+  const flags = ["--max-semi-space-size=16", `--heap-growing-percent=${Number(growth)}`, ...(values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`])];
   const args = values.proxy
     ? // The proxy has no SIGINT handler of its own; exiting normally writes the profile.
       ["--import", "data:text/javascript,process.on('SIGINT',()=>process.exit(0))", "--import", "tsx", "bench/minimal-proxy.ts", "--upstream", `http://127.0.0.1:${upPort}`, "--port", String(port)]
