@@ -69,6 +69,9 @@ export interface PoolOptions {
   createProvider?: ProviderFactory;
 }
 
+/** The tried routes of a choice that has none (selectNext never changes its arguments). */
+const NO_ROUTES: Route[] = [];
+
 export class Pool {
   private gen: Generation;
   readonly clock: Clock;
@@ -264,7 +267,7 @@ export class Pool {
     const fresh: Route[] = [];
     // The strategy sees endpoints; built beside `fresh`, the usual choice, rather than after.
     const freshViews: EndpointView[] = [];
-    const again: Route[] = [];
+    let again: Route[] | undefined; // routes already tried: rare, so made only when needed
     const routes = plan.routes;
     const gates = this.gates;
     // Every route is asked, so this loop is what a request costs per provider: index loops,
@@ -280,13 +283,13 @@ export class Pool {
         plan.record.blocked.set(e.name, block);
         continue;
       }
-      if (triedOn(plan, e)) again.push(r);
+      if (triedOn(plan, e)) (again ??= []).push(r);
       else {
         fresh.push(r);
         freshViews.push(e);
       }
     }
-    const sel = selectNext(plan, fresh, again, settings);
+    const sel = selectNext(plan, fresh, again ?? NO_ROUTES, settings);
     if (!sel) return undefined;
     if ("route" in sel) return sel.route;
     const among = sel.among;
