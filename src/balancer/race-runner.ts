@@ -12,7 +12,7 @@
  * throws, is the caller's to end. Timers come from `host.clock`, so tests drive hedging with
  * a fake clock.
  */
-import { following, type CallAbort, type Cancel } from "../util/cancel.js";
+import { CallAbort, type Cancel } from "../util/cancel.js";
 import type { ChatResult, StreamEvent } from "../core/provider.js";
 import type { ProviderError } from "../core/errors.js";
 import type { Clock } from "../util/clock.js";
@@ -144,7 +144,7 @@ function race<C, S extends LegSignal, R>(
 
     const launch = (leg: Leg<C, S>) => {
       // Aborted when the leg loses, and with the attempt (the caller's cancel, the leg's timeout).
-      const ac = following(leg.attempt.signal);
+      const ac = new CallAbort(leg.attempt.signal);
       const r: Running<C, S, R> = { leg, ac, state: "running" };
       legs.push(r);
       run(

@@ -19,23 +19,20 @@ export interface AttemptSignal {
 
 /**
  * A class, not a literal of closures: the methods are shared, so an attempt allocates only its
- * two callbacks. It is its own signal, a CallAbort rather than an AbortController, since Node
+ * two callbacks (the parent's listener and the timer's). It is its own signal, a CallAbort rather than an AbortController, since Node
  * builds an AbortSignal slowly (src/util/cancel.ts) and undici takes any object with
  * addEventListener and removeEventListener.
  */
 class AttemptAbort extends CallAbort implements AttemptSignal {
   private cancelTimer: (() => void) | undefined;
-  private readonly onAbort = (): void => this.abort(this.parent.reason);
 
   constructor(
-    private readonly parent: Cancel,
+    parent: Cancel,
     private readonly timeoutMs: number,
     private readonly provider: string,
     clock: Clock,
   ) {
-    super();
-    if (parent.aborted) this.abort(parent.reason);
-    else parent.addEventListener("abort", this.onAbort, { once: true });
+    super(parent);
     this.cancelTimer = clock.setTimeout(() => this.timedOut(), timeoutMs);
   }
 
@@ -54,7 +51,7 @@ class AttemptAbort extends CallAbort implements AttemptSignal {
   }
 
   done(): void {
-    this.parent.removeEventListener("abort", this.onAbort);
+    this.detach();
     this.clearTimeout();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { CallAbort, following } from "./cancel.js";
+import { CallAbort } from "./cancel.js";
 import { createFakeClock, delay } from "./clock.js";
 
 describe("CallAbort", () => {
@@ -70,11 +70,11 @@ describe("CallAbort", () => {
   });
 });
 
-describe("following", () => {
+describe("CallAbort with a parent", () => {
   it("aborts with its parent's reason, or on its own without touching the parent", () => {
     const parent = new CallAbort();
-    const a = following(parent);
-    const b = following(parent);
+    const a = new CallAbort(parent);
+    const b = new CallAbort(parent);
     b.abort("lost");
     expect([parent.aborted, a.aborted, b.reason]).toEqual([false, false, "lost"]);
     parent.abort("canceled");
@@ -84,6 +84,6 @@ describe("following", () => {
   it("starts aborted under an aborted parent, real AbortSignals included", () => {
     const ac = new AbortController();
     ac.abort("gone");
-    expect(following(ac.signal).reason).toBe("gone");
+    expect(new CallAbort(ac.signal).reason).toBe("gone");
   });
 });

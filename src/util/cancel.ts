@@ -16,11 +16,31 @@ export interface Cancel {
   removeEventListener(type: "abort", listener: () => void): void;
 }
 
-/** A Cancel that is aborted by calling `abort`; listeners run once, in the order added. */
+/**
+ * A Cancel that is aborted by calling `abort`, or with its parent's reason when the parent
+ * aborts; listeners run once, in the order added.
+ */
 export class CallAbort implements Cancel {
   aborted = false;
   reason: unknown = undefined;
   private listeners: (() => void)[] | undefined;
+  private readonly parent: Cancel | undefined;
+  private readonly onParentAbort: (() => void) | undefined;
+
+  constructor(parent?: Cancel) {
+    if (parent === undefined) return;
+    if (parent.aborted) this.abort(parent.reason);
+    else {
+      this.parent = parent;
+      this.onParentAbort = () => this.abort(parent.reason);
+      parent.addEventListener("abort", this.onParentAbort, { once: true });
+    }
+  }
+
+  /** Stop following the parent: the call is over. */
+  detach(): void {
+    if (this.onParentAbort) this.parent!.removeEventListener("abort", this.onParentAbort);
+  }
 
   addEventListener(_type: "abort", listener: () => void): void {
     if (this.aborted) return;
@@ -52,13 +72,5 @@ export class CallAbort implements Cancel {
       }
     }
   }
-}
-
-/** A CallAbort that also aborts, with the same reason, when `parent` does. */
-export function following(parent: Cancel): CallAbort {
-  const c = new CallAbort();
-  if (parent.aborted) c.abort(parent.reason);
-  else parent.addEventListener("abort", () => c.abort(parent.reason), { once: true });
-  return c;
 }
 
