@@ -56,7 +56,7 @@ const { values } = parseArgs({
     "node-flag": { type: "string", multiple: true, default: [] },
     /** The cost ledger's path: a file (default, written by its thread) or ":memory:". */
     ledger: { type: "string", default: "file" },
-    /** server.heap_growth_percent (unset: the default). */
+    /** server.heap_growth_percent, also given on node's command line (unset: 20, the default). */
     "heap-growth": { type: "string" },
     providers: { type: "string", default: "1" },
     composites: { type: "string", default: "0" },
@@ -155,11 +155,13 @@ async function main() {
   }
   const port = await freePort();
   const config = join(dir, "llmpool.yaml");
+  // One value for the config and node's command line, so they agree (the config's default is 20).
+  const growth = Number(values["heap-growth"] ?? 20);
   writeFileSync(
     config,
     [
       `log: { level: ${values["log-level"]} }`,
-      ...(values["heap-growth"] === undefined ? [] : [`server: { heap_growth_percent: ${Number(values["heap-growth"])} }`]),
+      `server: { heap_growth_percent: ${growth} }`,
       `cost: { ledger: { path: ${JSON.stringify(values.ledger === "file" ? join(dir, "ledger.db") : values.ledger)} } }`,
       `pool: { strategy: ${values.strategy}, max_retries: 0, warmup: { enabled: false }, queue: { max_size: 5000 } }`,
       "providers:",
@@ -170,8 +172,7 @@ async function main() {
   if (values.strace || values.alloc || values["alloc-sites"]) values["no-prof"] = true;
   // As the Docker image and `npm start` run it; --alloc and --node-flag come later and win.
   // Node 24 takes the old generation's growth only from the command line (src/server/heap-growth.ts).
-  const growth = values["heap-growth"] ?? "20";
-  const flags = ["--max-semi-space-size=16", `--heap-growing-percent=${Number(growth)}`, ...(values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`])];
+  const flags = ["--max-semi-space-size=16", `--heap-growing-percent=${growth}`, ...(values["no-prof"] ? [] : ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${profDir}`])];
   const args = values.proxy
     ? // The proxy has no SIGINT handler of its own; exiting normally writes the profile.
       ["--import", "data:text/javascript,process.on('SIGINT',()=>process.exit(0))", "--import", "tsx", "bench/minimal-proxy.ts", "--upstream", `http://127.0.0.1:${upPort}`, "--port", String(port)]

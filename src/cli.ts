@@ -16,7 +16,7 @@ import { probeProviders } from "./providers/probe.js";
 import type { Overrides } from "./config/overrides.js";
 import { createLlmpoolServer } from "./server/server.js";
 import { createLogger } from "./util/logger.js";
-import { applyHeapGrowth, heapGrowthProblem } from "./server/heap-growth.js";
+import { applyHeapGrowth } from "./server/heap-growth.js";
 import { REDACTED, redactDeep } from "./util/redact.js";
 import type { Config } from "./config/schema.js";
 import { redactRedisUrl } from "./config/state-schema.js";
@@ -114,19 +114,17 @@ async function serve(values: ReturnType<typeof parse>["values"]): Promise<void> 
   // Refuse before starting anything: a public address with no gateway key.
   const refused = exposureProblem(loaded.config.server);
   if (refused) throw new Error(refused);
-  applyHeapGrowth(loaded.config.server.heap_growth_percent);
   const logger = createLogger(loaded.config.log.level);
   for (const w of configWarnings(loaded.config)) logger.warn({ path: w.path }, w.message);
-  const heapWarning = (percent: number) => {
-    const problem = heapGrowthProblem(percent);
+  const heapGrowth = (percent: number) => {
+    const problem = applyHeapGrowth(percent);
     if (problem) logger.warn({ path: "server.heap_growth_percent" }, problem);
   };
-  heapWarning(loaded.config.server.heap_growth_percent);
+  heapGrowth(loaded.config.server.heap_growth_percent);
   const server = await createLlmpoolServer({ loaded, logger });
   const source = findConfigSource(where);
   const apply = (next: typeof loaded) => {
-    applyHeapGrowth(next.config.server.heap_growth_percent);
-    if (next.config.server.heap_growth_percent !== server.loaded.config.server.heap_growth_percent) heapWarning(next.config.server.heap_growth_percent);
+    heapGrowth(next.config.server.heap_growth_percent);
     return server.reload(next);
   };
   const reloader = source && createReloader({ source, overrides, logger, current: () => server.loaded, apply });

@@ -9,19 +9,29 @@
  * works. Node 24's V8 (13) reads it only when the heap is set up: set at run time it changes
  * nothing (old space 67-69 MB at peak either way, against ~30 MB with the flag on the command
  * line; bench/RESULTS.md "Seventh pass"). The entry points (Dockerfile, `npm start`) therefore
- * pass the default on the command line too, and `heapGrowthProblem` says when the config asks
- * for a value the process cannot take.
+ * pass the default on the command line too, and applying a value says when the process cannot
+ * take it.
  */
 import v8 from "node:v8";
 
 const FLAG = "--heap-growing-percent=";
 
-/** Set the growth factor; 0 is V8's own (dynamic) default. */
-export function applyHeapGrowth(percent: number): void {
-  v8.setFlagsFromString(`${FLAG}${normalize(percent)}`);
-}
-
 const normalize = (percent: number) => Math.max(0, Math.round(percent));
+
+/** The value last applied, so a reload that keeps it says nothing again. */
+let applied: number | undefined;
+
+/**
+ * Set the growth factor (0 is V8's own, dynamic, default). Returns why the value will not hold
+ * in this process (heapGrowthProblem) when it is new, for the caller to log; undefined otherwise.
+ */
+export function applyHeapGrowth(percent: number): string | undefined {
+  const want = normalize(percent);
+  v8.setFlagsFromString(`${FLAG}${want}`);
+  if (want === applied) return undefined;
+  applied = want;
+  return heapGrowthProblem(want);
+}
 
 /**
  * Why `percent` will not hold in this process, or undefined when it will: on a V8 that reads
