@@ -76,21 +76,26 @@ interface HistogramDescribed extends Described {
   buckets: readonly number[];
 }
 
-/** The metric as prom-client's Registry reads it (get/getForPromString, reset). */
-abstract class Exported {
+/** The metric as prom-client's Registry reads it (get/getForPromString, reset), over its series `S`. */
+abstract class Exported<S> {
   name: string;
   readonly help: string;
   readonly aggregator = "sum";
   abstract readonly type: "counter" | "histogram";
+  protected readonly tree: SeriesTree<S>;
 
-  constructor(d: Described) {
+  constructor(d: Described, make: () => S) {
     this.name = d.name;
     this.help = d.help;
+    this.tree = new SeriesTree(d.labelNames, make);
     for (const r of d.registers) r.registerMetric(this as unknown as Metric);
   }
 
   protected abstract values(merge: boolean): object[];
-  abstract reset(): void;
+
+  reset(): void {
+    this.tree.clear();
+  }
 
   /** For the text format: histogram rows keep the series' labels apart (`sharedLabels`), as prom-client's do. */
   getForPromString() {
@@ -107,13 +112,11 @@ abstract class Exported {
   }
 }
 
-export class FastCounter extends Exported {
+export class FastCounter extends Exported<{ v: number }> {
   readonly type = "counter";
-  private readonly tree: SeriesTree<{ v: number }>;
 
   constructor(d: Described) {
-    super(d);
-    this.tree = new SeriesTree(d.labelNames, () => ({ v: 0 }));
+    super(d, () => ({ v: 0 }));
   }
 
   /** Add `by` to the series of these label values (in labelNames order). */
@@ -125,10 +128,6 @@ export class FastCounter extends Exported {
   protected values(): object[] {
     return this.tree.series.map(({ labels, s }) => ({ labels, value: s.v }));
   }
-
-  reset(): void {
-    this.tree.clear();
-  }
 }
 
 interface Buckets {
@@ -138,16 +137,14 @@ interface Buckets {
   count: number;
 }
 
-export class FastHistogram extends Exported {
+export class FastHistogram extends Exported<Buckets> {
   readonly type = "histogram";
-  private readonly tree: SeriesTree<Buckets>;
-
   private readonly bounds: readonly number[];
 
   constructor(d: HistogramDescribed) {
-    super(d);
-    const bounds = (this.bounds = d.buckets);
-    this.tree = new SeriesTree(d.labelNames, () => ({ counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
+    const bounds = d.buckets;
+    super(d, () => ({ counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
+    this.bounds = bounds;
   }
 
   /** Observe `value` in the series of these label values (in labelNames order). */
@@ -179,9 +176,5 @@ export class FastHistogram extends Exported {
       out.push(row({}, s.count, `${name}_count`, labels));
     }
     return out;
-  }
-
-  reset(): void {
-    this.tree.clear();
   }
 }
