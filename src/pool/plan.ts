@@ -105,8 +105,9 @@ export function checkRouting(
   if (!names || names.length === 0) return { preferred, excluded: NONE_EXCLUDED };
   const excluded = new Set<string>();
   for (let i = 0; i < names.length; i++) {
-    if (!byName.has(names[i]!)) throw invalidArgument(`routing.exclude_providers[${i}]`, `no provider named ${JSON.stringify(names[i])}`);
-    excluded.add(names[i]!);
+    const name = names[i]!;
+    if (!byName.has(name)) throw invalidArgument(`routing.exclude_providers[${i}]`, `no provider named ${JSON.stringify(name)}`);
+    excluded.add(name);
   }
   return { preferred, excluded };
 }
