@@ -40,18 +40,29 @@ export function whereOf(url: string): string {
   return d >= 0 ? url.slice(d + 6) : url;
 }
 
-/** Bytes per call by allocating function, by package, and inclusive for src/ functions. */
-export function summarizeHeap(path: string, calls: number, top: number): void {
+/**
+ * Bytes per call by allocating function, by package, and inclusive for src/ functions; for each
+ * name in `callers`, the four frames above the allocations made in a function of that name.
+ */
+export function summarizeHeap(path: string, calls: number, top: number, callers: readonly string[] = []): void {
   const head = (JSON.parse(readFileSync(path, "utf8")) as { head: HeapNode }).head;
   const self = new Map<string, number>();
   const pkg = new Map<string, number>();
   const incl = new Map<string, number>();
   let total = 0;
   const name = (f: HeapNode["callFrame"]) => `${f.functionName || "(anonymous)"} ${whereOf(f.url)}:${f.lineNumber + 1}`;
+  const chains = new Map<string, Map<string, number>>(callers.map((c) => [c, new Map()]));
+  const frames: string[] = [];
   const walk = (n: HeapNode, stack: string[]): void => {
     const key = name(n.callFrame);
     const ours = n.callFrame.url.includes("/dist/src/");
     if (ours) stack.push(key);
+    const byChain = chains.get(n.callFrame.functionName);
+    if (byChain && n.selfSize) {
+      const chain = frames.slice(-4).reverse().join(" < ");
+      byChain.set(chain, (byChain.get(chain) ?? 0) + n.selfSize);
+    }
+    frames.push(key);
     if (n.selfSize) {
       total += n.selfSize;
       self.set(key, (self.get(key) ?? 0) + n.selfSize);
@@ -60,6 +71,7 @@ export function summarizeHeap(path: string, calls: number, top: number): void {
       for (const k of new Set(stack)) incl.set(k, (incl.get(k) ?? 0) + n.selfSize);
     }
     for (const c of n.children) walk(c, stack);
+    frames.pop();
     if (ours) stack.pop();
   };
   walk(head, []);
@@ -72,4 +84,5 @@ export function summarizeHeap(path: string, calls: number, top: number): void {
   print("allocated per call, by function", self, top);
   print("by package / file", pkg, 25);
   print("inclusive, src/", incl, top);
+  for (const [c, byChain] of chains) print(`callers of ${c}`, byChain, 8);
 }

@@ -277,7 +277,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
     console.log(`${scavenges} scavenges of 1 MB over ${r.requests} calls: ~${((scavenges * 1024) / r.requests).toFixed(1)} KB allocated per call`);
   }
-  if (values["alloc-sites"]) summarizeHeap(heapOut, r.requests, Number(values.top));
+  if (values["alloc-sites"]) summarizeHeap(heapOut, r.requests, Number(values.top), values.callers as string[]);
   if (values["no-prof"]) return;
   const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("no profile written");
