@@ -5,9 +5,10 @@
  * Scavenges × semi-space size / calls is the bytes allocated per call; V8's --trace-gc-nvp gives
  * the bytes promoted to the old generation per call and the full GCs that promotion costs.
  *
- *   npm run build && npx tsx bench/gc.ts [--calls 20000] [--connections 50] [--heap-growth 20] [-- --max-semi-space-size=8 ...]
+ *   npm run build && npx tsx bench/gc.ts [--calls 20000] [--connections 50] [--heap-growth 20] [--ledger-writer thread|inline] [-- --max-semi-space-size=8 ...]
  *
- * --heap-growth sets server.heap_growth_percent (0: V8's own growth factor).
+ * --heap-growth sets server.heap_growth_percent (0: V8's own growth factor); --ledger-writer sets
+ * cost.ledger.writer.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ import autocannon from "autocannon";
 import { cpuSeconds, statusKb } from "./proc.js";
 
 const { values, positionals } = parseArgs({
-  options: { calls: { type: "string", default: "20000" }, "heap-growth": { type: "string", default: "20" }, connections: { type: "string", default: "50" } },
+  options: { calls: { type: "string", default: "20000" }, "heap-growth": { type: "string", default: "20" }, connections: { type: "string", default: "50" }, "ledger-writer": { type: "string", default: "thread" } },
   allowPositionals: true,
 });
 const CALLS = Number(values.calls);
@@ -44,7 +45,7 @@ for await (const l of createInterface({ input: up.stdout! })) {
 const config = join(dir, "llmpool.yaml");
 writeFileSync(
   config,
-  `server: { heap_growth_percent: ${Number(values["heap-growth"])} }\nlog: { level: info }\ncost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))} } }\n` +
+  `server: { heap_growth_percent: ${Number(values["heap-growth"])} }\nlog: { level: info }\ncost: { ledger: { path: ${JSON.stringify(join(dir, "ledger.db"))}, writer: ${values["ledger-writer"]} } }\n` +
     `pool: { strategy: round_robin, max_retries: 0, warmup: { enabled: false } }\n` +
     `providers:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upPort}/v1", api_key: sk-bench, models: [bench-model], connections: 256 }\n`,
 );
@@ -101,7 +102,7 @@ const gc = await readGc();
 measuring = false;
 const hwm = statusKb(lp.pid!, "VmHWM");
 console.log(
- `[heap_growth_percent ${values["heap-growth"]}; ${positionals.join(" ") || "default flags"}] ${CALLS} calls at ${values.connections}: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
+ `[heap_growth_percent ${values["heap-growth"]}; ledger writer ${values["ledger-writer"]}; ${positionals.join(" ") || "default flags"}] ${CALLS} calls at ${values.connections}: ${gc.scavenges} scavenges, ${gc.n - gc.scavenges} other GCs, ` +
     `promoted ${(promoted / 1024 / CALLS).toFixed(2)} KB/call, ${fullGcs} full GCs, GC ${((gc.ms * 1000) / CALLS).toFixed(1)} µs/call (wall), CPU ${((used * 1e6) / CALLS).toFixed(0)} µs/call, peak RSS ${(Number(hwm) / 1024).toFixed(0)} MB`,
 );
 process.exit(0);

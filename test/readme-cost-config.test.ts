@@ -24,7 +24,7 @@ describe("README cost configuration", () => {
   it("the Configuration example validates, with the cost keys and the dashboard switch", () => {
     const [block] = yamlBlocks("## Configuration");
     const { config } = validateConfig(parseConfigText(block!, "README"), "README", env);
-    expect(config.cost.ledger).toEqual({ backend: "sqlite", path: "./data/llmpool-ledger.db", flush_interval_ms: 1000, max_batch: 1024, max_pending: 200000, retention_days: 90 });
+    expect(config.cost.ledger).toEqual({ backend: "sqlite", path: "./data/llmpool-ledger.db", writer: "thread", flush_interval_ms: 1000, max_batch: 1024, max_pending: 200000, retention_days: 90 });
     expect(config.cost.budgets.tenants.acme).toEqual({ daily_usd: 25, monthly_usd: 500 });
     expect(config.providers[0]!.budget).toEqual({ daily_usd: 50, monthly_usd: 1000 });
     expect(config.server.dashboard.enabled).toBe(true);

@@ -85,6 +85,7 @@ export async function openConfiguredLedger(config: Config, clock: Clock, logger?
   try {
     return openLedger({
       path: c.path,
+      writerThread: c.writer === "thread",
       flushIntervalMs: c.flush_interval_ms,
       maxBatch: c.max_batch,
       maxPending: c.max_pending,
