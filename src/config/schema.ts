@@ -217,9 +217,9 @@ const costSchema = z.strictObject({
       /** SQLite file holding every priced call; ":memory:" keeps nothing across restarts. */
       path: z.string().min(1, "must not be empty").default("./data/llmpool-ledger.db"),
       /**
-       * Who writes the SQLite file: a worker thread (the disk never stalls the event loop) or the
-       * event loop itself, in one ~1 ms transaction per batch (no second V8 isolate: ~12 MB less
-       * resident under load).
+       * Who writes the SQLite file (backend sqlite): a worker thread (the disk never stalls the
+       * event loop) or the event loop itself, in one ~1 ms transaction per batch (no second V8
+       * isolate: ~11 MB less resident under load).
        */
       writer: z.enum(["thread", "inline"]).default("thread"),
       /** PostgreSQL URL (backend postgres), usually "${DATABASE_URL}"; never logged with its password. */
