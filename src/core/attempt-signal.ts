@@ -19,9 +19,9 @@ export interface AttemptSignal {
 
 /**
  * A class, not a literal of closures: the methods are shared, so an attempt allocates only its
- * two callbacks (the parent's listener and the timer's). It is its own signal, a CallAbort rather than an AbortController, since Node
- * builds an AbortSignal slowly (src/util/cancel.ts) and undici takes any object with
- * addEventListener and removeEventListener.
+ * two callbacks (the parent's listener and the timer's). It is its own signal, a CallAbort
+ * rather than an AbortController: Node builds an AbortSignal slowly (src/util/cancel.ts), and
+ * undici takes any object with addEventListener and removeEventListener.
  */
 class AttemptAbort extends CallAbort implements AttemptSignal {
   private cancelTimer: (() => void) | undefined;
