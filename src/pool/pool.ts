@@ -69,8 +69,8 @@ export interface PoolOptions {
   createProvider?: ProviderFactory;
 }
 
-/** The tried routes of a choice that has none (selectNext never changes its arguments). */
-const NO_ROUTES: Route[] = [];
+/** The tried routes of a choice that has none, shared: selectNext takes its lists read-only. */
+const NO_ROUTES: readonly Route[] = [];
 
 export class Pool {
   private gen: Generation;

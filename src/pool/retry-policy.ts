@@ -28,7 +28,7 @@ export interface RetrySettings {
 }
 
 /** The next route outright, or the routes the strategy should choose among. */
-export type Selection = { route: Route } | { among: Route[] } | undefined;
+export type Selection = { route: Route } | { among: readonly Route[] } | undefined;
 
 const count = (list: readonly Endpoint[], e: Endpoint) => {
   let n = 0;
@@ -40,7 +40,7 @@ const count = (list: readonly Endpoint[], e: Endpoint) => {
  * Where the next attempt goes, given the available routes not yet tried (`fresh`) and tried
  * before (`again`); both already passed health, fit and gate checks.
  */
-export function selectNext(plan: Plan, fresh: Route[], again: Route[], s: RetrySettings): Selection {
+export function selectNext(plan: Plan, fresh: readonly Route[], again: readonly Route[], s: RetrySettings): Selection {
   if (again.length > 0 && plan.record.spent.length > 0) again = again.filter((r) => !plan.record.spent.includes(r.endpoint));
   if (plan.record.attemptEndpoints.length === 0) {
     if (fresh.length === 0) return undefined;
@@ -72,7 +72,7 @@ export function selectNext(plan: Plan, fresh: Route[], again: Route[], s: RetryS
 }
 
 /** next_available: walk the routes in priority, then config, order, starting after `last`. */
-function nextInOrder(plan: Plan, last: Endpoint, fresh: Route[], again: Route[]): Selection {
+function nextInOrder(plan: Plan, last: Endpoint, fresh: readonly Route[], again: readonly Route[]): Selection {
   const pool = fresh.length > 0 ? fresh : again;
   if (pool.length === 0) return undefined;
   const order = plan.routes;
