@@ -16,11 +16,11 @@
  * "bare" is the price of the stack (bench/RESULTS.md "Ninth pass").
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort } from "./proc.js";
+import { freePort, statusKb } from "./proc.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "20" } } });
 const dir = mkdtempSync(join(tmpdir(), "llmpool-idle-"));
@@ -63,12 +63,6 @@ function start(args: string[]): ChildProcess {
   return child;
 }
 
-function memory(pid: number): Record<string, number> {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
-}
-
 async function main() {
   const port = await freePort();
   const config = join(dir, "llmpool.yaml");
@@ -90,8 +84,8 @@ async function main() {
   console.log(`node ${process.version}, ${values.seconds} s after start (MB)\n           ${["RSS", "anon", "file"].map((h) => h.padStart(7)).join("")}`);
   for (const [name, child] of rows) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const m = memory(child.pid!);
-    console.log(`${name.padEnd(11)}${mb(m.rss!)}${mb(m.anon!)}${mb(m.file!)}`);
+    const pid = child.pid!;
+    console.log(`${name.padEnd(11)}${mb(statusKb(pid, "VmRSS"))}${mb(statusKb(pid, "RssAnon"))}${mb(statusKb(pid, "RssFile"))}`);
   }
   process.exit(0);
 }

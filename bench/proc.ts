@@ -37,7 +37,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
   return out;
 }
 
-export function statusKb(pid: number, key: "VmRSS" | "VmHWM"): number {
+export function statusKb(pid: number, key: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile"): number {
   const m = new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? NaN);
 }
