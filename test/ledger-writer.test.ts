@@ -3,7 +3,7 @@
  * SQLite file from the event loop and starts no worker thread; `thread` (the default) writes
  * the same rows from one. Worker construction is counted by wrapping node:worker_threads.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -37,7 +37,9 @@ function readmeExample(): Record<string, unknown> {
 
 async function rowsWritten(writer: "inline" | "thread"): Promise<number> {
   const raw = readmeExample();
-  const path = join(mkdtempSync(join(tmpdir(), "llmpool-writer-")), "ledger.db");
+  const dir = mkdtempSync(join(tmpdir(), "llmpool-writer-"));
+  cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "ledger.db");
   const cost = raw.cost as { ledger: Record<string, unknown> };
   cost.ledger = { ...cost.ledger, path, writer };
   const s = await startServer(raw);
